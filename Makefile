@@ -1,0 +1,66 @@
+# churn — see README.md. `make demo` and `make test` set up everything they
+# need on a Debian/Ubuntu machine with Go installed.
+
+GO        ?= go
+BIN       := bin/churn
+DEMO_DIR  ?= demo
+NODE_DIR  := .cache/node
+DUCKDB    := $(NODE_DIR)/node_modules/@duckdb/node-api/package.json
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export CGO_ENABLED := 1
+
+.PHONY: all deps build test unit lint demo bench e2e fuzz duckdb clean
+
+all: build
+
+# System packages: XGBoost's C library (cgo). Installed only when missing.
+deps:
+	@if [ ! -f /usr/include/xgboost/c_api.h ]; then \
+		echo "installing libxgboost-dev (XGBoost C API)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxgboost-dev >/dev/null; \
+	fi
+
+build: deps
+	$(GO) build -o $(BIN) ./cmd/churn
+
+# DuckDB for the end-to-end checks that other engines read our Parquet.
+duckdb: $(DUCKDB)
+$(DUCKDB):
+	@command -v npm >/dev/null || { echo "npm is needed for the DuckDB checks: apt-get install nodejs npm"; exit 1; }
+	mkdir -p $(NODE_DIR)
+	cd $(NODE_DIR) && ( [ -f package.json ] || echo '{"private":true}' > package.json ) && npm install --silent --no-audit --no-fund @duckdb/node-api@1
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# Unit, golden, fuzz-seed and end-to-end CLI tests; -race where goroutines run.
+test: deps duckdb lint
+	CHURN_DUCKDB_DIR=$(CURDIR)/$(NODE_DIR) $(GO) test -race -count=1 -timeout 20m ./...
+
+# The nightly job on built-in demo data.
+demo: build
+	@rm -rf $(DEMO_DIR)
+	./$(BIN) generate --customers 2000 --months 24 --seed 7 --out $(DEMO_DIR)/data
+	./$(BIN) validate $(DEMO_DIR)/data
+
+# Heavier checks: end-to-end runs on the real data sets and large inputs.
+e2e: build duckdb
+	CHURN_DUCKDB_DIR=$(CURDIR)/$(NODE_DIR) CHURN_E2E=1 $(GO) test -count=1 -timeout 60m -run 'E2E' ./...
+
+# Benchmarks against peers measured in the same run (see bench/README.md).
+bench: build duckdb
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+	./bench/run.sh
+
+# A short run of every fuzz target.
+FUZZTIME ?= 20s
+fuzz: deps
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+clean:
+	rm -rf bin $(DEMO_DIR) .cache

@@ -1,0 +1,239 @@
+package data
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"unsafe"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
+	"github.com/parquet-go/parquet-go/compress/snappy"
+	"github.com/parquet-go/parquet-go/compress/uncompressed"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+)
+
+// ColumnSpec is one column of a Parquet file written by Writer.
+type ColumnSpec struct {
+	Name     string
+	Type     Type
+	Optional bool // nullable: sentinel values are written as nulls
+	Dict     bool // dictionary-encode (strings with few distinct values)
+}
+
+// Specs returns the column specs of a contract table, in contract order.
+func Specs(t *Table) []ColumnSpec {
+	out := make([]ColumnSpec, len(t.Columns))
+	for i, c := range t.Columns {
+		out[i] = ColumnSpec{Name: c.Name, Type: c.Type, Optional: !c.Required, Dict: c.Type == TypeString}
+	}
+	return out
+}
+
+// WriterOptions configures a Writer. The zero value means defaults.
+type WriterOptions struct {
+	// RowGroupRows is the number of rows per row group (default 131072).
+	RowGroupRows int
+	// Compression is "snappy" (default), "zstd" or "none".
+	Compression string
+	// Metadata is written as key-value metadata in the footer.
+	Metadata map[string]string
+	// SortedBy names the columns the caller sorted the rows by (ascending);
+	// it is recorded in the footer. The Writer does not sort.
+	SortedBy []string
+}
+
+func (o *WriterOptions) ensureDefaults() {
+	if o.RowGroupRows <= 0 {
+		o.RowGroupRows = 1 << 17
+	}
+	if o.Compression == "" {
+		o.Compression = "snappy"
+	}
+}
+
+func codec(name string) (compress.Codec, error) {
+	switch name {
+	case "snappy":
+		return &snappy.Codec{}, nil
+	case "zstd":
+		return &zstd.Codec{Level: zstd.SpeedFastest}, nil
+	case "none":
+		return &uncompressed.Codec{}, nil
+	}
+	return nil, fmt.Errorf("unknown compression %q (want snappy, zstd or none)", name)
+}
+
+// orderedGroup is a Parquet group whose fields keep the order they were
+// declared in (parquet.Group sorts them by name).
+type orderedGroup struct {
+	parquet.Group
+	order []string
+}
+
+func (g orderedGroup) Fields() []parquet.Field {
+	fields := g.Group.Fields()
+	slices.SortStableFunc(fields, func(a, b parquet.Field) int {
+		return slices.Index(g.order, a.Name()) - slices.Index(g.order, b.Name())
+	})
+	return fields
+}
+
+// Schema returns the Parquet schema for the columns, in their order.
+func Schema(name string, cols []ColumnSpec) (*parquet.Schema, error) {
+	g := orderedGroup{Group: parquet.Group{}}
+	for _, c := range cols {
+		if _, dup := g.Group[c.Name]; dup {
+			return nil, fmt.Errorf("column %s is given twice", c.Name)
+		}
+		var n parquet.Node
+		switch c.Type {
+		case TypeString:
+			n = parquet.String()
+			if c.Dict {
+				n = parquet.Encoded(n, &parquet.RLEDictionary)
+			}
+		case TypeInt64:
+			n = parquet.Int(64)
+		case TypeFloat64:
+			n = parquet.Leaf(parquet.DoubleType)
+		case TypeBool:
+			n = parquet.Leaf(parquet.BooleanType)
+		case TypeDate:
+			n = parquet.Date()
+		case TypeTimestamp:
+			n = parquet.Timestamp(parquet.Microsecond)
+		default:
+			return nil, fmt.Errorf("column %s: unknown type %v", c.Name, c.Type)
+		}
+		if c.Optional {
+			n = parquet.Optional(n)
+		}
+		g.Group[c.Name] = n
+		g.order = append(g.order, c.Name)
+	}
+	return parquet.NewSchema(name, g), nil
+}
+
+// Writer writes Parquet files column by column from Vecs. It is not safe for
+// concurrent use. Close must be called and its error checked: it writes the
+// footer.
+type Writer struct {
+	pw      *parquet.Writer
+	cols    []ColumnSpec
+	opt     WriterOptions
+	vals    []parquet.Value
+	pending int
+	rows    int64
+}
+
+// NewWriter returns a Writer of the given columns to w.
+func NewWriter(w io.Writer, cols []ColumnSpec, opt WriterOptions) (*Writer, error) {
+	opt.ensureDefaults()
+	schema, err := Schema("churn", cols)
+	if err != nil {
+		return nil, err
+	}
+	cd, err := codec(opt.Compression)
+	if err != nil {
+		return nil, err
+	}
+	options := []parquet.WriterOption{
+		schema,
+		parquet.Compression(cd),
+		parquet.CreatedBy("churn", Version, ""),
+		parquet.DataPageStatistics(true),
+	}
+	keys := make([]string, 0, len(opt.Metadata))
+	for k := range opt.Metadata {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		options = append(options, parquet.KeyValueMetadata(k, opt.Metadata[k]))
+	}
+	if len(opt.SortedBy) > 0 {
+		var sc []parquet.SortingColumn
+		for _, name := range opt.SortedBy {
+			sc = append(sc, parquet.Ascending(name))
+		}
+		options = append(options, parquet.SortingWriterConfig(parquet.SortingColumns(sc...)))
+	}
+	return &Writer{pw: parquet.NewWriter(w, options...), cols: cols, opt: opt}, nil
+}
+
+// Version is the churn version recorded in files it writes; set by cmd.
+var Version = "dev"
+
+// Rows returns the number of rows written so far.
+func (w *Writer) Rows() int64 { return w.rows }
+
+// Write appends n rows given as one Vec per column (in column order, each
+// holding at least n values of the column's type). Sentinel values are
+// written as nulls in optional columns and are an error in required ones.
+func (w *Writer) Write(n int, cols []Vec) error {
+	if len(cols) != len(w.cols) {
+		return fmt.Errorf("write: %d columns given, schema has %d", len(cols), len(w.cols))
+	}
+	for lo := 0; lo < n; {
+		hi := min(n, lo+w.opt.RowGroupRows-w.pending)
+		for c := range cols {
+			if err := w.writeColumn(c, &cols[c], lo, hi); err != nil {
+				return err
+			}
+		}
+		w.pending += hi - lo
+		w.rows += int64(hi - lo)
+		lo = hi
+		if w.pending >= w.opt.RowGroupRows {
+			if err := w.pw.Flush(); err != nil {
+				return err
+			}
+			w.pending = 0
+		}
+	}
+	return nil
+}
+
+func (w *Writer) writeColumn(c int, v *Vec, lo, hi int) error {
+	spec := &w.cols[c]
+	if v.Type != spec.Type {
+		return fmt.Errorf("write column %s: got %s values, want %s", spec.Name, v.Type, spec.Type)
+	}
+	def := 0
+	if spec.Optional {
+		def = 1
+	}
+	vals := w.vals[:0]
+	for i := lo; i < hi; i++ {
+		var x parquet.Value
+		null := v.IsNull(i)
+		if null {
+			if !spec.Optional {
+				return fmt.Errorf("write column %s: row %d: %w", spec.Name, w.rows+int64(i-lo)+1, ErrNull)
+			}
+			vals = append(vals, parquet.NullValue().Level(0, 0, c))
+			continue
+		}
+		switch spec.Type {
+		case TypeString:
+			s := v.Str(i)
+			x = parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(s), len(s)))
+		case TypeInt64, TypeTimestamp:
+			x = parquet.Int64Value(v.Ints[i])
+		case TypeFloat64:
+			x = parquet.DoubleValue(v.Floats[i])
+		case TypeBool:
+			x = parquet.BooleanValue(v.Bools[i] == 1)
+		case TypeDate:
+			x = parquet.Int32Value(int32(v.Dates[i]))
+		}
+		vals = append(vals, x.Level(0, def, c))
+	}
+	w.vals = vals
+	_, err := w.pw.ColumnWriters()[c].WriteRowValues(vals)
+	return err
+}
+
+// Close flushes the last row group and writes the footer.
+func (w *Writer) Close() error { return w.pw.Close() }
