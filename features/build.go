@@ -1,0 +1,331 @@
+package features
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"slices"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/churnlab/churn/data"
+)
+
+// Batch is a block of feature rows in columnar form: one Vec per column of
+// Spec.Columns (customer_id, as_of, the features, label).
+type Batch struct {
+	N    int
+	Cols []data.Vec
+	// Customers holds the customers rows of the batch's customers when
+	// requested (BuildOptions.KeepCustomers), one per row.
+	Customers []data.Customer
+}
+
+// Builder computes feature rows for a dataset under a spec.
+type Builder struct {
+	ds    *data.Dataset
+	spec  *Spec
+	label LabelConfig
+	mask  groupMask
+	scan  data.ScanOptions
+	// attr[i] is, for spec feature i, the index of its customer attribute
+	// (or -1 for fixed features).
+	attr []int
+}
+
+// NewBuilder prepares computing the features of spec over ds. The label
+// config must be the one NewSpec returned (mode resolved, data end known).
+func NewBuilder(ds *data.Dataset, spec *Spec, lc LabelConfig) (*Builder, error) {
+	b := &Builder{ds: ds, spec: spec, label: lc, mask: maskOf(spec.Config.Groups)}
+	has := datasetHas(ds)
+	attrs := ds.Table(data.Customers).Attrs
+	tables := map[string]bool{}
+	for _, d := range spec.Features {
+		idx := -1
+		if d.Group == "attributes" {
+			name := strings.TrimPrefix(d.Needs[0][0], "customers.")
+			idx = slices.IndexFunc(attrs, func(a data.AttrColumn) bool { return a.Name == name })
+			if idx < 0 {
+				return nil, fmt.Errorf("the dataset has no customer attribute %q", name)
+			}
+			b.scan.Attrs = true
+		} else if !available(d.Needs, has) {
+			return nil, fmt.Errorf("the dataset cannot provide feature %s (needs %v)", d.Name, d.Needs)
+		}
+		b.attr = append(b.attr, idx)
+		for _, alt := range d.Needs {
+			for _, item := range alt {
+				t, _, _ := strings.Cut(item, ".")
+				if has(t, "") && t != data.Customers {
+					tables[t] = true
+				}
+			}
+		}
+	}
+	// Labels need these too.
+	switch lc.Mode {
+	case LabelChurnEvents:
+		tables[data.ChurnEvents] = true
+	case LabelInactivity:
+		tables[data.Orders] = true
+	}
+	for _, t := range data.TableNames() {
+		if tables[t] {
+			b.scan.Tables = append(b.scan.Tables, t)
+		}
+	}
+	if b.scan.Tables == nil {
+		b.scan.Tables = []string{}
+	}
+	b.scan.Columns = map[string][]string{
+		data.UsageTable: presentColumns(ds, data.UsageTable, "date", "active_users", "sessions", "minutes"),
+		data.Contacts:   presentColumns(ds, data.Contacts, "ts", "kind", "direction"),
+	}
+	return b, nil
+}
+
+func presentColumns(ds *data.Dataset, table string, cols ...string) []string {
+	if ds.Table(table) == nil {
+		return nil
+	}
+	return cols
+}
+
+// Row computes one feature row of the customer in h as of T into the
+// columns of dst (appending), unless the customer is not a customer at T.
+// It reports whether a row was added. Row is a pure function of h, T and
+// the builder's spec and label config.
+func (b *Builder) Row(h *data.History, T data.Date, asOfKnown bool, vals *Values, dst *Batch) bool {
+	label, active := Label(h, T, &b.label)
+	if !active {
+		return false
+	}
+	computeMask(h, T, &b.spec.Config, b.mask, vals)
+	cols := dst.Cols
+	cols[0].AppendString(h.Customer.ID)
+	if asOfKnown {
+		cols[1].AppendDate(T)
+	} else {
+		cols[1].AppendNull()
+	}
+	for i, d := range b.spec.Features {
+		v := &cols[2+i]
+		if a := b.attr[i]; a >= 0 {
+			av := h.Customer.Attrs[a]
+			switch {
+			case av.Null && d.Kind == Categorical:
+				v.AppendNull()
+			case d.Kind == Categorical:
+				v.AppendString(av.Str)
+			default:
+				v.AppendFloat(av.Num)
+			}
+			continue
+		}
+		if d.Kind == Categorical {
+			if s := vals.Cat[d.id]; s != "" {
+				v.AppendString(s)
+			} else {
+				v.AppendNull()
+			}
+			continue
+		}
+		v.AppendFloat(vals.Num[d.id])
+	}
+	lv := &cols[len(cols)-1]
+	if math.IsNaN(label) {
+		lv.AppendNull()
+	} else {
+		lv.AppendInt(int64(label))
+	}
+	dst.N++
+	return true
+}
+
+// NewBatch returns an empty batch for the builder's columns.
+func (b *Builder) NewBatch() *Batch {
+	specs := b.spec.Columns()
+	bt := &Batch{Cols: make([]data.Vec, len(specs))}
+	for i, c := range specs {
+		bt.Cols[i] = data.NewVec(c.Type)
+	}
+	return bt
+}
+
+// Stats counts what a run saw.
+type Stats struct {
+	Customers int64 // customers in the dataset (scanned)
+	Rows      int64 // feature rows written (customer × as-of)
+	Labelled  int64 // rows with a known label
+	Positives int64 // rows labelled 1
+	Scan      data.ScanStats
+}
+
+// Run computes the rows for every customer and as-of date, in parallel over
+// customer shards, and calls emit with each shard's batch in customer_id
+// order (emit runs on one goroutine at a time). Within a customer, rows
+// follow the order of dates. If dates is empty the table is a snapshot
+// without dates (LabelSnapshot): one row per customer with a null as_of,
+// computed as of the day after the data end.
+func (b *Builder) Run(ctx context.Context, dates []data.Date, workers int, keepCustomers bool, emit func(*Batch) error) (Stats, error) {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	asOfKnown := len(dates) > 0
+	if !asOfKnown {
+		if b.label.Mode != LabelSnapshot {
+			return Stats{}, fmt.Errorf("an as-of date is needed for label mode %s", b.label.Mode)
+		}
+		T := data.MakeDate(9999, 12, 31)
+		if b.label.DataEnd != data.NoDate {
+			T = b.label.DataEnd.AddDays(1)
+		}
+		dates = []data.Date{T}
+	}
+	shards := b.ds.Shards(workers * 8)
+	type result struct {
+		batch *Batch
+		stats data.ScanStats
+	}
+	results := make([]chan result, len(shards))
+	for i := range results {
+		results[i] = make(chan result, 1)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	// Bound the shards in flight (computed but not yet emitted).
+	sem := make(chan struct{}, workers+2)
+	next := make(chan int)
+	g.Go(func() error {
+		defer close(next)
+		for i := range shards {
+			select {
+			case sem <- struct{}{}:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			select {
+			case next <- i:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		return nil
+	})
+	for w := 0; w < workers; w++ {
+		g.Go(func() error {
+			var vals Values
+			for i := range next {
+				bt := b.NewBatch()
+				st, err := b.ds.Scan(gctx, shards[i], b.scan, func(h *data.History) error {
+					for _, T := range dates {
+						if b.Row(h, T, asOfKnown, &vals, bt) && keepCustomers {
+							c := h.Customer
+							c.Attrs = nil
+							bt.Customers = append(bt.Customers, c)
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+				results[i] <- result{bt, st}
+			}
+			return nil
+		})
+	}
+	var stats Stats
+	g.Go(func() error {
+		for i := range shards {
+			var r result
+			select {
+			case r = <-results[i]:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			<-sem
+			stats.Scan.Merge(r.stats)
+			stats.Customers += r.stats.Customers
+			stats.Rows += int64(r.batch.N)
+			lv := &r.batch.Cols[len(r.batch.Cols)-1]
+			for k := 0; k < r.batch.N; k++ {
+				if x := lv.Ints[k]; x != data.NullInt {
+					stats.Labelled++
+					stats.Positives += x
+				}
+			}
+			if err := emit(r.batch); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	err := g.Wait()
+	return stats, err
+}
+
+// BuildOptions configures Build.
+type BuildOptions struct {
+	// AsOf lists the snapshot dates; empty builds a dateless snapshot table
+	// (label mode snapshot only).
+	AsOf    []data.Date
+	Config  Config
+	Label   LabelConfig
+	Workers int // default GOMAXPROCS
+	Writer  data.WriterOptions
+}
+
+// Build computes the feature table of ds and writes it as Parquet to w, with
+// the spec in the footer. It returns the spec and counts.
+func Build(ctx context.Context, ds *data.Dataset, opt BuildOptions, w io.Writer) (*Spec, Stats, error) {
+	spec, lc, err := NewSpec(ds, opt.Config, opt.Label)
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	for _, d := range opt.AsOf {
+		spec.AsOf = append(spec.AsOf, d.String())
+	}
+	b, err := NewBuilder(ds, spec, lc)
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	enc, err := spec.encode()
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	wo := opt.Writer
+	wo.Metadata = map[string]string{MetadataKey: enc}
+	wo.SortedBy = []string{ColCustomerID, ColAsOf}
+	pw, err := data.NewWriter(w, spec.Columns(), wo)
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	st, err := b.Run(ctx, opt.AsOf, opt.Workers, false, func(bt *Batch) error {
+		return pw.Write(bt.N, bt.Cols)
+	})
+	if err != nil {
+		return nil, st, err
+	}
+	if err := pw.Close(); err != nil {
+		return nil, st, err
+	}
+	return spec, st, nil
+}
+
+// BuildFile is Build to a file, written atomically: on error nothing is
+// left at path.
+func BuildFile(ctx context.Context, ds *data.Dataset, opt BuildOptions, path string) (*Spec, Stats, error) {
+	f, err := data.CreateAtomic(path)
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	defer f.Abort()
+	spec, st, err := Build(ctx, ds, opt, f)
+	if err != nil {
+		return nil, st, err
+	}
+	return spec, st, f.Commit()
+}

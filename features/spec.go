@@ -1,0 +1,268 @@
+package features
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/churnlab/churn/data"
+)
+
+// SpecVersion is the version of the Spec format. Readers reject other
+// versions.
+const SpecVersion = 1
+
+// MetadataKey is the Parquet key-value metadata key holding the Spec (JSON)
+// in a feature table.
+const MetadataKey = "churn.features.spec"
+
+// Spec describes a feature table: its columns in order and how they were
+// made. It is stored as JSON in the table's footer and, by train, in model
+// artifacts, so that a model refuses a table built differently.
+type Spec struct {
+	Version int `json:"version"`
+	// Features lists the feature columns in output order.
+	Features []Def      `json:"features"`
+	Config   Config     `json:"config"`
+	Label    LabelSpec  `json:"label"`
+	AsOf     []string   `json:"as_of,omitempty"` // snapshot dates, YYYY-MM-DD
+	Tables   []string   `json:"tables"`          // tables the dataset holds
+	Input    InputStamp `json:"input"`
+	// ChurnVersion is the churn version that built the table.
+	ChurnVersion string `json:"churn_version"`
+}
+
+// LabelSpec records how labels were made.
+type LabelSpec struct {
+	Mode       LabelMode `json:"mode"`
+	HorizonDay int       `json:"horizon_days"`
+	GapDays    int       `json:"gap_days"`
+	DataEnd    string    `json:"data_end,omitempty"`
+}
+
+// InputStamp identifies the input dataset.
+type InputStamp struct {
+	Fingerprint string           `json:"fingerprint"`
+	Rows        map[string]int64 `json:"rows"` // rows per table
+}
+
+// Column names of a feature table besides the features.
+const (
+	ColCustomerID = "customer_id"
+	ColAsOf       = "as_of"
+	ColLabel      = "label"
+)
+
+// NewSpec decides which features a dataset supports under cfg and how labels
+// are made. cfg and lc are defaulted and validated.
+func NewSpec(ds *data.Dataset, cfg Config, lc LabelConfig) (*Spec, LabelConfig, error) {
+	cfg.EnsureDefaults()
+	lc.EnsureDefaults()
+	if err := errors.Join(cfg.Validate(), lc.Validate()); err != nil {
+		return nil, lc, err
+	}
+	has := datasetHas(ds)
+	mode, err := resolveMode(lc.Mode, has)
+	if err != nil {
+		return nil, lc, err
+	}
+	lc.Mode = mode
+	if lc.DataEnd == data.NoDate {
+		lc.DataEnd = inferDataEnd(ds)
+	}
+	spec := &Spec{
+		Version:      SpecVersion,
+		Config:       cfg,
+		Label:        LabelSpec{Mode: mode, HorizonDay: lc.Horizon, GapDays: lc.Gap, DataEnd: lc.DataEnd.String()},
+		ChurnVersion: data.Version,
+		Input:        InputStamp{Rows: map[string]int64{}},
+	}
+	for _, tf := range ds.Tables() {
+		spec.Tables = append(spec.Tables, tf.Table.Name)
+		spec.Input.Rows[tf.Table.Name] = tf.NumRows()
+	}
+	if spec.Input.Fingerprint, err = ds.Fingerprint(); err != nil {
+		return nil, lc, err
+	}
+	m := maskOf(cfg.Groups)
+	subs := has(data.Subscriptions, "")
+	for _, d := range defs(&cfg) {
+		if !m.has(slices.Index(groupOrder, d.Group)) || !available(d.Needs, has) {
+			continue
+		}
+		switch d.id {
+		case fSeats, fMRR, fPlan, fDaysToRenewal, fStage:
+			// Without a subscription history these come from today's
+			// customers row.
+			d.Static = !subs
+		}
+		spec.Features = append(spec.Features, d)
+	}
+	if m.has(gAttributes) {
+		taken := map[string]bool{ColCustomerID: true, ColAsOf: true, ColLabel: true}
+		for _, d := range spec.Features {
+			taken[d.Name] = true
+		}
+		for _, a := range ds.Table(data.Customers).Attrs {
+			name := a.Name
+			if taken[name] {
+				name = "attr_" + name
+			}
+			taken[name] = true
+			kind := Numeric
+			switch a.Type {
+			case data.TypeString:
+				kind = Categorical
+			case data.TypeBool:
+				kind = Flag
+			}
+			spec.Features = append(spec.Features, Def{
+				Name: name, Group: "attributes", Kind: kind, Unit: "attribute", Static: true,
+				Description: fmt.Sprintf("customer attribute %q (today's value)", a.Name),
+				Needs:       [][]string{{"customers." + a.Name}}, Missing: "not recorded for the customer",
+				id: -1,
+			})
+		}
+	}
+	if len(spec.Features) == 0 {
+		return nil, lc, errors.New("no feature can be computed from this dataset with these groups")
+	}
+	return spec, lc, nil
+}
+
+// inferDataEnd returns the latest day found in any time column.
+func inferDataEnd(ds *data.Dataset) data.Date {
+	end := data.NoDate
+	for _, tf := range ds.Tables() {
+		t := tf.Table
+		cols := []string{t.Time}
+		if t.Name == data.Customers {
+			cols = []string{"signup_date", "churn_date"}
+		}
+		for _, c := range cols {
+			if c == "" {
+				continue
+			}
+			if d, ok := ds.MaxDate(t.Name, c); ok && d > end {
+				end = d
+			}
+		}
+	}
+	return end
+}
+
+// Names returns the feature names in order.
+func (s *Spec) Names() []string {
+	out := make([]string, len(s.Features))
+	for i, d := range s.Features {
+		out[i] = d.Name
+	}
+	return out
+}
+
+// Lookup returns the named feature.
+func (s *Spec) Lookup(name string) (*Def, bool) {
+	for i := range s.Features {
+		if s.Features[i].Name == name {
+			return &s.Features[i], true
+		}
+	}
+	return nil, false
+}
+
+// StaticNames lists the features whose values are known only today.
+func (s *Spec) StaticNames() []string {
+	var out []string
+	for _, d := range s.Features {
+		if d.Static {
+			out = append(out, d.Name)
+		}
+	}
+	return out
+}
+
+// Columns returns the Parquet columns of the feature table.
+func (s *Spec) Columns() []data.ColumnSpec {
+	cols := []data.ColumnSpec{
+		{Name: ColCustomerID, Type: data.TypeString},
+		{Name: ColAsOf, Type: data.TypeDate, Optional: true},
+	}
+	for _, d := range s.Features {
+		t := data.TypeFloat64
+		if d.Kind == Categorical {
+			t = data.TypeString
+		}
+		cols = append(cols, data.ColumnSpec{Name: d.Name, Type: t, Optional: true, Dict: d.Kind == Categorical})
+	}
+	return append(cols, data.ColumnSpec{Name: ColLabel, Type: data.TypeInt64, Optional: true})
+}
+
+// table returns a data.Table describing the feature table, so the data
+// package's columnar reader can read it.
+func (s *Spec) table() *data.Table {
+	t := &data.Table{Name: "features"}
+	for i, c := range s.Columns() {
+		t.Columns = append(t.Columns, data.Column{Name: c.Name, Type: c.Type, Required: i == 0})
+	}
+	return t
+}
+
+// MarshalJSON-friendly encoding of the spec for the footer.
+func (s *Spec) encode() (string, error) {
+	b, err := json.Marshal(s)
+	return string(b), err
+}
+
+// DecodeSpec parses a Spec from JSON and checks its version.
+func DecodeSpec(b []byte) (*Spec, error) {
+	var s Spec
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("feature spec: %w", err)
+	}
+	if s.Version != SpecVersion {
+		return nil, fmt.Errorf("feature spec version %d is not supported (this churn reads version %d)", s.Version, SpecVersion)
+	}
+	return &s, nil
+}
+
+// Compatible reports why a table built with spec t cannot be used where
+// spec s is expected (same features, in the same order, with the same kinds
+// and windows), or nil.
+func (s *Spec) Compatible(t *Spec) error {
+	want, got := s.Names(), t.Names()
+	if !slices.Equal(want, got) {
+		var missing, extra []string
+		for _, n := range want {
+			if !slices.Contains(got, n) {
+				missing = append(missing, n)
+			}
+		}
+		for _, n := range got {
+			if !slices.Contains(want, n) {
+				extra = append(extra, n)
+			}
+		}
+		msg := "feature columns differ"
+		if len(missing) > 0 {
+			msg += "; missing: " + strings.Join(missing, ", ")
+		}
+		if len(extra) > 0 {
+			msg += "; unexpected: " + strings.Join(extra, ", ")
+		}
+		if len(missing) == 0 && len(extra) == 0 {
+			msg += " in order"
+		}
+		return errors.New(msg)
+	}
+	for i := range s.Features {
+		if s.Features[i].Kind != t.Features[i].Kind {
+			return fmt.Errorf("feature %s is %s here but %s in the model", s.Features[i].Name, t.Features[i].Kind, s.Features[i].Kind)
+		}
+	}
+	if s.Config.Short != t.Config.Short || s.Config.Medium != t.Config.Medium || s.Config.Long != t.Config.Long || s.Config.TrendWeeks != t.Config.TrendWeeks {
+		return errors.New("feature windows differ")
+	}
+	return nil
+}
