@@ -1,0 +1,273 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/churnlab/churn/data"
+	"github.com/churnlab/churn/features"
+)
+
+func init() { register(newFeaturesCmd) }
+
+// FeaturesOptions are the inputs of churn features.
+type FeaturesOptions struct {
+	Data      string
+	Out       string
+	SpecOut   string
+	AsOf      string
+	Snapshots string
+	Horizon   string
+	Gap       string
+	LabelMode string
+	DataEnd   string
+	Windows   string
+	Groups    []string
+	Workers   int
+	IO        IO
+}
+
+func newFeaturesCmd(stdio IO) *cobra.Command {
+	o := &FeaturesOptions{IO: stdio}
+	c := &cobra.Command{
+		Use:   "features --data DIR (--as-of DATE | --snapshots FROM:TO:STEP) --out FILE.parquet",
+		Short: "Build point-in-time features and labels from customer histories",
+		Long: `Computes, for every customer who is a customer at each as-of date T, the
+features known at T (only rows strictly before T count) and the label:
+1 if the customer churns in (T+gap, T+gap+horizon], 0 if not, null when the
+window is not fully observed in the data (such rows are kept for scoring but
+not used for training). Several as-of dates stack into one training table
+with an as_of column.
+
+The feature spec (names, descriptions, units, windows, label settings and a
+fingerprint of the input) is stored in the Parquet file's metadata.`,
+		Example: `  churn features --data demo/data --as-of 2024-10-01 --out features.parquet
+  churn features --data demo/data --snapshots 2024-01-01:2024-09-01:1m --horizon 90d --out train.parquet
+  churn features --data telco --out telco-features.parquet   # snapshot data: no dates needed`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runFeatures(cmd.Context(), o)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.Data, "data", "", "dataset directory (required)")
+	f.StringVar(&o.Out, "out", "", "output feature table, .parquet (required)")
+	f.StringVar(&o.SpecOut, "spec-out", "", "also write the feature spec as JSON to this file")
+	f.StringVar(&o.AsOf, "as-of", "", "as-of date YYYY-MM-DD")
+	f.StringVar(&o.Snapshots, "snapshots", "", "as-of dates FROM:TO:STEP, STEP like 1m, 2w or 30d (inclusive range)")
+	f.StringVar(&o.Horizon, "horizon", "90d", "label horizon: churn within this long after the as-of date (e.g. 90d, 12w, 3m)")
+	f.StringVar(&o.Gap, "gap", "0d", "gap between the as-of date and the label window")
+	f.StringVar(&o.LabelMode, "label", "auto", "label source: auto, churn_date, churn_events, snapshot or inactivity")
+	f.StringVar(&o.DataEnd, "data-end", "", "last day the data covers (default: the latest date in the data)")
+	f.StringVar(&o.Windows, "windows", "30,90,180", "short, medium and long windows in days")
+	f.StringSliceVar(&o.Groups, "groups", nil, "feature groups to compute (default all): "+strings.Join(features.GroupNames(), ", "))
+	f.IntVar(&o.Workers, "workers", 0, "parallel workers (default: number of CPUs)")
+	c.MarkFlagRequired("data")
+	c.MarkFlagRequired("out")
+	c.MarkFlagsMutuallyExclusive("as-of", "snapshots")
+	return c
+}
+
+// parseDays parses a length like 90, 90d, 12w or 3m (months of 30 days).
+func parseDays(s string) (int, error) {
+	s = strings.TrimSpace(s)
+	mult := 1
+	switch {
+	case strings.HasSuffix(s, "d"):
+		s = s[:len(s)-1]
+	case strings.HasSuffix(s, "w"):
+		s, mult = s[:len(s)-1], 7
+	case strings.HasSuffix(s, "m"):
+		s, mult = s[:len(s)-1], 30
+	case strings.HasSuffix(s, "y"):
+		s, mult = s[:len(s)-1], 365
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a length like 90d, 12w or 3m", s)
+	}
+	return n * mult, nil
+}
+
+// parseSnapshots parses FROM:TO:STEP into the dates from FROM to TO
+// inclusive; a STEP in months (1m) steps by calendar months.
+func parseSnapshots(s string) ([]data.Date, error) {
+	parts := strings.Split(s, ":")
+	if len(parts) != 3 {
+		return nil, fmt.Errorf("--snapshots %q: want FROM:TO:STEP, e.g. 2024-01-01:2024-12-01:1m", s)
+	}
+	from, err := data.ParseDate(parts[0])
+	if err != nil {
+		return nil, fmt.Errorf("--snapshots: %w", err)
+	}
+	to, err := data.ParseDate(parts[1])
+	if err != nil {
+		return nil, fmt.Errorf("--snapshots: %w", err)
+	}
+	if to < from {
+		return nil, fmt.Errorf("--snapshots: %s is before %s", parts[1], parts[0])
+	}
+	step := parts[2]
+	var dates []data.Date
+	if strings.HasSuffix(step, "m") {
+		n, err := strconv.Atoi(strings.TrimSuffix(step, "m"))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("--snapshots: bad step %q", step)
+		}
+		for k := 0; ; k++ {
+			d := data.DateOf(from.Time().AddDate(0, k*n, 0))
+			if d > to {
+				break
+			}
+			dates = append(dates, d)
+		}
+	} else {
+		n, err := parseDays(step)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("--snapshots: bad step %q", step)
+		}
+		for d := from; d <= to; d += data.Date(n) {
+			dates = append(dates, d)
+		}
+	}
+	if len(dates) > 1000 {
+		return nil, fmt.Errorf("--snapshots: %d dates is too many (at most 1000)", len(dates))
+	}
+	return dates, nil
+}
+
+// featureConfig turns the shared feature and label flags into configs.
+func featureConfig(windows string, groups []string, horizon, gap, mode, dataEnd string) (features.Config, features.LabelConfig, error) {
+	var cfg features.Config
+	var lc features.LabelConfig
+	w := strings.Split(windows, ",")
+	if len(w) != 3 {
+		return cfg, lc, usageErrorf("--windows %q: want three lengths in days, e.g. 30,90,180", windows)
+	}
+	for i, p := range []*int{&cfg.Short, &cfg.Medium, &cfg.Long} {
+		n, err := parseDays(w[i])
+		if err != nil {
+			return cfg, lc, usageErrorf("--windows: %v", err)
+		}
+		*p = n
+	}
+	cfg.Groups = groups
+	var err error
+	if lc.Horizon, err = parseDays(horizon); err != nil {
+		return cfg, lc, usageErrorf("--horizon: %v", err)
+	}
+	if lc.Gap, err = parseDays(gap); err != nil {
+		return cfg, lc, usageErrorf("--gap: %v", err)
+	}
+	lc.Mode = features.LabelMode(mode)
+	lc.DataEnd = data.NoDate
+	if dataEnd != "" {
+		if lc.DataEnd, err = data.ParseDate(dataEnd); err != nil {
+			return cfg, lc, usageErrorf("--data-end: %v", err)
+		}
+	}
+	cfg.EnsureDefaults()
+	lc.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return cfg, lc, &UsageError{Err: err}
+	}
+	if err := lc.Validate(); err != nil {
+		return cfg, lc, &UsageError{Err: err}
+	}
+	return cfg, lc, nil
+}
+
+func runFeatures(ctx context.Context, o *FeaturesOptions) error {
+	if !strings.HasSuffix(o.Out, ".parquet") {
+		return usageErrorf("--out %q: the feature table is a .parquet file", o.Out)
+	}
+	cfg, lc, err := featureConfig(o.Windows, o.Groups, o.Horizon, o.Gap, o.LabelMode, o.DataEnd)
+	if err != nil {
+		return err
+	}
+	var dates []data.Date
+	switch {
+	case o.AsOf != "":
+		d, err := data.ParseDate(o.AsOf)
+		if err != nil {
+			return usageErrorf("--as-of: %v", err)
+		}
+		dates = []data.Date{d}
+	case o.Snapshots != "":
+		if dates, err = parseSnapshots(o.Snapshots); err != nil {
+			return &UsageError{Err: err}
+		}
+	}
+	start := time.Now()
+	ds, err := data.Open(o.Data)
+	if err != nil {
+		return err
+	}
+	defer ds.Close()
+	spec, st, err := features.BuildFile(ctx, ds, features.BuildOptions{AsOf: dates, Config: cfg, Label: lc, Workers: o.Workers}, o.Out)
+	if err != nil {
+		return err
+	}
+	if o.SpecOut != "" {
+		b, err := json.MarshalIndent(spec, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := writeFileAtomic(o.SpecOut, append(b, '\n')); err != nil {
+			return err
+		}
+	}
+	slog.Info("features built", "out", o.Out, "rows", st.Rows, "features", len(spec.Features), "seconds", time.Since(start).Seconds())
+	return printFeatureSummary(o.IO, o.Out, spec, st)
+}
+
+func printFeatureSummary(stdio IO, out string, spec *features.Spec, st features.Stats) error {
+	tw := tabwriter.NewWriter(stdio.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "feature table\t%s\n", out)
+	fmt.Fprintf(tw, "customers scanned\t%d\n", st.Customers)
+	fmt.Fprintf(tw, "rows (customer × as-of)\t%d\n", st.Rows)
+	rate := 0.0
+	if st.Labelled > 0 {
+		rate = float64(st.Positives) / float64(st.Labelled) * 100
+	}
+	fmt.Fprintf(tw, "labelled rows\t%d (%d churned, %.1f%%); %d unlabelled (window not observed)\n", st.Labelled, st.Positives, rate, st.Rows-st.Labelled)
+	fmt.Fprintf(tw, "label\t%s, horizon %d days, gap %d days, data end %s\n", spec.Label.Mode, spec.Label.HorizonDay, spec.Label.GapDays, orNone(spec.Label.DataEnd))
+	fmt.Fprintf(tw, "features\t%d\n", len(spec.Features))
+	if s := spec.StaticNames(); len(s) > 0 {
+		fmt.Fprintf(tw, "static (today's values)\t%s\n", strings.Join(s, ", "))
+	}
+	for table, n := range st.Scan.Orphans {
+		if n > 0 {
+			fmt.Fprintf(tw, "rows without a customer\t%s: %d (ignored)\n", table, n)
+		}
+	}
+	return tw.Flush()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+func writeFileAtomic(path string, b []byte) error {
+	f, err := data.CreateAtomic(path)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if _, err := f.Write(b); err != nil {
+		return err
+	}
+	return f.Commit()
+}
+

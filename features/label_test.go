@@ -1,0 +1,133 @@
+package features
+
+import (
+	"math"
+	"testing"
+
+	"github.com/churnlab/churn/data"
+)
+
+func TestLabel(t *testing.T) {
+	T := day("2024-07-01")
+	end := day("2025-06-30")
+	lc := func(mode LabelMode, gap int, dataEnd data.Date) *LabelConfig {
+		return &LabelConfig{Mode: mode, Horizon: 90, Gap: gap, DataEnd: dataEnd}
+	}
+	cust := func(signup, churn string) *data.History {
+		h := &data.History{Customer: data.Customer{SignupDate: data.NoDate, ChurnDate: data.NoDate, Churned: -1}}
+		if signup != "" {
+			h.Customer.SignupDate = day(signup)
+		}
+		if churn != "" {
+			h.Customer.ChurnDate = day(churn)
+		}
+		return h
+	}
+	nan := math.NaN()
+	tests := []struct {
+		name   string
+		h      *data.History
+		cfg    *LabelConfig
+		label  float64
+		active bool
+	}{
+		{"stays, observed", cust("2023-01-01", ""), lc(LabelChurnDate, 0, end), 0, true},
+		{"stays, window not observed", cust("2023-01-01", ""), lc(LabelChurnDate, 0, day("2024-08-01")), nan, true},
+		{"churns inside window", cust("2023-01-01", "2024-08-15"), lc(LabelChurnDate, 0, end), 1, true},
+		{"churns on last day of window", cust("2023-01-01", "2024-09-29"), lc(LabelChurnDate, 0, end), 1, true},
+		{"churns the day after the window", cust("2023-01-01", "2024-09-30"), lc(LabelChurnDate, 0, end), 0, true},
+		{"churns inside window, not yet observed", cust("2023-01-01", "2024-07-10"), lc(LabelChurnDate, 0, day("2024-07-15")), 1, true},
+		{"churned on T: gone", cust("2023-01-01", "2024-07-01"), lc(LabelChurnDate, 0, end), nan, false},
+		{"churned before T: gone", cust("2023-01-01", "2024-03-01"), lc(LabelChurnDate, 0, end), nan, false},
+		{"signs up on T: not yet a customer", cust("2024-07-01", ""), lc(LabelChurnDate, 0, end), nan, false},
+		{"churns during the gap", cust("2023-01-01", "2024-07-20"), lc(LabelChurnDate, 30, end), nan, true},
+		{"churns after the gap", cust("2023-01-01", "2024-08-20"), lc(LabelChurnDate, 30, end), 1, true},
+		{"unknown signup still a customer", cust("", ""), lc(LabelChurnDate, 0, end), 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			label, active := Label(tt.h, T, tt.cfg)
+			if active != tt.active || !approx(label, tt.label) {
+				t.Errorf("Label = %v, %v; want %v, %v", label, active, tt.label, tt.active)
+			}
+		})
+	}
+}
+
+func TestLabelChurnEvents(t *testing.T) {
+	T := day("2024-07-01")
+	cfg := &LabelConfig{Mode: LabelChurnEvents, Horizon: 90, DataEnd: day("2025-01-01")}
+	ev := func(churn, back string) data.ChurnEvent {
+		e := data.ChurnEvent{ChurnDate: day(churn), ReactivatedAt: data.NoDate}
+		if back != "" {
+			e.ReactivatedAt = day(back)
+		}
+		return e
+	}
+	tests := []struct {
+		name   string
+		events []data.ChurnEvent
+		label  float64
+		active bool
+	}{
+		{"no events", nil, 0, true},
+		{"event in window", []data.ChurnEvent{ev("2024-08-01", "")}, 1, true},
+		{"gone before T", []data.ChurnEvent{ev("2024-03-01", "")}, math.NaN(), false},
+		{"came back before T, leaves again", []data.ChurnEvent{ev("2024-03-01", "2024-04-01"), ev("2024-08-01", "")}, 1, true},
+		{"comes back only after T", []data.ChurnEvent{ev("2024-03-01", "2024-07-05")}, math.NaN(), false},
+		{"event after window", []data.ChurnEvent{ev("2024-12-01", "")}, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &data.History{Customer: data.Customer{SignupDate: day("2023-01-01")}, ChurnEvents: tt.events}
+			label, active := Label(h, T, cfg)
+			if active != tt.active || !approx(label, tt.label) {
+				t.Errorf("Label = %v, %v; want %v, %v", label, active, tt.label, tt.active)
+			}
+		})
+	}
+}
+
+func TestLabelInactivityAndSnapshot(t *testing.T) {
+	T := day("2024-07-01")
+	orders := func(days ...string) *data.History {
+		h := &data.History{Customer: data.Customer{SignupDate: data.NoDate}}
+		for _, d := range days {
+			h.Orders = append(h.Orders, data.Order{TS: at(d), Amount: 1})
+		}
+		return h
+	}
+	cfg := &LabelConfig{Mode: LabelInactivity, Horizon: 90, DataEnd: day("2025-01-01")}
+	tests := []struct {
+		name   string
+		h      *data.History
+		label  float64
+		active bool
+	}{
+		{"buys again on T", orders("2024-01-01", "2024-07-01"), 0, true},
+		{"buys on the window's last day", orders("2024-01-01", "2024-09-28"), 0, true},
+		{"next order after the window", orders("2024-01-01", "2024-09-29"), 1, true},
+		{"never buys again", orders("2024-01-01"), 1, true},
+		{"no order before T", orders("2024-08-01"), math.NaN(), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			label, active := Label(tt.h, T, cfg)
+			if active != tt.active || !approx(label, tt.label) {
+				t.Errorf("Label = %v, %v; want %v, %v", label, active, tt.label, tt.active)
+			}
+		})
+	}
+	snap := &LabelConfig{Mode: LabelSnapshot, Horizon: 90}
+	for _, c := range []int8{1, 0, -1} {
+		h := &data.History{Customer: data.Customer{Churned: c, SignupDate: day("2030-01-01")}}
+		label, active := Label(h, T, snap)
+		want := float64(c)
+		if c < 0 {
+			want = math.NaN()
+		}
+		if !active || !approx(label, want) {
+			t.Errorf("snapshot churned=%d: Label = %v, %v", c, label, active)
+		}
+	}
+}

@@ -1,0 +1,107 @@
+package features
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/churnlab/churn/data"
+)
+
+// Table is a feature table in memory, column by column.
+type Table struct {
+	Spec *Spec
+	IDs  []string
+	AsOf []data.Date // NoDate when the table has no dates
+	// Num holds the numeric and flag features, one slice per spec feature
+	// (nil for categorical ones); NaN is missing.
+	Num [][]float64
+	// Cat holds the categorical features (nil for the others); "" is
+	// missing.
+	Cat [][]string
+	// Label is 1, 0 or NaN (unknown) per row.
+	Label []float64
+}
+
+// Len returns the number of rows.
+func (t *Table) Len() int { return len(t.IDs) }
+
+// ReadSpec reads the Spec stored in a feature table's footer.
+func ReadSpec(path string) (*Spec, error) {
+	f, err := data.OpenFile(path, &data.Table{Name: "features", Columns: []data.Column{{Name: ColCustomerID, Type: data.TypeString, Required: true}}}, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return specOf(f)
+}
+
+func specOf(f *data.File) (*Spec, error) {
+	raw, ok := f.Metadata(MetadataKey)
+	if !ok {
+		return nil, &data.InputError{File: f.Path, Err: errors.New("not a churn feature table: no feature spec in the file's metadata (make it with churn features)")}
+	}
+	s, err := DecodeSpec([]byte(raw))
+	if err != nil {
+		return nil, &data.InputError{File: f.Path, Err: err}
+	}
+	return s, nil
+}
+
+// ReadTable reads a feature table written by Build.
+func ReadTable(ctx context.Context, path string) (*Table, error) {
+	spec, err := ReadSpec(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := data.OpenFile(path, spec.table(), nil)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	n := int(f.NumRows)
+	t := &Table{Spec: spec, IDs: make([]string, 0, n), AsOf: make([]data.Date, 0, n), Label: make([]float64, 0, n),
+		Num: make([][]float64, len(spec.Features)), Cat: make([][]string, len(spec.Features))}
+	for i, d := range spec.Features {
+		if d.Kind == Categorical {
+			t.Cat[i] = make([]string, 0, n)
+		} else {
+			t.Num[i] = make([]float64, 0, n)
+		}
+	}
+	var b data.Batch
+	for rg := 0; rg < f.NumRowGroups(); rg++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := f.ReadRowGroup(rg, nil, false, &b); err != nil {
+			return nil, err
+		}
+		for r := 0; r < b.N; r++ {
+			t.IDs = append(t.IDs, b.Cols[0].Str(r))
+			t.AsOf = append(t.AsOf, b.Cols[1].Date(r))
+			lab := math.NaN()
+			if x := b.Cols[len(b.Cols)-1].Int(r); x != data.NullInt {
+				if x != 0 && x != 1 {
+					return nil, &data.InputError{File: path, Row: b.FirstRow + int64(r), Column: ColLabel, Value: fmt.Sprint(x), Err: errors.New("label must be 0, 1 or null")}
+				}
+				lab = float64(x)
+			}
+			t.Label = append(t.Label, lab)
+		}
+		for i := range spec.Features {
+			v := &b.Cols[2+i]
+			if t.Cat[i] != nil {
+				for r := 0; r < b.N; r++ {
+					t.Cat[i] = append(t.Cat[i], v.Str(r))
+				}
+			} else {
+				for r := 0; r < b.N; r++ {
+					t.Num[i] = append(t.Num[i], v.Float(r))
+				}
+			}
+		}
+	}
+	return t, nil
+}
