@@ -270,4 +270,3 @@ func writeFileAtomic(path string, b []byte) error {
 	}
 	return f.Commit()
 }
-
