@@ -1,0 +1,9 @@
+// Package train fits churn classifiers on feature tables: gradient-boosted
+// trees through XGBoost's C API (the default) and L2-regularised logistic
+// regression in pure Go. Around the learners it handles class imbalance,
+// categorical encoding (features.Encoder), calibration (Platt or isotonic,
+// chosen on held-out rows), out-of-time and grouped validation, a budgeted
+// hyperparameter search, per-row explanations (contributions that sum to
+// the model's logit), and the model artifact: a versioned directory of
+// data (never code) that loads back to bit-identical predictions.
+package train
