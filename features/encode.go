@@ -165,4 +165,3 @@ func (e *Encoder) FeatureOf() []int {
 	}
 	return out
 }
-
