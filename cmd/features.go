@@ -65,7 +65,7 @@ fingerprint of the input) is stored in the Parquet file's metadata.`,
 	f.StringVar(&o.Snapshots, "snapshots", "", "as-of dates FROM:TO:STEP, STEP like 1m, 2w or 30d (inclusive range)")
 	f.StringVar(&o.Horizon, "horizon", "90d", "label horizon: churn within this long after the as-of date (e.g. 90d, 12w, 3m)")
 	f.StringVar(&o.Gap, "gap", "0d", "gap between the as-of date and the label window")
-	f.StringVar(&o.LabelMode, "label", "auto", "label source: auto, churn_date, churn_events, snapshot or inactivity")
+	f.StringVar(&o.LabelMode, "label", "auto", "label source: auto, churn_date, churn_events, snapshot, inactivity or none")
 	f.StringVar(&o.DataEnd, "data-end", "", "last day the data covers (default: the latest date in the data)")
 	f.StringVar(&o.Windows, "windows", "30,90,180", "short, medium and long windows in days")
 	f.StringSliceVar(&o.Groups, "groups", nil, "feature groups to compute (default all): "+strings.Join(features.GroupNames(), ", "))

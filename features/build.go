@@ -67,8 +67,10 @@ func NewBuilder(ds *data.Dataset, spec *Spec, lc LabelConfig) (*Builder, error) 
 	}
 	// Labels need these too.
 	switch lc.Mode {
-	case LabelChurnEvents:
-		tables[data.ChurnEvents] = true
+	case LabelChurnEvents, LabelNone:
+		if has(data.ChurnEvents, "") {
+			tables[data.ChurnEvents] = true
+		}
 	case LabelInactivity:
 		tables[data.Orders] = true
 	}

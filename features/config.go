@@ -90,6 +90,10 @@ const (
 	LabelSnapshot LabelMode = "snapshot"
 	// LabelInactivity: churned if no order in the window (non-contractual).
 	LabelInactivity LabelMode = "inactivity"
+	// LabelNone makes no labels (a table for scoring only). Customers who
+	// signed up on or after T, or churned on or before T by churn_date or
+	// churn events when present, are still left out.
+	LabelNone LabelMode = "none"
 )
 
 // LabelConfig says how labels are made. A customer is labelled 1 when it
@@ -117,9 +121,9 @@ func (l *LabelConfig) EnsureDefaults() {
 // Validate reports settings that cannot work.
 func (l *LabelConfig) Validate() error {
 	switch l.Mode {
-	case LabelAuto, LabelChurnDate, LabelChurnEvents, LabelSnapshot, LabelInactivity:
+	case LabelAuto, LabelChurnDate, LabelChurnEvents, LabelSnapshot, LabelInactivity, LabelNone:
 	default:
-		return fmt.Errorf("unknown label mode %q (want auto, churn_date, churn_events, snapshot or inactivity)", l.Mode)
+		return fmt.Errorf("unknown label mode %q (want auto, churn_date, churn_events, snapshot, inactivity or none)", l.Mode)
 	}
 	if l.Horizon <= 0 {
 		return fmt.Errorf("horizon must be positive (got %d days)", l.Horizon)

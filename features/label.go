@@ -15,6 +15,9 @@ func resolveMode(mode LabelMode, has func(table, column string) bool) (LabelMode
 		LabelSnapshot:    {data.Customers, "churned"},
 		LabelInactivity:  {data.Orders, ""},
 	}
+	if mode == LabelNone {
+		return mode, nil
+	}
 	if mode != LabelAuto {
 		n := need[mode]
 		if !has(n[0], n[1]) {
@@ -32,7 +35,7 @@ func resolveMode(mode LabelMode, has func(table, column string) bool) (LabelMode
 			return m, nil
 		}
 	}
-	return "", fmt.Errorf("no label source: the dataset needs churn_events, customers.churn_date, customers.churned or orders")
+	return "", fmt.Errorf("no label source: the dataset needs churn_events, customers.churn_date, customers.churned or orders (use --label none for a table without labels)")
 }
 
 // Label decides whether the customer of h is a customer at T (active) and,
@@ -97,6 +100,17 @@ func Label(h *data.History, T data.Date, l *LabelConfig) (label float64, active 
 			}
 		}
 		return label, true
+
+	case LabelNone:
+		if c.ChurnDate != data.NoDate && c.ChurnDate <= T {
+			return unknown, false
+		}
+		for _, e := range h.ChurnEvents {
+			if e.ChurnDate <= T && (e.ReactivatedAt == data.NoDate || e.ReactivatedAt > T) {
+				return unknown, false
+			}
+		}
+		return unknown, true
 
 	case LabelInactivity:
 		ts, tlo, thi := T.Start(), lo.Start(), hi.Start() // orders on days [T+Gap, T+Gap+Horizon)
