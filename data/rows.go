@@ -224,6 +224,7 @@ var binders = map[string]func(b *Batch, lo, hi int, h *History){
 	},
 	UsageTable: func(b *Batch, lo, hi int, h *History) {
 		c := b.Cols
+		h.Usage = slices.Grow(h.Usage, hi-lo)
 		for i := lo; i < hi; i++ {
 			h.Usage = append(h.Usage, Usage{
 				Date: c[1].Date(i), ActiveUsers: c[2].Int(i), Sessions: c[3].Int(i), Minutes: c[4].Float(i), Feature: c[5].Str(i),
@@ -232,6 +233,7 @@ var binders = map[string]func(b *Batch, lo, hi int, h *History){
 	},
 	Payments: func(b *Batch, lo, hi int, h *History) {
 		c := b.Cols
+		h.Payments = slices.Grow(h.Payments, hi-lo)
 		for i := lo; i < hi; i++ {
 			h.Payments = append(h.Payments, Payment{
 				InvoiceDate: c[1].Date(i), DueDate: c[2].Date(i), PaidDate: c[3].Date(i), Amount: c[4].Float(i),
@@ -285,24 +287,44 @@ var binders = map[string]func(b *Batch, lo, hi int, h *History){
 // sortByTime orders each event slice of h by its time column, keeping the
 // file order of ties. Already-ordered slices (the usual case) cost one pass.
 func (h *History) sortByTime() {
-	sortIfNeeded(h.Subscriptions, func(a, b Subscription) int { return cmpInt(int64(a.Start), int64(b.Start)) })
-	sortIfNeeded(h.Usage, func(a, b Usage) int { return cmpInt(int64(a.Date), int64(b.Date)) })
-	sortIfNeeded(h.Payments, func(a, b Payment) int { return cmpInt(int64(a.InvoiceDate), int64(b.InvoiceDate)) })
-	sortIfNeeded(h.Contacts, func(a, b Contact) int { return cmpInt(int64(a.TS), int64(b.TS)) })
-	sortIfNeeded(h.Tickets, func(a, b Ticket) int { return cmpInt(int64(a.OpenedAt), int64(b.OpenedAt)) })
-	sortIfNeeded(h.Surveys, func(a, b Survey) int { return cmpInt(int64(a.TS), int64(b.TS)) })
-	sortIfNeeded(h.Signals, func(a, b Signal) int { return cmpInt(int64(a.TS), int64(b.TS)) })
-	sortIfNeeded(h.Orders, func(a, b Order) int { return cmpInt(int64(a.TS), int64(b.TS)) })
-	sortIfNeeded(h.ChurnEvents, func(a, b ChurnEvent) int { return cmpInt(int64(a.ChurnDate), int64(b.ChurnDate)) })
+	if !sorted(h.Subscriptions, func(x *Subscription) int64 { return int64(x.Start) }) {
+		slices.SortStableFunc(h.Subscriptions, func(a, b Subscription) int { return cmpInt(int64(a.Start), int64(b.Start)) })
+	}
+	if !sorted(h.Usage, func(x *Usage) int64 { return int64(x.Date) }) {
+		slices.SortStableFunc(h.Usage, func(a, b Usage) int { return cmpInt(int64(a.Date), int64(b.Date)) })
+	}
+	if !sorted(h.Payments, func(x *Payment) int64 { return int64(x.InvoiceDate) }) {
+		slices.SortStableFunc(h.Payments, func(a, b Payment) int { return cmpInt(int64(a.InvoiceDate), int64(b.InvoiceDate)) })
+	}
+	if !sorted(h.Contacts, func(x *Contact) int64 { return int64(x.TS) }) {
+		slices.SortStableFunc(h.Contacts, func(a, b Contact) int { return cmpInt(int64(a.TS), int64(b.TS)) })
+	}
+	if !sorted(h.Tickets, func(x *Ticket) int64 { return int64(x.OpenedAt) }) {
+		slices.SortStableFunc(h.Tickets, func(a, b Ticket) int { return cmpInt(int64(a.OpenedAt), int64(b.OpenedAt)) })
+	}
+	if !sorted(h.Surveys, func(x *Survey) int64 { return int64(x.TS) }) {
+		slices.SortStableFunc(h.Surveys, func(a, b Survey) int { return cmpInt(int64(a.TS), int64(b.TS)) })
+	}
+	if !sorted(h.Signals, func(x *Signal) int64 { return int64(x.TS) }) {
+		slices.SortStableFunc(h.Signals, func(a, b Signal) int { return cmpInt(int64(a.TS), int64(b.TS)) })
+	}
+	if !sorted(h.Orders, func(x *Order) int64 { return int64(x.TS) }) {
+		slices.SortStableFunc(h.Orders, func(a, b Order) int { return cmpInt(int64(a.TS), int64(b.TS)) })
+	}
+	if !sorted(h.ChurnEvents, func(x *ChurnEvent) int64 { return int64(x.ChurnDate) }) {
+		slices.SortStableFunc(h.ChurnEvents, func(a, b ChurnEvent) int { return cmpInt(int64(a.ChurnDate), int64(b.ChurnDate)) })
+	}
 }
 
-func sortIfNeeded[T any](s []T, cmp func(a, b T) int) {
+// sorted reports whether s is ordered by key. key is a small function
+// literal the compiler inlines into each instantiation's caller.
+func sorted[T any](s []T, key func(*T) int64) bool {
 	for i := 1; i < len(s); i++ {
-		if cmp(s[i-1], s[i]) > 0 {
-			slices.SortStableFunc(s, cmp)
-			return
+		if key(&s[i]) < key(&s[i-1]) {
+			return false
 		}
 	}
+	return true
 }
 
 func cmpInt(a, b int64) int {

@@ -1,6 +1,9 @@
 package data
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // Vec is one decoded column of a row group. Exactly one of the slices is
 // used, chosen by Type; missing values are stored as the sentinels NullInt
@@ -193,6 +196,29 @@ func (v *Vec) AppendString(s string) {
 		v.intern[s] = c
 	}
 	v.Codes = append(v.Codes, c)
+}
+
+// AppendUnique appends s to a String Vec without interning: for columns
+// whose values rarely repeat, such as keys.
+func (v *Vec) AppendUnique(s string) {
+	v.Codes = append(v.Codes, int32(len(v.Dict)))
+	v.Dict = append(v.Dict, s)
+}
+
+// Grow makes room for n more values without reallocating.
+func (v *Vec) Grow(n int) {
+	switch v.Type {
+	case TypeString:
+		v.Codes = slices.Grow(v.Codes, n)
+	case TypeInt64, TypeTimestamp:
+		v.Ints = slices.Grow(v.Ints, n)
+	case TypeDate:
+		v.Dates = slices.Grow(v.Dates, n)
+	case TypeFloat64:
+		v.Floats = slices.Grow(v.Floats, n)
+	case TypeBool:
+		v.Bools = slices.Grow(v.Bools, n)
+	}
 }
 
 // AppendInt appends to an Int64 Vec.

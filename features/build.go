@@ -107,7 +107,7 @@ func (b *Builder) Row(h *data.History, T data.Date, asOfKnown bool, vals *Values
 	}
 	computeMask(h, T, &b.spec.Config, b.mask, vals)
 	cols := dst.Cols
-	cols[0].AppendString(h.Customer.ID)
+	cols[0].AppendUnique(h.Customer.ID)
 	if asOfKnown {
 		cols[1].AppendDate(T)
 	} else {
@@ -147,12 +147,14 @@ func (b *Builder) Row(h *data.History, T data.Date, asOfKnown bool, vals *Values
 	return true
 }
 
-// NewBatch returns an empty batch for the builder's columns.
-func (b *Builder) NewBatch() *Batch {
+// NewBatch returns an empty batch for the builder's columns with room for
+// capacity rows.
+func (b *Builder) NewBatch(capacity int) *Batch {
 	specs := b.spec.Columns()
 	bt := &Batch{Cols: make([]data.Vec, len(specs))}
 	for i, c := range specs {
 		bt.Cols[i] = data.NewVec(c.Type)
+		bt.Cols[i].Grow(capacity)
 	}
 	return bt
 }
@@ -188,6 +190,7 @@ func (b *Builder) Run(ctx context.Context, dates []data.Date, workers int, keepC
 		dates = []data.Date{T}
 	}
 	shards := b.ds.Shards(workers * 8)
+	perShard := int(b.ds.Table(data.Customers).NumRows()) / len(shards) * len(dates) * 11 / 10
 	type result struct {
 		batch *Batch
 		stats data.ScanStats
@@ -220,7 +223,7 @@ func (b *Builder) Run(ctx context.Context, dates []data.Date, workers int, keepC
 		g.Go(func() error {
 			var vals Values
 			for i := range next {
-				bt := b.NewBatch()
+				bt := b.NewBatch(perShard)
 				st, err := b.ds.Scan(gctx, shards[i], b.scan, func(h *data.History) error {
 					for _, T := range dates {
 						if b.Row(h, T, asOfKnown, &vals, bt) && keepCustomers {
