@@ -1,0 +1,1079 @@
+package imports
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/churnlab/churn/data"
+)
+
+// MappingError is a problem with the mapping file: bad YAML, an unknown key,
+// table or column, a value of the wrong kind, or a reference to a source
+// column or file that does not exist. Line is 1-based; 0 means the problem is
+// not tied to a line.
+type MappingError struct {
+	File string
+	Line int
+	Err  error
+}
+
+func (e *MappingError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.File, e.Err)
+}
+
+func (e *MappingError) Unwrap() error { return e.Err }
+
+// Mapping says how to build each table of a dataset from outside files. It
+// is the parsed form of a mapping file; docs/import.md documents every key.
+// A Mapping is read-only once loaded and may be imported several times.
+type Mapping struct {
+	// Version of the mapping format; 0 or 1.
+	Version int `yaml:"version"`
+	// SourceDir is the directory relative source paths resolve against,
+	// itself relative to the mapping file's directory; "" means the mapping
+	// file's directory. ${VAR} and ${VAR:-default} are expanded.
+	SourceDir string `yaml:"source_dir"`
+	// Tables maps contract table names to how they are built.
+	Tables map[string]*TableSpec `yaml:"tables"`
+
+	// File is the path the mapping was read from (for messages).
+	File string `yaml:"-"`
+	// baseDir is the resolved directory for relative source paths.
+	baseDir string
+	// lines of top-level keys and of table names, for messages.
+	sourceDirLine, versionLine, tablesLine int
+	tableLines                             map[string]int
+}
+
+// TableSpec builds one output table, from a source file or (customers only)
+// derived from another output table.
+type TableSpec struct {
+	Source *SourceSpec `yaml:"source"`
+	// Derive builds the customers table from another output table.
+	Derive *DeriveSpec `yaml:"derive"`
+	// Columns maps contract column names to their source. A column set to
+	// null is left out even if the source has a column of that name.
+	Columns map[string]*ColumnSpec `yaml:"columns"`
+	// Attributes says which other source columns the customers table keeps.
+	Attributes *AttrSpec `yaml:"attributes"`
+	// Aggregate merges rows with the same customer_id and time: output
+	// column → sum, min, max, first, last or count. Unlisted columns take
+	// the first row's value.
+	Aggregate map[string]string `yaml:"aggregate"`
+	// Label derives customers.churn_date (and possibly churned) from the
+	// churn_events table.
+	Label *LabelSpec `yaml:"label"`
+
+	Line  int         `yaml:"-"`
+	name  string      // contract table name
+	table *data.Table // contract table
+}
+
+// SourceSpec is a file to read. A plain string is short for {file: ...}.
+type SourceSpec struct {
+	// File is the path, relative to the source directory, or absolute.
+	File string `yaml:"file"`
+	// Format is csv, whitespace or parquet; "" means parquet for *.parquet
+	// files and csv otherwise.
+	Format string `yaml:"format"`
+	// Delimiter separates CSV fields (one character; default ",", "\t" for tab).
+	Delimiter string `yaml:"delimiter"`
+	// Header says whether the first line names the columns. Default: true,
+	// unless Columns is given.
+	Header *bool `yaml:"header"`
+	// Columns names the columns of a file without a header (or replaces the
+	// header's names when Header is true).
+	Columns []string `yaml:"columns"`
+	// Comment starts comment lines in CSV files (one character).
+	Comment string `yaml:"comment"`
+	// LazyQuotes accepts quotes inside unquoted CSV fields.
+	LazyQuotes bool `yaml:"lazy_quotes"`
+	// Trim removes spaces, tabs and carriage returns around values; default true.
+	Trim *bool `yaml:"trim"`
+	// Nulls lists values read as null in every column, besides blanks.
+	Nulls []string `yaml:"nulls"`
+
+	Line int    `yaml:"-"`
+	path string // resolved path
+}
+
+// ColumnSpec says where one output column comes from and how its text is
+// converted. A plain string is short for {from: ...}.
+type ColumnSpec struct {
+	// From is the source column; "" means the output column's own name
+	// (or, for attributes, the attribute's name).
+	From string `yaml:"from"`
+	// Const gives every row the same value.
+	Const *string `yaml:"const"`
+	// RowNumber generates the value from the 1-based data row number with a
+	// printf template holding one %d verb, e.g. "orange-%05d".
+	RowNumber string `yaml:"row_number"`
+	// Lookup replaces the source value by the value of another file's
+	// column on the row whose key column equals it.
+	Lookup *LookupSpec `yaml:"lookup"`
+	// Type declares an attribute's type (string, int64, double, bool);
+	// for contract columns it may only repeat the contract type.
+	Type string `yaml:"type"`
+	// Format and Formats are date/time layouts, tried in order: Go layouts
+	// (2006-01-02 15:04) or strftime patterns (%Y-%m-%d %H:%M).
+	Format  string   `yaml:"format"`
+	Formats []string `yaml:"formats"`
+	// Timezone is the IANA zone of times without an offset (default UTC).
+	Timezone string `yaml:"timezone"`
+	// Values maps source values to output values; null maps to null.
+	Values map[string]*string `yaml:"values"`
+	// CaseInsensitive matches Values keys ignoring case.
+	CaseInsensitive bool `yaml:"case_insensitive"`
+	// Unmapped says what happens to a value Values does not list: error
+	// (default), keep (convert it as it is) or null.
+	Unmapped string `yaml:"unmapped"`
+	// Nulls lists values read as null in this column, besides blanks.
+	Nulls []string `yaml:"nulls"`
+	// Multiply and Divide scale numbers (e.g. divide: 60 for seconds → minutes).
+	Multiply *float64 `yaml:"multiply"`
+	Divide   *float64 `yaml:"divide"`
+	// OnError says what happens to a value that cannot be converted:
+	// fail (default), null (counted in the summary) or skip (drop the row,
+	// counted in the summary).
+	OnError string `yaml:"on_error"`
+
+	Line int `yaml:"-"`
+}
+
+// LookupSpec maps a value to another through a second file, like a join.
+type LookupSpec struct {
+	Source *SourceSpec `yaml:"source"`
+	// Key is the lookup file's column matched against the value.
+	Key string `yaml:"key"`
+	// Value is the lookup file's column whose value replaces it.
+	Value string `yaml:"value"`
+
+	Line int `yaml:"-"`
+}
+
+// AttrSpec says which extra source columns the customers table keeps as
+// customer attributes.
+type AttrSpec struct {
+	// Keep is "rest" (default: every source column no other column uses),
+	// "none", or a list of source columns.
+	Keep Keep `yaml:"keep"`
+	// Drop lists source columns not to keep.
+	Drop []string `yaml:"drop"`
+	// Names is as_is (default) or snake_case: how attribute names are
+	// made from source column names.
+	Names string `yaml:"names"`
+	// Columns declares attributes: attribute name → column spec, with an
+	// optional type. Undeclared attributes get an inferred type.
+	Columns map[string]*ColumnSpec `yaml:"columns"`
+
+	Line int `yaml:"-"`
+}
+
+// Keep is the attributes' keep setting: a mode (rest, none) or a list.
+type Keep struct {
+	Mode string
+	List []string
+	Line int
+}
+
+// DeriveSpec builds the customers table from another output table: one row
+// per distinct customer_id.
+type DeriveSpec struct {
+	// From is the output table to derive from.
+	From string `yaml:"from"`
+	// SignupDate is "first" (default: the day of the customer's first row)
+	// or "none".
+	SignupDate string `yaml:"signup_date"`
+
+	Line int `yaml:"-"`
+}
+
+// LabelSpec derives customers.churn_date from churn_events.
+type LabelSpec struct {
+	// From is the table holding the churn dates: churn_events.
+	From string `yaml:"from"`
+	// Pick is last (default) or first: which event's date a customer
+	// with several events gets.
+	Pick string `yaml:"pick"`
+	// Prefer says which label wins when customers.churned and the events
+	// disagree: churned (default when churned is mapped) or events.
+	Prefer string `yaml:"prefer"`
+
+	Line int `yaml:"-"`
+}
+
+// UnmarshalYAML records the line of the table.
+func (t *TableSpec) UnmarshalYAML(n *yaml.Node) error {
+	type plain TableSpec
+	if err := n.Decode((*plain)(t)); err != nil {
+		return err
+	}
+	t.Line = n.Line
+	return nil
+}
+
+// UnmarshalYAML accepts a plain file name or a mapping.
+func (s *SourceSpec) UnmarshalYAML(n *yaml.Node) error {
+	s.Line = n.Line
+	if n.Kind == yaml.ScalarNode {
+		s.File = n.Value
+		return nil
+	}
+	type plain SourceSpec
+	if err := n.Decode((*plain)(s)); err != nil {
+		return err
+	}
+	s.Line = n.Line
+	return nil
+}
+
+// UnmarshalYAML accepts a plain source column name or a mapping.
+func (c *ColumnSpec) UnmarshalYAML(n *yaml.Node) error {
+	c.Line = n.Line
+	if n.Kind == yaml.ScalarNode {
+		c.From = n.Value
+		return nil
+	}
+	type plain ColumnSpec
+	if err := n.Decode((*plain)(c)); err != nil {
+		return err
+	}
+	c.Line = n.Line
+	return nil
+}
+
+// UnmarshalYAML records the line of the lookup.
+func (l *LookupSpec) UnmarshalYAML(n *yaml.Node) error {
+	type plain LookupSpec
+	if err := n.Decode((*plain)(l)); err != nil {
+		return err
+	}
+	l.Line = n.Line
+	return nil
+}
+
+// UnmarshalYAML records the line of the attributes.
+func (a *AttrSpec) UnmarshalYAML(n *yaml.Node) error {
+	type plain AttrSpec
+	if err := n.Decode((*plain)(a)); err != nil {
+		return err
+	}
+	a.Line = n.Line
+	return nil
+}
+
+// UnmarshalYAML records the line of the derivation.
+func (d *DeriveSpec) UnmarshalYAML(n *yaml.Node) error {
+	type plain DeriveSpec
+	if err := n.Decode((*plain)(d)); err != nil {
+		return err
+	}
+	d.Line = n.Line
+	return nil
+}
+
+// UnmarshalYAML records the line of the label.
+func (l *LabelSpec) UnmarshalYAML(n *yaml.Node) error {
+	type plain LabelSpec
+	if err := n.Decode((*plain)(l)); err != nil {
+		return err
+	}
+	l.Line = n.Line
+	return nil
+}
+
+// UnmarshalYAML accepts "rest", "none" or a list of source columns.
+func (k *Keep) UnmarshalYAML(n *yaml.Node) error {
+	k.Line = n.Line
+	switch n.Kind {
+	case yaml.ScalarNode:
+		k.Mode = n.Value
+		return nil
+	case yaml.SequenceNode:
+		k.Mode = "list"
+		return n.Decode(&k.List)
+	}
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: keep must be rest, none or a list of source columns", n.Line)}}
+}
+
+// LoadOptions adjusts how a mapping is loaded.
+type LoadOptions struct {
+	// SourceDir, when set, replaces the mapping's source_dir: relative
+	// source paths resolve against it (it is itself relative to the
+	// working directory).
+	SourceDir string
+	// LookupEnv expands ${VAR} in paths; nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+}
+
+// Load reads and checks the mapping file at path.
+func Load(path string, opt LoadOptions) (*Mapping, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &MappingError{File: path, Err: err}
+	}
+	return Parse(path, b, opt)
+}
+
+// Parse parses and checks a mapping read from name (used in messages and to
+// resolve relative source paths).
+func Parse(name string, src []byte, opt LoadOptions) (*Mapping, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(src, &root); err != nil {
+		return nil, yamlError(name, err)
+	}
+	if len(root.Content) == 0 {
+		return nil, &MappingError{File: name, Err: errors.New("the mapping is empty; it needs a tables: section")}
+	}
+	if err := checkKeys(name, root.Content[0], reflect.TypeFor[Mapping](), "the mapping"); err != nil {
+		return nil, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	dec.KnownFields(true)
+	var m Mapping
+	if err := dec.Decode(&m); err != nil {
+		return nil, yamlError(name, err)
+	}
+	m.File = name
+	m.recordLines(root.Content[0])
+	if err := m.resolvePaths(opt); err != nil {
+		return nil, err
+	}
+	if err := m.validate(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// recordLines notes the lines of top-level keys and table names, which
+// the decoded structs do not carry.
+func (m *Mapping) recordLines(doc *yaml.Node) {
+	m.tableLines = map[string]int{}
+	if doc.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		k, v := doc.Content[i], doc.Content[i+1]
+		switch k.Value {
+		case "source_dir":
+			m.sourceDirLine = k.Line
+		case "version":
+			m.versionLine = k.Line
+		case "tables":
+			m.tablesLine = k.Line
+			if v.Kind != yaml.MappingNode {
+				continue
+			}
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				name := v.Content[j].Value
+				m.tableLines[name] = v.Content[j].Line
+				if t := m.Tables[name]; t != nil {
+					t.Line = v.Content[j].Line
+				}
+			}
+		}
+	}
+}
+
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
+
+// yamlError turns a yaml.v3 error into a MappingError with the line.
+func yamlError(file string, err error) error {
+	msg := err.Error()
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	msg = strings.TrimPrefix(msg, "yaml: unmarshal errors:\n")
+	msg = strings.TrimSpace(msg)
+	me := &MappingError{File: file}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		me.Line, _ = strconv.Atoi(m[1])
+		msg = msg[len(m[0]):]
+	}
+	me.Err = fmt.Errorf("invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
+	return me
+}
+
+// checkKeys reports the first mapping key that t has no field for, with its
+// line. yaml.v3's KnownFields does not reach through custom unmarshalers,
+// so the mapping checks its keys itself, and gives nicer messages.
+func checkKeys(file string, n *yaml.Node, t reflect.Type, what string) error {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode || t == reflect.TypeFor[Keep]() {
+			return nil
+		}
+		fields := map[string]reflect.Type{}
+		var names []string
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if tag == "" || tag == "-" {
+				continue
+			}
+			fields[tag] = f.Type
+			names = append(names, tag)
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			ft, ok := fields[k.Value]
+			if !ok {
+				return &MappingError{File: file, Line: k.Line, Err: fmt.Errorf("unknown key %q in %s%s (known keys: %s)", k.Value, what, suggest(k.Value, names), strings.Join(names, ", "))}
+			}
+			if err := checkKeys(file, n.Content[i+1], ft, describe(k.Value, what)); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			return nil
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if err := checkKeys(file, n.Content[i+1], t.Elem(), describe(n.Content[i].Value, what)); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return nil
+		}
+		for _, c := range n.Content {
+			if err := checkKeys(file, c, t.Elem(), what); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// describe names the YAML location of key under parent for messages.
+func describe(key, parent string) string {
+	switch key {
+	case "tables", "columns", "source", "lookup", "attributes", "derive", "label", "aggregate", "values":
+		return key + " of " + parent
+	}
+	if parent == "tables of the mapping" {
+		return "table " + key
+	}
+	if strings.HasPrefix(parent, "columns of ") {
+		return "column " + key + " (" + strings.TrimPrefix(parent, "columns of ") + ")"
+	}
+	return key + " in " + parent
+}
+
+// suggest returns ` (did you mean "x"?)` for a near-miss, else "".
+func suggest(got string, known []string) string {
+	best, bestD := "", 3
+	for _, k := range known {
+		if strings.EqualFold(k, got) {
+			return fmt.Sprintf(" (did you mean %q?)", k)
+		}
+		if d := editDistance(strings.ToLower(got), strings.ToLower(k)); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}`)
+
+// expand replaces ${VAR} and ${VAR:-default}; an unset VAR without a
+// default is an error.
+func expand(s string, lookup func(string) (string, bool)) (string, error) {
+	var err error
+	out := envRef.ReplaceAllStringFunc(s, func(ref string) string {
+		m := envRef.FindStringSubmatch(ref)
+		if v, ok := lookup(m[1]); ok && v != "" {
+			return v
+		}
+		if strings.Contains(ref, ":-") {
+			return m[2]
+		}
+		if err == nil {
+			err = fmt.Errorf("environment variable %s is not set (write ${%s:-default} to give a default)", m[1], m[1])
+		}
+		return ""
+	})
+	return out, err
+}
+
+// resolvePaths expands variables and resolves every source path.
+func (m *Mapping) resolvePaths(opt LoadOptions) error {
+	lookup := opt.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	if opt.SourceDir != "" {
+		m.baseDir = opt.SourceDir
+	} else {
+		dir, err := expand(m.SourceDir, lookup)
+		if err != nil {
+			return &MappingError{File: m.File, Line: m.sourceDirLine, Err: fmt.Errorf("source_dir: %w", err)}
+		}
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(filepath.Dir(m.File), dir)
+		}
+		m.baseDir = dir
+	}
+	resolve := func(s *SourceSpec) error {
+		if s == nil {
+			return nil
+		}
+		f, err := expand(s.File, lookup)
+		if err != nil {
+			return &MappingError{File: m.File, Line: s.Line, Err: fmt.Errorf("source file: %w", err)}
+		}
+		if f == "" {
+			return &MappingError{File: m.File, Line: s.Line, Err: errors.New("source needs a file")}
+		}
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(m.baseDir, f)
+		}
+		s.path = filepath.Clean(f)
+		return nil
+	}
+	for _, t := range m.Tables {
+		if t == nil {
+			continue
+		}
+		if err := resolve(t.Source); err != nil {
+			return err
+		}
+		for _, c := range t.allColumns() {
+			if c.Lookup != nil {
+				if c.Lookup.Source == nil {
+					return &MappingError{File: m.File, Line: c.Lookup.Line, Err: errors.New("lookup needs a source")}
+				}
+				if err := resolve(c.Lookup.Source); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// allColumns returns the table's column and attribute specs (non-nil).
+func (t *TableSpec) allColumns() []*ColumnSpec {
+	var out []*ColumnSpec
+	for _, k := range sortedKeys(t.Columns) {
+		if c := t.Columns[k]; c != nil {
+			out = append(out, c)
+		}
+	}
+	if t.Attributes != nil {
+		for _, k := range sortedKeys(t.Attributes.Columns) {
+			if c := t.Attributes.Columns[k]; c != nil {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func (m *Mapping) errorf(line int, format string, args ...any) error {
+	return &MappingError{File: m.File, Line: line, Err: fmt.Errorf(format, args...)}
+}
+
+// validate checks everything that does not need the source files.
+func (m *Mapping) validate() error {
+	if m.Version != 0 && m.Version != 1 {
+		return m.errorf(m.versionLine, "version %d is not supported (this churn reads version 1)", m.Version)
+	}
+	if len(m.Tables) == 0 {
+		return m.errorf(m.tablesLine, "the mapping has no tables: section (or it is empty)")
+	}
+	for _, name := range sortedKeys(m.Tables) {
+		t := m.Tables[name]
+		if t == nil {
+			return m.errorf(m.tableLines[name], "table %s is empty", name)
+		}
+		ct, ok := data.LookupTable(name)
+		if !ok {
+			return m.errorf(t.Line, "unknown table %q%s (contract tables: %s)", name, suggest(name, data.TableNames()), strings.Join(data.TableNames(), ", "))
+		}
+		t.name, t.table = name, ct
+		if err := m.validateTable(t); err != nil {
+			return err
+		}
+	}
+	cust := m.Tables[data.Customers]
+	if cust == nil {
+		return m.errorf(0, "the mapping has no customers table; give it a source, or derive it from an event table with derive: {from: TABLE}")
+	}
+	return nil
+}
+
+func (m *Mapping) validateTable(t *TableSpec) error {
+	ct := t.table
+	switch {
+	case t.Source == nil && t.Derive == nil:
+		return m.errorf(t.Line, "table %s needs a source (or, for customers, derive)", t.name)
+	case t.Source != nil && t.Derive != nil:
+		return m.errorf(t.Derive.Line, "table %s has both source and derive; give one", t.name)
+	}
+	if t.Source != nil {
+		if err := m.validateSource(t.Source); err != nil {
+			return err
+		}
+	}
+	if t.name != data.Customers {
+		for _, k := range []struct {
+			key  string
+			line int
+		}{{"attributes", lineOfAttr(t.Attributes)}, {"label", lineOfLabel(t.Label)}, {"derive", lineOfDerive(t.Derive)}} {
+			if k.line > 0 {
+				return m.errorf(k.line, "%s is only for the customers table (table %s)", k.key, t.name)
+			}
+		}
+	}
+	if t.Derive != nil {
+		if len(t.Columns) > 0 || t.Attributes != nil {
+			return m.errorf(t.Derive.Line, "a derived customers table takes no columns or attributes")
+		}
+		src, ok := m.Tables[t.Derive.From]
+		switch {
+		case t.Derive.From == "":
+			return m.errorf(t.Derive.Line, "derive needs from: the output table to derive customers from")
+		case !ok || t.Derive.From == data.Customers:
+			return m.errorf(t.Derive.Line, "derive from %q: not another table of this mapping", t.Derive.From)
+		case src.Derive != nil:
+			return m.errorf(t.Derive.Line, "derive from %q: that table is derived itself", t.Derive.From)
+		}
+		if t.Derive.SignupDate != "" && t.Derive.SignupDate != "first" && t.Derive.SignupDate != "none" {
+			return m.errorf(t.Derive.Line, "derive signup_date %q: want first or none", t.Derive.SignupDate)
+		}
+	}
+	for _, name := range sortedKeys(t.Columns) {
+		c := t.Columns[name]
+		i := ct.ColumnIndex(name)
+		if i < 0 {
+			var names []string
+			for _, col := range ct.Columns {
+				names = append(names, col.Name)
+			}
+			line := t.Line
+			if c != nil {
+				line = c.Line
+			}
+			hint := ""
+			if t.name == data.Customers {
+				hint = "; keep other columns under attributes:"
+			}
+			return m.errorf(line, "table %s has no column %q%s (its columns: %s%s)", t.name, name, suggest(name, names), strings.Join(names, ", "), hint)
+		}
+		if c == nil {
+			if ct.Columns[i].Required {
+				return m.errorf(t.Line, "column %s.%s is required and cannot be left out", t.name, name)
+			}
+			continue
+		}
+		if err := m.validateColumn(t, name, c, &ct.Columns[i]); err != nil {
+			return err
+		}
+	}
+	if a := t.Attributes; a != nil {
+		switch a.Keep.Mode {
+		case "", "rest", "none", "list":
+		default:
+			return m.errorf(a.Keep.Line, "attributes keep %q: want rest, none or a list of source columns", a.Keep.Mode)
+		}
+		if a.Names != "" && a.Names != "as_is" && a.Names != "snake_case" {
+			return m.errorf(a.Line, "attributes names %q: want as_is or snake_case", a.Names)
+		}
+		for _, name := range sortedKeys(a.Columns) {
+			c := a.Columns[name]
+			if c == nil {
+				return m.errorf(a.Line, "attribute %s is empty; give a source column or a spec", name)
+			}
+			if ct.ColumnIndex(name) >= 0 {
+				return m.errorf(c.Line, "attribute %s has the name of a contract column; map it under columns:", name)
+			}
+			if name == "" {
+				return m.errorf(c.Line, "an attribute needs a name")
+			}
+			if err := m.validateColumn(t, name, c, nil); err != nil {
+				return err
+			}
+		}
+	}
+	if len(t.Aggregate) > 0 {
+		if ct.Time == "" {
+			return m.errorf(t.Line, "aggregate: table %s has no time column; only event tables can be aggregated", t.name)
+		}
+		for _, name := range sortedKeys(t.Aggregate) {
+			fn := t.Aggregate[name]
+			i := ct.ColumnIndex(name)
+			if i < 0 {
+				return m.errorf(t.Line, "aggregate: table %s has no column %q", t.name, name)
+			}
+			if name == data.KeyColumn || name == ct.Time {
+				return m.errorf(t.Line, "aggregate: %s is the grouping key (customer_id and %s) and cannot be aggregated", name, ct.Time)
+			}
+			typ := ct.Columns[i].Type
+			numeric := typ == data.TypeInt64 || typ == data.TypeFloat64
+			switch fn {
+			case "first", "last":
+			case "sum":
+				if !numeric {
+					return m.errorf(t.Line, "aggregate: %s.%s is %s; sum needs a number column", t.name, name, typ)
+				}
+			case "min", "max":
+				if typ == data.TypeString || typ == data.TypeBool {
+					return m.errorf(t.Line, "aggregate: %s.%s is %s; %s needs a number, date or timestamp column", t.name, name, typ, fn)
+				}
+			case "count":
+				if typ != data.TypeInt64 {
+					return m.errorf(t.Line, "aggregate: %s.%s is %s; count needs an INT64 column", t.name, name, typ)
+				}
+			default:
+				return m.errorf(t.Line, "aggregate: %s: unknown function %q (want sum, min, max, first, last or count)", name, fn)
+			}
+		}
+	}
+	if l := t.Label; l != nil {
+		if l.From != data.ChurnEvents {
+			return m.errorf(l.Line, "label from %q: want churn_events (the table with churn dates)", l.From)
+		}
+		if _, ok := m.Tables[data.ChurnEvents]; !ok {
+			return m.errorf(l.Line, "label from churn_events: the mapping has no churn_events table")
+		}
+		if l.Pick != "" && l.Pick != "first" && l.Pick != "last" {
+			return m.errorf(l.Line, "label pick %q: want first or last", l.Pick)
+		}
+		if l.Prefer != "" && l.Prefer != "churned" && l.Prefer != "events" {
+			return m.errorf(l.Line, "label prefer %q: want churned or events", l.Prefer)
+		}
+		if c, ok := t.Columns["churn_date"]; ok && c != nil {
+			return m.errorf(c.Line, "churn_date is both mapped and derived by label:; give one")
+		}
+	}
+	return nil
+}
+
+func lineOfAttr(a *AttrSpec) int {
+	if a == nil {
+		return 0
+	}
+	return max(a.Line, 1)
+}
+
+func lineOfLabel(l *LabelSpec) int {
+	if l == nil {
+		return 0
+	}
+	return max(l.Line, 1)
+}
+
+func lineOfDerive(d *DeriveSpec) int {
+	if d == nil {
+		return 0
+	}
+	return max(d.Line, 1)
+}
+
+func (m *Mapping) validateSource(s *SourceSpec) error {
+	switch s.format() {
+	case "csv", "whitespace", "parquet":
+	default:
+		return m.errorf(s.Line, "source format %q: want csv, whitespace or parquet", s.Format)
+	}
+	if s.Delimiter != "" {
+		if _, err := s.delimiter(); err != nil {
+			return m.errorf(s.Line, "%v", err)
+		}
+	}
+	if len([]rune(s.Comment)) > 1 {
+		return m.errorf(s.Line, "comment %q: want one character", s.Comment)
+	}
+	if d, _ := s.delimiter(); s.Comment != "" && []rune(s.Comment)[0] == d {
+		return m.errorf(s.Line, "comment %q is also the delimiter", s.Comment)
+	}
+	if s.Header != nil && !*s.Header && len(s.Columns) == 0 && s.format() != "parquet" {
+		return m.errorf(s.Line, "header: false needs columns: (the names of the file's columns)")
+	}
+	seen := map[string]bool{}
+	for _, c := range s.Columns {
+		if seen[c] {
+			return m.errorf(s.Line, "column %q is named twice in columns", c)
+		}
+		seen[c] = true
+	}
+	return nil
+}
+
+func (s *SourceSpec) format() string {
+	if s.Format != "" {
+		return s.Format
+	}
+	if strings.HasSuffix(strings.ToLower(s.File), ".parquet") {
+		return "parquet"
+	}
+	return "csv"
+}
+
+func (s *SourceSpec) delimiter() (rune, error) {
+	d := s.Delimiter
+	switch d {
+	case "":
+		return ',', nil
+	case `\t`, "\t", "tab":
+		return '\t', nil
+	}
+	r := []rune(d)
+	if len(r) != 1 || r[0] == '"' || r[0] == '\r' || r[0] == '\n' {
+		return 0, fmt.Errorf("delimiter %q: want one character other than a quote or line break", d)
+	}
+	return r[0], nil
+}
+
+func (s *SourceSpec) trim() bool { return s.Trim == nil || *s.Trim }
+
+func (s *SourceSpec) header() bool {
+	if s.Header != nil {
+		return *s.Header
+	}
+	return len(s.Columns) == 0
+}
+
+// validateColumn checks one column or attribute spec; col is nil for
+// attributes.
+func (m *Mapping) validateColumn(t *TableSpec, name string, c *ColumnSpec, col *data.Column) error {
+	what := t.name + "." + name
+	sources := 0
+	if c.Const != nil {
+		sources++
+	}
+	if c.RowNumber != "" {
+		sources++
+	}
+	if c.From != "" {
+		sources++
+	}
+	if sources > 1 {
+		return m.errorf(c.Line, "%s: give only one of from, const and row_number", what)
+	}
+	if c.Lookup != nil && (c.Const != nil || c.RowNumber != "") {
+		return m.errorf(c.Line, "%s: lookup needs a source column (from), not const or row_number", what)
+	}
+	if c.Lookup != nil && (c.Lookup.Key == "" || c.Lookup.Value == "") {
+		return m.errorf(c.Lookup.Line, "%s: lookup needs key (the lookup file's column to match) and value (the column to take)", what)
+	}
+	if c.RowNumber != "" {
+		if err := checkRowTemplate(c.RowNumber); err != nil {
+			return m.errorf(c.Line, "%s: row_number: %v", what, err)
+		}
+	}
+	var typ data.Type
+	typeKnown := true
+	if col != nil {
+		typ = col.Type
+		if c.Type != "" {
+			dt, err := data.ParseType(c.Type)
+			if err != nil {
+				return m.errorf(c.Line, "%s: %v", what, err)
+			}
+			if dt != col.Type {
+				return m.errorf(c.Line, "%s: the contract type is %s, not %s (leave type out for contract columns)", what, col.Type, dt)
+			}
+		}
+	} else if c.Type != "" {
+		dt, err := attrTypeOf(c.Type)
+		if err != nil {
+			return m.errorf(c.Line, "%s: %v", what, err)
+		}
+		typ = dt
+	} else {
+		typeKnown = false
+	}
+	switch c.OnError {
+	case "", "fail", "skip":
+	case "null":
+		if col != nil && col.Required {
+			return m.errorf(c.Line, "%s: on_error: null cannot apply to a required column; use skip to drop the row", what)
+		}
+	default:
+		return m.errorf(c.Line, "%s: on_error %q: want fail, null or skip", what, c.OnError)
+	}
+	switch c.Unmapped {
+	case "", "error", "keep", "null":
+	default:
+		return m.errorf(c.Line, "%s: unmapped %q: want error, keep or null", what, c.Unmapped)
+	}
+	if c.Unmapped != "" && c.Values == nil {
+		return m.errorf(c.Line, "%s: unmapped needs values:", what)
+	}
+	if c.Format != "" && len(c.Formats) > 0 {
+		return m.errorf(c.Line, "%s: give format or formats, not both", what)
+	}
+	if c.Format != "" || len(c.Formats) > 0 || c.Timezone != "" {
+		if typeKnown && typ != data.TypeDate && typ != data.TypeTimestamp {
+			return m.errorf(c.Line, "%s: format and timezone are for DATE and TIMESTAMP columns, not %s", what, typ)
+		}
+		if !typeKnown {
+			return m.errorf(c.Line, "%s: attributes cannot be dates; the contract keeps attributes as numbers, booleans or strings", what)
+		}
+		for _, f := range c.layouts() {
+			if strings.TrimSpace(f) == "" {
+				return m.errorf(c.Line, "%s: empty date format", what)
+			}
+		}
+		if _, err := c.location(); err != nil {
+			return m.errorf(c.Line, "%s: %v", what, err)
+		}
+	}
+	if c.Multiply != nil || c.Divide != nil {
+		if typeKnown && typ != data.TypeInt64 && typ != data.TypeFloat64 {
+			return m.errorf(c.Line, "%s: multiply and divide are for number columns, not %s", what, typ)
+		}
+		if c.Divide != nil && *c.Divide == 0 {
+			return m.errorf(c.Line, "%s: divide by zero", what)
+		}
+	}
+	if c.CaseInsensitive && c.Values != nil {
+		seen := map[string]string{}
+		for _, k := range sortedKeys(c.Values) {
+			f := strings.ToLower(k)
+			if prev, dup := seen[f]; dup {
+				return m.errorf(c.Line, "%s: values %q and %q are the same ignoring case", what, prev, k)
+			}
+			seen[f] = k
+		}
+	}
+	if typeKnown {
+		cv := &converter{typ: typ, col: col, loc: time.UTC}
+		for _, k := range sortedKeys(c.Values) {
+			if v := c.Values[k]; v != nil {
+				if _, err := cv.parseCanonical(*v); err != nil {
+					return m.errorf(c.Line, "%s: values: %q maps to %q: %v", what, k, *v, err)
+				}
+			}
+		}
+		if c.Const != nil && *c.Const != "" {
+			if _, err := cv.parseCanonical(*c.Const); err != nil {
+				return m.errorf(c.Line, "%s: const %q: %v", what, *c.Const, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (c *ColumnSpec) layouts() []string {
+	if c.Format != "" {
+		return []string{c.Format}
+	}
+	return c.Formats
+}
+
+// attrTypeOf parses the type of an attribute: numbers, booleans, strings.
+func attrTypeOf(s string) (data.Type, error) {
+	t, err := data.ParseType(s)
+	if err != nil {
+		return 0, err
+	}
+	if t == data.TypeDate || t == data.TypeTimestamp {
+		return 0, fmt.Errorf("type %s: attributes are numbers, booleans or strings (the contract ignores date attributes)", t)
+	}
+	return t, nil
+}
+
+var rowVerb = regexp.MustCompile(`%[-+ 0#]*[0-9]*d`)
+
+func checkRowTemplate(s string) error {
+	rest := strings.ReplaceAll(s, "%%", "")
+	if n := len(rowVerb.FindAllString(rest, -1)); n != 1 || strings.Count(rest, "%") != 1 {
+		return fmt.Errorf("%q: want a template with one %%d verb, e.g. \"c%%05d\"", s)
+	}
+	return nil
+}
+
+// snakeCase turns "Account length" into "account_length".
+func snakeCase(s string) string {
+	var b strings.Builder
+	prevLower := false
+	under := false
+	for _, r := range s {
+		switch {
+		case r >= 'A' && r <= 'Z':
+			if prevLower && !under {
+				b.WriteByte('_')
+			}
+			b.WriteRune(r + 'a' - 'A')
+			prevLower, under = false, false
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r > 127:
+			b.WriteRune(r)
+			prevLower, under = true, false
+		default:
+			if b.Len() > 0 && !under {
+				b.WriteByte('_')
+				under = true
+			}
+			prevLower = false
+		}
+	}
+	return strings.TrimRight(b.String(), "_")
+}
+
+// tablesInOrder returns the mapping's tables in contract order.
+func (m *Mapping) tablesInOrder() []*TableSpec {
+	var out []*TableSpec
+	for _, name := range data.TableNames() {
+		if t := m.Tables[name]; t != nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
