@@ -1,0 +1,78 @@
+package xgb
+
+import "testing"
+
+var benchParams = []param{
+	{"objective", "binary:logistic"},
+	{"tree_method", "hist"},
+	{"max_depth", "6"},
+	{"eta", "0.1"},
+	{"nthread", "2"},
+	{"seed", "1"},
+}
+
+// BenchmarkTrain: 200 rounds on 100k rows × 30 features (churn's scale), from
+// matrix creation to the last round.
+func BenchmarkTrain(b *testing.B) {
+	const n, p, rounds = 100_000, 30, 200
+	X, y := synth(100, n, p, 0.05)
+	b.ReportAllocs()
+	for b.Loop() {
+		m := newMatrix(b, X, y, p)
+		bst := testBooster(b, benchParams, m)
+		trainRounds(b, bst, m, rounds)
+		bst.Close()
+		m.Close()
+	}
+	b.ReportMetric(float64(n*rounds)*float64(b.N)/b.Elapsed().Seconds(), "row-rounds/s")
+}
+
+// BenchmarkPredict scores new rows with a 200-round depth-6 model: 100k for
+// probabilities, 10k for SHAP contributions (two orders of magnitude dearer).
+func BenchmarkPredict(b *testing.B) {
+	const n, p, rounds = 100_000, 30, 200
+	X, y := synth(100, n, p, 0.05)
+	m := newMatrix(b, X, y, p)
+	bst := testBooster(b, benchParams, m)
+	trainRounds(b, bst, m, rounds)
+	Xs, _ := synth(101, n, p, 0.05)
+	for _, bc := range []struct {
+		name string
+		rows int
+		opt  PredictOptions
+	}{{"prob", n, PredictOptions{}}, {"contribs", n / 10, PredictOptions{Contribs: true}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				// A fresh matrix each time: XGBoost caches the predictions of
+				// a matrix it has seen.
+				b.StopTimer()
+				score, err := NewDMatrix(Xs[:bc.rows*p], bc.rows, p)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if _, _, err := bst.Predict(score, bc.opt); err != nil {
+					b.Fatal(err)
+				}
+				score.Close()
+			}
+			b.ReportMetric(float64(bc.rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
+
+// BenchmarkNewDMatrix copies 100k × 30 values into XGBoost.
+func BenchmarkNewDMatrix(b *testing.B) {
+	const n, p = 100_000, 30
+	X, _ := synth(100, n, p, 0.05)
+	b.ReportAllocs()
+	b.SetBytes(int64(4 * n * p))
+	for b.Loop() {
+		m, err := NewDMatrix(X, n, p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.Close()
+	}
+}
