@@ -1,0 +1,170 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/churnlab/churn/features"
+	"github.com/churnlab/churn/train"
+)
+
+func init() { register(newTrainCmd) }
+
+// TrainOptions are the inputs of churn train.
+type TrainOptions struct {
+	Features   string
+	Model      string
+	ParamsFile string
+	Params     train.Params
+	IO         IO
+}
+
+func newTrainCmd(stdio IO) *cobra.Command {
+	o := &TrainOptions{IO: stdio}
+	c := &cobra.Command{
+		Use:   "train --features FILE.parquet --model DIR",
+		Short: "Train, validate and calibrate a churn model on a feature table",
+		Long: `Fits a classifier on the labelled rows of a feature table (rows with a null
+label are skipped), validates it out of time when the table has several
+as-of dates (the latest snapshots validate) or by k-fold grouped by customer
+otherwise, calibrates its probabilities on held-out rows (Platt or isotonic,
+whichever has the lower log loss), and writes the model artifact directory:
+model.json (feature spec, encoder, calibrator, parameters, validation
+metrics, importance, versions) and booster.json (XGBoost's own JSON model,
+which Python/R/JVM XGBoost can open).
+
+Parameters come from flags, or a YAML/JSON file (--params) whose keys are
+the flag names with underscores; flags given explicitly win over the file.`,
+		Example: `  churn train --features train.parquet --model models/v1
+  churn train --features train.parquet --model models/lr --algo logreg
+  churn train --features train.parquet --model models/v2 --rounds 400 --eta 0.05 --search-budget 10`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.ParamsFile != "" {
+				if err := mergeParamsFile(cmd, o); err != nil {
+					return err
+				}
+			}
+			return runTrain(cmd.Context(), o)
+		},
+	}
+	f := c.Flags()
+	p := &o.Params
+	f.StringVar(&o.Features, "features", "", "feature table made by churn features (required)")
+	f.StringVar(&o.Model, "model", "", "model directory to write (required; replaced atomically)")
+	f.StringVar(&o.ParamsFile, "params", "", "YAML or JSON file of parameters")
+	f.StringVar(&p.Algo, "algo", train.AlgoXGBoost, "learner: xgboost or logreg")
+	f.Uint64Var(&p.Seed, "seed", 1, "random seed: same data and seed give the same model")
+	f.IntVar(&p.Threads, "threads", 2, "XGBoost threads")
+	f.IntVar(&p.Rounds, "rounds", 500, "most boosting rounds; the number used is chosen on held-out rows")
+	f.IntVar(&p.MaxDepth, "max-depth", 4, "tree depth")
+	f.Float64Var(&p.Eta, "eta", 0.05, "learning rate")
+	f.Float64Var(&p.MinChildWeight, "min-child-weight", 5, "minimum hessian in a leaf")
+	f.Float64Var(&p.Subsample, "subsample", 0.8, "row share sampled per tree")
+	f.Float64Var(&p.ColsampleByTree, "colsample-bytree", 0.8, "column share sampled per tree")
+	f.Float64Var(&p.Lambda, "lambda", 1, "L2 penalty on leaf weights")
+	f.Float64Var(&p.Alpha, "alpha", 0, "L1 penalty on leaf weights")
+	f.IntVar(&p.EarlyStopping, "early-stopping", 30, "stop after this many rounds without validation improvement (-1: off)")
+	f.Float64Var(&p.L2, "l2", 1, "logreg: L2 penalty (scikit-learn's C = 1/l2)")
+	f.IntVar(&p.MaxIter, "max-iter", 500, "logreg: L-BFGS iterations")
+	f.Float64Var(&p.PositiveWeight, "positive-weight", 1, "weight of churned rows (-1: negatives/positives)")
+	f.StringVar(&p.Calibration, "calibration", "auto", "auto, none, platt or isotonic")
+	f.StringVar(&p.Validation, "validation", train.ValidationAuto, "auto, oot or kfold")
+	f.IntVar(&p.Folds, "folds", 5, "folds for k-fold validation")
+	f.Float64Var(&p.ValidShare, "valid-share", 0.2, "least share of rows in the out-of-time validation")
+	f.IntVar(&p.SearchBudget, "search-budget", 0, "extra hyperparameter settings to try (random search)")
+	c.MarkFlagRequired("features")
+	c.MarkFlagRequired("model")
+	return c
+}
+
+// mergeParamsFile reads --params and applies each value whose flag was not
+// given on the command line.
+func mergeParamsFile(cmd *cobra.Command, o *TrainOptions) error {
+	raw, err := os.ReadFile(o.ParamsFile)
+	if err != nil {
+		return err
+	}
+	var m map[string]any
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(&m); err != nil {
+		return fmt.Errorf("%s: %w", o.ParamsFile, err)
+	}
+	for k, v := range m {
+		name := strings.ReplaceAll(k, "_", "-")
+		fl := cmd.Flags().Lookup(name)
+		if fl == nil || name == "features" || name == "model" || name == "params" {
+			return usageErrorf("%s: unknown parameter %q", o.ParamsFile, k)
+		}
+		if fl.Changed {
+			continue
+		}
+		if err := fl.Value.Set(fmt.Sprint(v)); err != nil {
+			return usageErrorf("%s: %s: %v", o.ParamsFile, k, err)
+		}
+	}
+	return nil
+}
+
+func runTrain(ctx context.Context, o *TrainOptions) error {
+	start := time.Now()
+	tab, err := features.ReadTable(ctx, o.Features)
+	if err != nil {
+		return err
+	}
+	m, err := train.Fit(ctx, tab, o.Params, slog.Default())
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if err := m.Save(o.Model); err != nil {
+		return err
+	}
+	slog.Info("model trained", "model", o.Model, "seconds", time.Since(start).Seconds())
+	return printModelSummary(o.IO, o.Model, &m.Manifest)
+}
+
+func printModelSummary(stdio IO, dir string, mf *train.Manifest) error {
+	tw := tabwriter.NewWriter(stdio.Out, 0, 0, 2, ' ', 0)
+	v := mf.Validation
+	fmt.Fprintf(tw, "model\t%s (%s", dir, mf.Algo)
+	if mf.Rounds > 0 {
+		fmt.Fprintf(tw, ", %d rounds", mf.Rounds)
+	}
+	fmt.Fprintf(tw, ")\n")
+	fmt.Fprintf(tw, "trained on\t%d rows, %d churned\n", mf.Training.Rows, mf.Training.Positives)
+	switch v.Method {
+	case train.ValidationOOT:
+		fmt.Fprintf(tw, "validation\tout of time on %s: %d rows\n", strings.Join(v.ValidAsOf, ", "), v.ValidRows)
+	default:
+		fmt.Fprintf(tw, "validation\t%d-fold by customer: %d rows out of fold\n", v.Folds, v.ValidRows)
+	}
+	auc := fmt.Sprintf("%.4f", v.AUC)
+	if v.AUCStd > 0 {
+		auc += fmt.Sprintf(" ± %.4f over folds", v.AUCStd)
+	}
+	fmt.Fprintf(tw, "ROC AUC\t%s\n", auc)
+	fmt.Fprintf(tw, "PR AUC\t%.4f (base rate %.4f)\n", v.PRAUC, v.BaseRate)
+	fmt.Fprintf(tw, "log loss / Brier\t%.4f / %.4f (calibrated: %s)\n", v.LogLoss, v.Brier, mf.Calibrator.Method)
+	fmt.Fprintf(tw, "top features\t")
+	for i, imp := range mf.Importance {
+		if i == 5 {
+			break
+		}
+		if i > 0 {
+			fmt.Fprintf(tw, ", ")
+		}
+		fmt.Fprintf(tw, "%s (%.0f%%)", imp.Feature, imp.Share*100)
+	}
+	fmt.Fprintln(tw)
+	return tw.Flush()
+}

@@ -1,0 +1,309 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/churnlab/churn/internal/logreg"
+	"github.com/churnlab/churn/internal/xgb"
+)
+
+// matrix is a dense row-major float32 matrix; NaN is missing.
+type matrix struct {
+	X    []float32
+	N, P int
+}
+
+func (m matrix) row(i int) []float32 { return m.X[i*m.P : (i+1)*m.P] }
+
+// fitData is what a learner fits on.
+type fitData struct {
+	train  matrix
+	y, w   []float32
+	names  []string // encoded column names
+	valid  *matrix  // optional, for early stopping
+	vy, vw []float32
+}
+
+// fitted is a trained learner: immutable, safe for concurrent use.
+type fitted interface {
+	// margins returns the logit for each row.
+	margins(m matrix) ([]float64, error)
+	// contributions returns n×(p+1) values per row: one per column and the
+	// bias last, summing to the margin.
+	contributions(m matrix) ([]float64, error)
+	// gain returns the importance of each column (total gain for trees,
+	// |standardised coefficient| for logistic regression).
+	gain(p int) []float64
+	// rounds is the number of boosting rounds used (0 for logreg).
+	rounds() int
+	close()
+}
+
+func fitLearner(ctx context.Context, d *fitData, p *Params, log func(string, ...any)) (fitted, error) {
+	switch p.Algo {
+	case AlgoLogReg:
+		return fitLogReg(ctx, d, p)
+	default:
+		return fitXGBoost(ctx, d, p, log)
+	}
+}
+
+// ---- XGBoost ----
+
+type xgbModel struct {
+	b     *xgb.Booster
+	best  int       // rounds to predict with
+	curve []float64 // validation log loss after each round, when validated
+}
+
+func xgbParams(p *Params) [][2]string {
+	f := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+	return [][2]string{
+		{"objective", "binary:logistic"},
+		{"eval_metric", "logloss"},
+		{"tree_method", "hist"},
+		{"max_depth", strconv.Itoa(p.MaxDepth)},
+		{"eta", f(p.Eta)},
+		{"min_child_weight", f(p.MinChildWeight)},
+		{"subsample", f(p.Subsample)},
+		{"colsample_bytree", f(p.ColsampleByTree)},
+		{"lambda", f(p.Lambda)},
+		{"alpha", f(p.Alpha)},
+		{"nthread", strconv.Itoa(p.Threads)},
+		{"seed", strconv.FormatUint(p.Seed%(1<<31), 10)},
+		{"verbosity", "0"},
+	}
+}
+
+func fitXGBoost(ctx context.Context, d *fitData, p *Params, log func(string, ...any)) (_ fitted, err error) {
+	dtrain, err := xgb.NewDMatrix(d.train.X, d.train.N, d.train.P)
+	if err != nil {
+		return nil, err
+	}
+	defer dtrain.Close()
+	if err := dtrain.SetLabels(d.y); err != nil {
+		return nil, err
+	}
+	if d.w != nil {
+		if err := dtrain.SetWeights(d.w); err != nil {
+			return nil, err
+		}
+	}
+	cache := []*xgb.DMatrix{dtrain}
+	var dvalid *xgb.DMatrix
+	if d.valid != nil {
+		if dvalid, err = xgb.NewDMatrix(d.valid.X, d.valid.N, d.valid.P); err != nil {
+			return nil, err
+		}
+		defer dvalid.Close()
+		if err := dvalid.SetLabels(d.vy); err != nil {
+			return nil, err
+		}
+		if d.vw != nil {
+			if err := dvalid.SetWeights(d.vw); err != nil {
+				return nil, err
+			}
+		}
+		cache = append(cache, dvalid)
+	}
+	b, err := xgb.NewBooster(cache...)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			b.Close()
+		}
+	}()
+	for _, kv := range xgbParams(p) {
+		if err := b.SetParam(kv[0], kv[1]); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.SetFeatureNames(d.names); err != nil {
+		return nil, err
+	}
+	best, bestLoss, since := p.Rounds, math.Inf(1), 0
+	var curve []float64
+	for it := 0; it < p.Rounds; it++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := b.UpdateOneIter(it, dtrain); err != nil {
+			return nil, err
+		}
+		if dvalid == nil {
+			continue
+		}
+		res, err := b.Eval(it, []*xgb.DMatrix{dvalid}, []string{"valid"})
+		if err != nil {
+			return nil, err
+		}
+		loss := res["valid"]["logloss"]
+		curve = append(curve, loss)
+		if p.EarlyStopping <= 0 {
+			continue
+		}
+		if loss < bestLoss-1e-9 {
+			best, bestLoss, since = it+1, loss, 0
+		} else if since++; since >= p.EarlyStopping {
+			log("early stopping", "round", it+1, "best_round", best, "valid_logloss", bestLoss)
+			break
+		}
+	}
+	if err := b.SetAttr("best_iteration", strconv.Itoa(best-1)); err != nil {
+		return nil, err
+	}
+	return &xgbModel{b: b, best: best, curve: curve}, nil
+}
+
+func (m *xgbModel) predict(x matrix, opt xgb.PredictOptions) ([]float32, error) {
+	dm, err := xgb.NewDMatrix(x.X, x.N, x.P)
+	if err != nil {
+		return nil, err
+	}
+	defer dm.Close()
+	opt.IterationEnd = m.best
+	out, _, err := m.b.Predict(dm, opt)
+	return out, err
+}
+
+func (m *xgbModel) margins(x matrix) ([]float64, error) {
+	out, err := m.predict(x, xgb.PredictOptions{Margin: true})
+	if err != nil {
+		return nil, err
+	}
+	if len(out) != x.N {
+		return nil, fmt.Errorf("xgboost returned %d margins for %d rows", len(out), x.N)
+	}
+	res := make([]float64, len(out))
+	for i, v := range out {
+		res[i] = float64(v)
+	}
+	return res, nil
+}
+
+func (m *xgbModel) contributions(x matrix) ([]float64, error) {
+	out, err := m.predict(x, xgb.PredictOptions{Contribs: true})
+	if err != nil {
+		return nil, err
+	}
+	if len(out) != x.N*(x.P+1) {
+		return nil, fmt.Errorf("xgboost returned %d contributions for %d×%d", len(out), x.N, x.P+1)
+	}
+	res := make([]float64, len(out))
+	for i, v := range out {
+		res[i] = float64(v)
+	}
+	return res, nil
+}
+
+func (m *xgbModel) rounds() int { return m.best }
+func (m *xgbModel) close()      { m.b.Close() }
+
+// gain sums each column's loss reduction over the splits of the trees used
+// (total gain), read from the model's JSON.
+func (m *xgbModel) gain(p int) []float64 {
+	out := make([]float64, p)
+	raw, err := m.b.SaveJSON()
+	if err != nil {
+		return out
+	}
+	var doc struct {
+		Learner struct {
+			GradientBooster struct {
+				Model struct {
+					Trees []struct {
+						SplitIndices []int     `json:"split_indices"`
+						LossChanges  []float64 `json:"loss_changes"`
+						LeftChildren []int     `json:"left_children"`
+					} `json:"trees"`
+				} `json:"model"`
+			} `json:"gradient_booster"`
+		} `json:"learner"`
+	}
+	if json.Unmarshal(raw, &doc) != nil {
+		return out
+	}
+	for t, tree := range doc.Learner.GradientBooster.Model.Trees {
+		if t >= m.best {
+			break
+		}
+		for i, left := range tree.LeftChildren {
+			if left >= 0 && i < len(tree.SplitIndices) && i < len(tree.LossChanges) {
+				if f := tree.SplitIndices[i]; f >= 0 && f < p {
+					out[f] += tree.LossChanges[i]
+				}
+			}
+		}
+	}
+	return out
+}
+
+// ---- logistic regression ----
+
+type logregModel struct{ m *logreg.Model }
+
+func toFloat64(x []float32) []float64 {
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = float64(v)
+	}
+	return out
+}
+
+func fitLogReg(ctx context.Context, d *fitData, p *Params) (fitted, error) {
+	var w []float64
+	if d.w != nil {
+		w = toFloat64(d.w)
+	}
+	m, err := logreg.Fit(ctx, toFloat64(d.train.X), d.train.N, d.train.P, toFloat64(d.y), w, logreg.Params{L2: p.L2, MaxIter: p.MaxIter})
+	if err != nil {
+		return nil, err
+	}
+	return &logregModel{m: m}, nil
+}
+
+func (l *logregModel) margins(x matrix) ([]float64, error) {
+	if x.P != len(l.m.Coef) {
+		return nil, fmt.Errorf("logreg: %d columns, model has %d", x.P, len(l.m.Coef))
+	}
+	return l.m.Margins(toFloat64(x.X), x.N), nil
+}
+
+func (l *logregModel) contributions(x matrix) ([]float64, error) {
+	if x.P != len(l.m.Coef) {
+		return nil, fmt.Errorf("logreg: %d columns, model has %d", x.P, len(l.m.Coef))
+	}
+	out := make([]float64, 0, x.N*(x.P+1))
+	row := make([]float64, x.P)
+	var c []float64
+	for i := 0; i < x.N; i++ {
+		for j, v := range x.row(i) {
+			row[j] = float64(v)
+		}
+		c = l.m.Contributions(row, c)
+		out = append(out, c...)
+	}
+	return out, nil
+}
+
+func (l *logregModel) gain(p int) []float64 {
+	out := make([]float64, p)
+	for i := range out {
+		if i < len(l.m.Coef) {
+			out[i] = math.Abs(l.m.Coef[i])
+		}
+	}
+	return out
+}
+
+func (l *logregModel) rounds() int { return 0 }
+func (l *logregModel) close()      {}
+
+var errNoModel = errors.New("model has no learner")

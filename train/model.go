@@ -1,0 +1,302 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/churnlab/churn/data"
+	"github.com/churnlab/churn/features"
+	"github.com/churnlab/churn/internal/logreg"
+	"github.com/churnlab/churn/internal/xgb"
+)
+
+// FormatVersion is the version of the model artifact format. Load rejects
+// other versions.
+const FormatVersion = 1
+
+// Artifact file names.
+const (
+	ManifestFile = "model.json"
+	BoosterFile  = "booster.json"
+)
+
+// Manifest is everything about a model except the XGBoost trees: it is
+// model.json in the artifact directory. It holds data only.
+type Manifest struct {
+	FormatVersion  int                 `json:"format_version"`
+	Algo           string              `json:"algo"`
+	ChurnVersion   string              `json:"churn_version"`
+	XGBoostVersion string              `json:"xgboost_version,omitempty"`
+	GoVersion      string              `json:"go_version"`
+	Seed           uint64              `json:"seed"`
+	Params         Params              `json:"params"`
+	Rounds         int                 `json:"rounds,omitempty"` // boosting rounds used
+	Spec           *features.Spec      `json:"feature_spec"`
+	Encoder        *features.Encoder   `json:"encoder"`
+	Calibrator     Calibrator          `json:"calibrator"`
+	Calibration    CalibrationChoice   `json:"calibration"`
+	LogReg         *logreg.Model       `json:"logreg,omitempty"`
+	Validation     Validation          `json:"validation"`
+	Search         []SearchTrial       `json:"search,omitempty"`
+	Importance     []Importance        `json:"importance"`
+	Training       TrainingSummary     `json:"training"`
+	InputStamp     features.InputStamp `json:"input"`
+}
+
+// TrainingSummary describes the rows a model was fitted on.
+type TrainingSummary struct {
+	Rows      int      `json:"rows"`
+	Positives int      `json:"positives"`
+	AsOf      []string `json:"as_of,omitempty"` // distinct as-of dates of the training rows
+}
+
+// Validation holds held-out metrics of the model.
+type Validation struct {
+	Method string `json:"method"` // oot or kfold
+	// For oot: the as-of dates validated on and the rows of each part.
+	ValidAsOf []string `json:"valid_as_of,omitempty"`
+	TrainRows int      `json:"train_rows"`
+	ValidRows int      `json:"valid_rows"`
+	Folds     int      `json:"folds,omitempty"`
+	// Metrics on held-out rows (out-of-fold for kfold), with calibrated
+	// probabilities.
+	AUC      float64 `json:"auc"`
+	PRAUC    float64 `json:"pr_auc"`
+	LogLoss  float64 `json:"log_loss"`
+	Brier    float64 `json:"brier"`
+	BaseRate float64 `json:"base_rate"`
+	// FoldAUC lists each fold's AUC (kfold); AUCStd is their standard
+	// deviation.
+	FoldAUC []float64 `json:"fold_auc,omitempty"`
+	AUCStd  float64   `json:"auc_std,omitempty"`
+}
+
+// Importance is a feature's importance: gain (summed over its encoded
+// columns) as a share of the total.
+type Importance struct {
+	Feature     string  `json:"feature"`
+	Gain        float64 `json:"gain"`
+	Share       float64 `json:"share"`
+	Description string  `json:"description"`
+}
+
+// Model is a fitted churn model: immutable, safe for concurrent use. Close
+// releases its XGBoost memory.
+type Model struct {
+	Manifest Manifest
+	learner  fitted
+	booster  []byte // XGBoost JSON, for Save
+}
+
+// Close frees the model's native resources.
+func (m *Model) Close() {
+	if m.learner != nil {
+		m.learner.close()
+	}
+}
+
+// Scores are a model's outputs for rows of a feature table.
+type Scores struct {
+	Margin []float64 // logit before calibration
+	Prob   []float64 // calibrated probability of churn
+	// Contrib holds, when requested, len(Spec.Features)+1 values per row:
+	// each feature's contribution to the margin (one-hot columns summed per
+	// feature) and the bias last. A row's contributions sum to its margin.
+	Contrib [][]float64
+}
+
+// CheckTable reports why t cannot be scored by the model, or nil.
+func (m *Model) CheckTable(t *features.Table) error {
+	if err := m.Manifest.Spec.Compatible(t.Spec); err != nil {
+		return fmt.Errorf("the feature table does not match the model's feature spec: %w (build the features with the same churn settings the model was trained with)", err)
+	}
+	return nil
+}
+
+// Score computes probabilities (and contributions when contrib is true) for
+// the rows of t selected by rows (nil = all).
+func (m *Model) Score(ctx context.Context, t *features.Table, rows []int, contrib bool) (*Scores, error) {
+	if err := m.CheckTable(t); err != nil {
+		return nil, err
+	}
+	X, n := m.Manifest.Encoder.Matrix(t, rows)
+	mat := matrix{X: X, N: n, P: len(m.Manifest.Encoder.Columns)}
+	const chunk = 1 << 16
+	s := &Scores{Margin: make([]float64, 0, n), Prob: make([]float64, 0, n)}
+	featOf := m.Manifest.Encoder.FeatureOf()
+	nf := len(m.Manifest.Spec.Features)
+	for lo := 0; lo < n; lo += chunk {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		hi := min(n, lo+chunk)
+		part := matrix{X: mat.X[lo*mat.P : hi*mat.P], N: hi - lo, P: mat.P}
+		mg, err := m.learner.margins(part)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range mg {
+			s.Margin = append(s.Margin, v)
+			s.Prob = append(s.Prob, m.Manifest.Calibrator.Apply(v))
+		}
+		if !contrib {
+			continue
+		}
+		c, err := m.learner.contributions(part)
+		if err != nil {
+			return nil, err
+		}
+		for r := 0; r < part.N; r++ {
+			row := make([]float64, nf+1)
+			cr := c[r*(mat.P+1) : (r+1)*(mat.P+1)]
+			for j := 0; j < mat.P; j++ {
+				row[featOf[j]] += cr[j]
+			}
+			row[nf] = cr[mat.P]
+			s.Contrib = append(s.Contrib, row)
+		}
+	}
+	return s, nil
+}
+
+// Save writes the model artifact directory atomically: dir is replaced as a
+// whole or not at all.
+func (m *Model) Save(dir string) error {
+	ad, err := data.CreateAtomicDir(dir)
+	if err != nil {
+		return err
+	}
+	defer ad.Abort()
+	b, err := json.MarshalIndent(&m.Manifest, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(ad.Path, ManifestFile), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	if m.Manifest.Algo == AlgoXGBoost {
+		if err := os.WriteFile(filepath.Join(ad.Path, BoosterFile), m.booster, 0o644); err != nil {
+			return err
+		}
+	}
+	return ad.Commit()
+}
+
+// ErrArtifact marks a model directory that cannot be loaded.
+var ErrArtifact = errors.New("invalid model artifact")
+
+// Load reads a model artifact directory.
+func Load(dir string) (*Model, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w %s: %s", ErrArtifact, dir, fmt.Sprintf(format, args...))
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, bad("no %s (is this a model directory made by churn train?)", ManifestFile)
+		}
+		return nil, err
+	}
+	m := &Model{}
+	if err := json.Unmarshal(raw, &m.Manifest); err != nil {
+		return nil, bad("%s: %v", ManifestFile, err)
+	}
+	mf := &m.Manifest
+	if mf.FormatVersion != FormatVersion {
+		return nil, bad("format version %d is not supported (this churn reads version %d)", mf.FormatVersion, FormatVersion)
+	}
+	if mf.Spec == nil || mf.Encoder == nil || len(mf.Encoder.Columns) == 0 {
+		return nil, bad("missing feature spec or encoder")
+	}
+	if got, want := len(mf.Encoder.Features), len(mf.Spec.Features); got != want {
+		return nil, bad("encoder has %d features, spec %d", got, want)
+	}
+	for _, c := range mf.Encoder.Columns {
+		if c.Feature < 0 || c.Feature >= len(mf.Spec.Features) {
+			return nil, bad("encoder column %s refers to feature %d", c.Name, c.Feature)
+		}
+	}
+	if err := mf.Calibrator.Validate(); err != nil {
+		return nil, bad("%v", err)
+	}
+	p := len(mf.Encoder.Columns)
+	switch mf.Algo {
+	case AlgoXGBoost:
+		b, err := os.ReadFile(filepath.Join(dir, BoosterFile))
+		if err != nil {
+			return nil, bad("%v", err)
+		}
+		booster, err := xgb.LoadBoosterJSON(b)
+		if err != nil {
+			return nil, bad("%s: %v", BoosterFile, err)
+		}
+		if nf, err := booster.NumFeatures(); err != nil || nf != p {
+			booster.Close()
+			return nil, bad("%s has %d features, the encoder %d", BoosterFile, nf, p)
+		}
+		if mf.Rounds < 1 {
+			booster.Close()
+			return nil, bad("rounds %d", mf.Rounds)
+		}
+		m.learner = &xgbModel{b: booster, best: mf.Rounds}
+		m.booster = b
+	case AlgoLogReg:
+		if mf.LogReg == nil || len(mf.LogReg.Coef) != p || len(mf.LogReg.Mean) != p || len(mf.LogReg.Scale) != p {
+			return nil, bad("logistic regression coefficients do not match the %d encoded columns", p)
+		}
+		m.learner = &logregModel{m: mf.LogReg}
+	default:
+		return nil, bad("unknown algo %q", mf.Algo)
+	}
+	return m, nil
+}
+
+func newManifest(p Params) Manifest {
+	mf := Manifest{FormatVersion: FormatVersion, Algo: p.Algo, ChurnVersion: data.Version, GoVersion: runtime.Version(), Seed: p.Seed, Params: p}
+	if p.Algo == AlgoXGBoost {
+		a, b, c := xgb.Version()
+		mf.XGBoostVersion = fmt.Sprintf("%d.%d.%d", a, b, c)
+	}
+	return mf
+}
+
+func importance(spec *features.Spec, enc *features.Encoder, gain []float64) []Importance {
+	per := make([]float64, len(spec.Features))
+	var total float64
+	for j, g := range gain {
+		per[enc.Columns[j].Feature] += g
+		total += g
+	}
+	out := make([]Importance, len(spec.Features))
+	for i, d := range spec.Features {
+		share := 0.0
+		if total > 0 {
+			share = per[i] / total
+		}
+		out[i] = Importance{Feature: d.Name, Gain: round6(per[i]), Share: round6(share), Description: d.Description}
+	}
+	sortImportance(out)
+	return out
+}
+
+func round6(x float64) float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return 0
+	}
+	return math.Round(x*1e6) / 1e6
+}
+
+func sortImportance(xs []Importance) {
+	for i := 1; i < len(xs); i++ {
+		for j := i; j > 0 && (xs[j].Gain > xs[j-1].Gain || xs[j].Gain == xs[j-1].Gain && strings.Compare(xs[j].Feature, xs[j-1].Feature) < 0); j-- {
+			xs[j], xs[j-1] = xs[j-1], xs[j]
+		}
+	}
+}
