@@ -40,7 +40,7 @@ func BenchmarkPredict(b *testing.B) {
 		name string
 		rows int
 		opt  PredictOptions
-	}{{"prob", n, PredictOptions{}}, {"contribs", n / 10, PredictOptions{Contribs: true}}} {
+	}{{"prob", n, PredictOptions{}}, {"contribs", n / 10, PredictOptions{Contribs: true}}, {"approx_contribs", n, PredictOptions{Contribs: true, ApproxContribs: true}}} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

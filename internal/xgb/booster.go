@@ -226,6 +226,11 @@ type PredictOptions struct {
 	// shape rows×(cols+1), the bias last; a row sums to its margin. Contribs
 	// are always on the margin scale, whatever Margin says.
 	Contribs bool
+	// ApproxContribs, with Contribs, returns Saabas contributions (XGBoost's
+	// approx_contribs): the change of the expected value along each row's
+	// decision path. They also sum to the margin and cost O(trees × depth)
+	// per row instead of TreeSHAP's O(trees × leaves × depth²).
+	ApproxContribs bool
 	// IterationBegin and IterationEnd restrict prediction to the trees of
 	// rounds [IterationBegin, IterationEnd); IterationEnd 0 means all rounds.
 	IterationBegin, IterationEnd int
@@ -240,6 +245,8 @@ func (b *Booster) Predict(m *DMatrix, opt PredictOptions) (out []float32, shape 
 	}
 	typ := 0
 	switch {
+	case opt.Contribs && opt.ApproxContribs:
+		typ = 3
 	case opt.Contribs:
 		typ = 2
 	case opt.Margin:
