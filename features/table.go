@@ -105,3 +105,33 @@ func ReadTable(ctx context.Context, path string) (*Table, error) {
 	}
 	return t, nil
 }
+
+// Table converts a batch built under spec into a Table (copying values).
+func (b *Batch) Table(spec *Spec) *Table {
+	n := b.N
+	t := &Table{Spec: spec, IDs: make([]string, n), AsOf: make([]data.Date, n), Label: make([]float64, n),
+		Num: make([][]float64, len(spec.Features)), Cat: make([][]string, len(spec.Features))}
+	for r := 0; r < n; r++ {
+		t.IDs[r] = b.Cols[0].Str(r)
+		t.AsOf[r] = b.Cols[1].Date(r)
+		t.Label[r] = math.NaN()
+		if x := b.Cols[len(b.Cols)-1].Int(r); x != data.NullInt {
+			t.Label[r] = float64(x)
+		}
+	}
+	for i, d := range spec.Features {
+		v := &b.Cols[2+i]
+		if d.Kind == Categorical {
+			t.Cat[i] = make([]string, n)
+			for r := 0; r < n; r++ {
+				t.Cat[i][r] = v.Str(r)
+			}
+			continue
+		}
+		t.Num[i] = make([]float64, n)
+		for r := 0; r < n; r++ {
+			t.Num[i][r] = v.Float(r)
+		}
+	}
+	return t
+}

@@ -21,6 +21,9 @@ var (
 	ErrOneClass = errors.New("labels have one class only")
 )
 
+// ScoreName names the score's distribution in Manifest.Reference.
+const ScoreName = "churn_probability"
+
 // SearchTrial is one hyperparameter setting tried by the search.
 type SearchTrial struct {
 	Trial   int     `json:"trial"`
@@ -152,6 +155,7 @@ func Fit(ctx context.Context, t *features.Table, p Params, log *slog.Logger) (*M
 	mf.InputStamp = t.Spec.Input
 	mf.Importance = importance(t.Spec, enc, final.gain(len(enc.Columns)))
 	mf.Training = summary(t, pl.trainRowsFinal())
+	mf.Reference = append(reference(t, pl.trainRowsFinal()), numericDistribution(ScoreName, probs))
 	m := &Model{Manifest: mf, learner: final}
 	switch fm := final.(type) {
 	case *xgbModel:

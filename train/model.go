@@ -48,6 +48,10 @@ type Manifest struct {
 	Importance     []Importance        `json:"importance"`
 	Training       TrainingSummary     `json:"training"`
 	InputStamp     features.InputStamp `json:"input"`
+	// Reference holds each feature's distribution on the training rows and,
+	// last, that of the calibrated score on the held-out rows (named
+	// "churn_probability"), for drift checks.
+	Reference []Distribution `json:"reference"`
 }
 
 // TrainingSummary describes the rows a model was fitted on.
