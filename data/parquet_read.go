@@ -1,12 +1,14 @@
 package data
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
-		"strconv"
+	"slices"
+	"strconv"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/deprecated"
@@ -91,18 +93,93 @@ func OpenFile(path string, t *Table, partition map[string]string) (f *File, err 
 		return nil, &InputError{File: path, Err: fmt.Errorf("%w: %v", ErrCorrupt, err)}
 	}
 	f = &File{Path: path, Table: t, NumRows: pf.NumRows(), osf: osf, pf: pf}
-	if err := f.bindSchema(partition); err != nil {
+	err = f.protect("", func() error {
+		if err := f.bindSchema(partition); err != nil {
+			return err
+		}
+		return f.indexRowGroups()
+	})
+	if err != nil {
 		return nil, err
-	}
-	var row int64 = 1
-	for _, rg := range pf.RowGroups() {
-		f.firstRow = append(f.firstRow, row)
-		row += rg.NumRows()
 	}
 	return f, nil
 }
 
+// protect runs fn and turns a panic inside it (parquet-go panics on some
+// malformed input) into an ErrCorrupt InputError about column col.
+func (f *File) protect(col string, fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &InputError{File: f.Path, Column: col, Err: fmt.Errorf("%w: malformed file: %v", ErrCorrupt, p)}
+		}
+	}()
+	return fn()
+}
+
+// indexRowGroups checks the row counts of the footer and records the first
+// row of each row group.
+func (f *File) indexRowGroups() error {
+	corrupt := func(format string, args ...any) error {
+		return &InputError{File: f.Path, Err: fmt.Errorf("%w: "+format, append([]any{ErrCorrupt}, args...)...)}
+	}
+	var row int64 = 1
+	for i, rg := range f.pf.RowGroups() {
+		n := rg.NumRows()
+		if n < 0 || n > math.MaxInt32 {
+			return corrupt("row group %d claims %d rows", i, n)
+		}
+		if chunks := len(rg.ColumnChunks()); chunks <= f.maxLeaf() {
+			return corrupt("row group %d has %d column chunks", i, chunks)
+		}
+		f.firstRow = append(f.firstRow, row)
+		row += n
+	}
+	if row-1 != f.NumRows {
+		return corrupt("the footer says %d rows but its row groups hold %d", f.NumRows, row-1)
+	}
+	return nil
+}
+
+// maxLeaf returns the largest leaf index the file reads.
+func (f *File) maxLeaf() int {
+	m := -1
+	for _, c := range f.cols {
+		m = max(m, c.leaf)
+	}
+	for _, c := range f.attrs {
+		m = max(m, c.leaf)
+	}
+	return m
+}
+
+// footerTrailer is the magic number and footer length at the end of a
+// Parquet file: 4-byte little-endian footer length, then "PAR1".
+const footerTrailer = 8
+
 func openParquet(r io.ReaderAt, size int64) (pf *parquet.File, err error) {
+	// Check the footer length before parquet-go allocates a buffer of that
+	// size: a corrupt length would otherwise cost up to 4 GiB.
+	if size < 4+footerTrailer {
+		return nil, fmt.Errorf("the file is %d bytes, too short to be Parquet", size)
+	}
+	var tr [footerTrailer]byte
+	if _, err := r.ReadAt(tr[:], size-footerTrailer); err != nil {
+		return nil, fmt.Errorf("read footer: %v", err)
+	}
+	switch string(tr[4:]) {
+	case "PAR1":
+	case "PARE":
+		return nil, errors.New("the file is encrypted (magic PARE); encrypted Parquet is not supported")
+	default:
+		return nil, fmt.Errorf("no Parquet magic number at the end (%q); the file may be truncated", tr[4:])
+	}
+	n := int64(binary.LittleEndian.Uint32(tr[:4]))
+	if n > size-4-footerTrailer {
+		return nil, fmt.Errorf("footer length %d exceeds the file size %d; the file may be truncated", n, size)
+	}
+	if err := checkFooter(r, size, n); err != nil {
+		return nil, err
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("malformed footer: %v", p)
@@ -367,7 +444,18 @@ type Selection []bool
 // ReadRowGroup decodes row group i into dst, reusing its storage. Columns
 // not selected, and columns the file lacks, are Absent. Attributes are
 // decoded when attrs is true.
-func (f *File) ReadRowGroup(i int, sel Selection, attrs bool, dst *Batch) (err error) {
+//
+// A malformed file gives an ErrCorrupt InputError naming the column; a
+// missing value in a required column gives an ErrNull InputError naming the
+// row and column.
+func (f *File) ReadRowGroup(i int, sel Selection, attrs bool, dst *Batch) error {
+	if i < 0 || i >= len(f.firstRow) {
+		panic(fmt.Sprintf("data: ReadRowGroup(%d) of %s, which has %d row groups", i, f.Path, len(f.firstRow)))
+	}
+	return f.protect("", func() error { return f.readRowGroup(i, sel, attrs, dst) })
+}
+
+func (f *File) readRowGroup(i int, sel Selection, attrs bool, dst *Batch) error {
 	rg := f.pf.RowGroups()[i]
 	n := int(rg.NumRows())
 	dst.N = n
@@ -383,7 +471,7 @@ func (f *File) ReadRowGroup(i int, sel Selection, attrs bool, dst *Batch) (err e
 			v.Type, v.Absent = fc.typ, true
 			continue
 		}
-		if err := f.readColumn(chunks, fc, n, dst.FirstRow, v); err != nil {
+		if err := f.readColumn(i, chunks, fc, n, dst.FirstRow, v); err != nil {
 			return err
 		}
 	}
@@ -395,14 +483,14 @@ func (f *File) ReadRowGroup(i int, sel Selection, attrs bool, dst *Batch) (err e
 		dst.Attrs = make([]Vec, len(f.attrs))
 	}
 	for a := range f.attrs {
-		if err := f.readColumn(chunks, &f.attrs[a], n, dst.FirstRow, &dst.Attrs[a]); err != nil {
+		if err := f.readColumn(i, chunks, &f.attrs[a], n, dst.FirstRow, &dst.Attrs[a]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (f *File) readColumn(chunks []parquet.ColumnChunk, fc *fileColumn, n int, firstRow int64, v *Vec) (err error) {
+func (f *File) readColumn(rg int, chunks []parquet.ColumnChunk, fc *fileColumn, n int, firstRow int64, v *Vec) (err error) {
 	if fc.leaf < 0 {
 		if !fc.hasConst {
 			v.Type, v.Absent = fc.typ, true
@@ -410,12 +498,17 @@ func (f *File) readColumn(chunks []parquet.ColumnChunk, fc *fileColumn, n int, f
 		}
 		return fillConstant(fc, n, v)
 	}
-	v.reset(fc.typ, n)
+	// Storage grows with the pages actually decoded, not with the row count
+	// the footer claims, so a corrupt count cannot exhaust memory.
+	v.reset(fc.typ, 0)
 	defer func() {
 		if p := recover(); p != nil {
 			err = &InputError{File: f.Path, Column: fc.name, Err: fmt.Errorf("%w: corrupt column data: %v", ErrCorrupt, p)}
 		}
 	}()
+	if err := f.checkPageHeaders(&f.pf.Metadata().RowGroups[rg].Columns[fc.leaf].MetaData, int64(n)); err != nil {
+		return &InputError{File: f.Path, Column: fc.name, Err: fmt.Errorf("%w: %v", ErrCorrupt, err)}
+	}
 	pages := chunks[fc.leaf].Pages()
 	defer pages.Close()
 	pos := 0
@@ -428,13 +521,18 @@ func (f *File) readColumn(chunks []parquet.ColumnChunk, fc *fileColumn, n int, f
 			return &InputError{File: f.Path, Column: fc.name, Err: fmt.Errorf("%w: %v", ErrCorrupt, err)}
 		}
 		rows := int(p.NumRows())
-		if pos+rows > n {
+		if rows < 0 || pos+rows > n {
 			parquet.Release(p)
 			return &InputError{File: f.Path, Column: fc.name, Err: fmt.Errorf("%w: pages hold more rows than the row group", ErrCorrupt)}
 		}
+		v.extend(pos + rows)
 		err = f.decodePage(p, fc, v, pos, rows)
 		parquet.Release(p)
 		if err != nil {
+			var ie *InputError
+			if !errors.As(err, &ie) {
+				err = &InputError{File: f.Path, Column: fc.name, Err: err}
+			}
 			return err
 		}
 		pos += rows
@@ -478,6 +576,29 @@ func fill[T any](s []T, x T) {
 	for i := range s {
 		s[i] = x
 	}
+}
+
+// extend grows v to n values of its type, keeping the values it holds.
+func (v *Vec) extend(n int) {
+	switch v.Type {
+	case TypeInt64, TypeTimestamp:
+		v.Ints = extendTo(v.Ints, n)
+	case TypeDate:
+		v.Dates = extendTo(v.Dates, n)
+	case TypeFloat64:
+		v.Floats = extendTo(v.Floats, n)
+	case TypeBool:
+		v.Bools = extendTo(v.Bools, n)
+	case TypeString:
+		v.Codes = extendTo(v.Codes, n)
+	}
+}
+
+func extendTo[T any](s []T, n int) []T {
+	if n <= cap(s) {
+		return s[:n]
+	}
+	return slices.Grow(s, n-len(s))[:n]
 }
 
 // firstNull returns the index of the first missing value, or -1.
@@ -801,6 +922,7 @@ func decodeStrings(p parquet.Page, v *Vec, pos, rows int, defs []byte) error {
 			}
 		}
 		base := v.dictBase
+		ndict := int32(len(v.Dict)) - base
 		j := 0
 		for i := range codes {
 			if len(defs) > 0 && defs[i] == 0 {
@@ -809,6 +931,9 @@ func decodeStrings(p parquet.Page, v *Vec, pos, rows int, defs []byte) error {
 			}
 			if j >= len(idx) {
 				return fmt.Errorf("%w: page holds fewer values than levels", ErrCorrupt)
+			}
+			if k := idx[j]; k < 0 || k >= ndict {
+				return fmt.Errorf("%w: dictionary index %d out of range (dictionary has %d values)", ErrCorrupt, k, ndict)
 			}
 			codes[i] = base + idx[j]
 			j++
@@ -839,6 +964,251 @@ func decodeStrings(p parquet.Page, v *Vec, pos, rows int, defs []byte) error {
 		}
 		codes[i] = c
 		j++
+	}
+	return nil
+}
+
+// Thrift guards. parquet-go decodes the footer and page headers (Thrift
+// compact protocol) by allocating whatever a length or list size claims
+// before reading the data: a few corrupt bytes can claim a list of 2^31
+// structs, which kills the process with an unrecoverable out-of-memory
+// error, or strings of 2 GiB per page header. skimThrift walks the same
+// bytes first without allocating and rejects sizes that cannot fit.
+
+// errThriftShort means the bytes given end inside the struct, but the
+// limit allows more: read more and try again.
+var errThriftShort = errors.New("thrift struct continues past the bytes read")
+
+// thriftSkim walks one compact-protocol struct in b. limit is the number of
+// bytes the struct may occupy (at least len(b)).
+type thriftSkim struct {
+	b     []byte
+	pos   int
+	limit int
+	// path and ints record integer fields: ints["5.1"] is field 1 of the
+	// struct in field 5 of the outer struct.
+	path []int16
+	ints map[string]int64
+}
+
+const thriftMaxDepth = 64
+
+func (s *thriftSkim) need(n uint64) error {
+	switch {
+	case n > uint64(s.limit-s.pos):
+		return fmt.Errorf("thrift data claims %d bytes where %d remain", n, s.limit-s.pos)
+	case n > uint64(len(s.b)-s.pos):
+		return errThriftShort
+	}
+	return nil
+}
+
+func (s *thriftSkim) byte() (byte, error) {
+	if err := s.need(1); err != nil {
+		return 0, err
+	}
+	s.pos++
+	return s.b[s.pos-1], nil
+}
+
+func (s *thriftSkim) uvarint() (uint64, error) {
+	var x uint64
+	for shift := uint(0); shift < 64; shift += 7 {
+		c, err := s.byte()
+		if err != nil {
+			return 0, err
+		}
+		x |= uint64(c&0x7f) << shift
+		if c < 0x80 {
+			return x, nil
+		}
+	}
+	return 0, errors.New("thrift varint is too long")
+}
+
+func (s *thriftSkim) structure(depth int) error {
+	if depth > thriftMaxDepth {
+		return errors.New("thrift structs nest too deeply")
+	}
+	var id int16
+	for {
+		h, err := s.byte()
+		if err != nil {
+			return err
+		}
+		if h == 0 {
+			return nil
+		}
+		typ := h & 0x0f
+		if d := int16(h >> 4); d != 0 {
+			id += d
+		} else {
+			z, err := s.uvarint()
+			if err != nil {
+				return err
+			}
+			id = int16(int64(z>>1) ^ -int64(z&1))
+		}
+		s.path = append(s.path, id)
+		if typ == 1 || typ == 2 { // a bool field holds its value in the type
+			s.path = s.path[:len(s.path)-1]
+			continue
+		}
+		if err := s.value(typ, depth); err != nil {
+			return err
+		}
+		s.path = s.path[:len(s.path)-1]
+	}
+}
+
+func (s *thriftSkim) value(typ byte, depth int) error {
+	switch typ {
+	case 1, 2, 3: // bool (in a container), i8
+		_, err := s.byte()
+		return err
+	case 4, 5, 6: // i16, i32, i64: zigzag varints
+		z, err := s.uvarint()
+		if err == nil && s.ints != nil {
+			s.ints[pathKey(s.path)] = int64(z>>1) ^ -int64(z&1)
+		}
+		return err
+	case 7: // double
+		if err := s.need(8); err != nil {
+			return err
+		}
+		s.pos += 8
+	case 8: // binary
+		n, err := s.uvarint()
+		if err != nil {
+			return err
+		}
+		if err := s.need(n); err != nil {
+			return err
+		}
+		s.pos += int(n)
+	case 9, 10: // list, set
+		h, err := s.byte()
+		if err != nil {
+			return err
+		}
+		n := uint64(h >> 4)
+		if n == 15 {
+			if n, err = s.uvarint(); err != nil {
+				return err
+			}
+		}
+		// Every element takes at least one byte.
+		if n > uint64(s.limit-s.pos) {
+			return fmt.Errorf("thrift list claims %d items where %d bytes remain", n, s.limit-s.pos)
+		}
+		for range n {
+			if err := s.value(h&0x0f, depth+1); err != nil {
+				return err
+			}
+		}
+	case 11: // map
+		n, err := s.uvarint()
+		if err != nil || n == 0 {
+			return err
+		}
+		kv, err := s.byte()
+		if err != nil {
+			return err
+		}
+		if n > uint64(s.limit-s.pos)/2 {
+			return fmt.Errorf("thrift map claims %d entries where %d bytes remain", n, s.limit-s.pos)
+		}
+		for range n {
+			if err := s.value(kv>>4, depth+1); err != nil {
+				return err
+			}
+			if err := s.value(kv&0x0f, depth+1); err != nil {
+				return err
+			}
+		}
+	case 12:
+		return s.structure(depth + 1)
+	case 13: // uuid
+		if err := s.need(16); err != nil {
+			return err
+		}
+		s.pos += 16
+	default:
+		return fmt.Errorf("unknown thrift type %d", typ)
+	}
+	return nil
+}
+
+func pathKey(p []int16) string {
+	var b []byte
+	for i, x := range p {
+		if i > 0 {
+			b = append(b, '.')
+		}
+		b = strconv.AppendInt(b, int64(x), 10)
+	}
+	return string(b)
+}
+
+// checkFooter skims the footer of a Parquet file of the given size.
+func checkFooter(r io.ReaderAt, size, footerLen int64) error {
+	b := make([]byte, footerLen)
+	if _, err := r.ReadAt(b, size-footerTrailer-footerLen); err != nil {
+		return fmt.Errorf("read footer: %v", err)
+	}
+	s := thriftSkim{b: b, limit: len(b)}
+	if err := s.structure(0); err != nil {
+		return fmt.Errorf("malformed footer: %v", err)
+	}
+	return nil
+}
+
+// checkPageHeaders skims the page headers of a column chunk that must hold
+// rows values, before parquet-go decodes them: each must fit in the chunk.
+// It stops once the data pages hold enough values, as the reader does.
+func (f *File) checkPageHeaders(md *format.ColumnMetaData, rows int64) error {
+	start := md.DataPageOffset
+	if md.DictionaryPageOffset != 0 {
+		start = md.DictionaryPageOffset
+	}
+	size := f.pf.Size()
+	if start < 0 || md.TotalCompressedSize < 0 || start > size || md.TotalCompressedSize > size-start {
+		return fmt.Errorf("column chunk at offset %d, %d bytes, lies outside the file (%d bytes)", start, md.TotalCompressedSize, size)
+	}
+	end := start + md.TotalCompressedSize
+	var buf []byte
+	var values int64
+	for pos := start; pos < end && values < rows; {
+		for window := int64(4 << 10); ; window *= 8 {
+			n := min(window, end-pos)
+			if int64(cap(buf)) < n {
+				buf = make([]byte, n)
+			}
+			b := buf[:n]
+			if _, err := f.osf.ReadAt(b, pos); err != nil {
+				return fmt.Errorf("read page header at offset %d: %v", pos, err)
+			}
+			s := thriftSkim{b: b, limit: int(end - pos), ints: map[string]int64{}}
+			err := s.structure(0)
+			if err == errThriftShort && n < end-pos {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("page header at offset %d: %v", pos, err)
+			}
+			compressed := s.ints["3"]
+			if compressed < 0 || compressed > end-pos-int64(s.pos) {
+				return fmt.Errorf("page at offset %d claims %d bytes, more than its column chunk holds", pos, compressed)
+			}
+			switch s.ints["1"] {
+			case int64(format.DataPage):
+				values += s.ints["5.1"]
+			case int64(format.DataPageV2):
+				values += s.ints["8.1"]
+			}
+			pos += int64(s.pos) + compressed
+			break
+		}
 	}
 	return nil
 }

@@ -214,7 +214,9 @@ func timeColumnOf(t *Table) string {
 
 // take binds the rows with key id into h and skips rows with smaller keys,
 // which have no customer. It returns the number of rows bound and skipped.
-func (c *cursor) take(id string, h *History) (bound, orphans int64, err error) {
+// With rest set it skips every remaining row of the range (there are no more
+// customers), whatever its key.
+func (c *cursor) take(id string, rest bool, h *History) (bound, orphans int64, err error) {
 	for {
 		ok, err := c.fill()
 		if err != nil || !ok {
@@ -228,11 +230,11 @@ func (c *cursor) take(id string, h *History) (bound, orphans int64, err error) {
 			c.done = true
 			return bound, orphans, nil
 		}
-		if k > id {
+		if !rest && k > id {
 			return bound, orphans, nil
 		}
 		end := c.runEnd()
-		if k == id {
+		if !rest && k == id {
 			c.bind(&c.b, c.pos, end, h)
 			bound += int64(end - c.pos)
 		} else if k >= c.r.Lo {
@@ -330,7 +332,7 @@ func (ds *Dataset) Scan(ctx context.Context, r KeyRange, opt ScanOptions, fn fun
 		cc.pos++
 		last = id
 		for _, c := range cursors {
-			n, o, err := c.take(id, &h)
+			n, o, err := c.take(id, false, &h)
 			if err != nil {
 				return st, err
 			}
@@ -345,7 +347,7 @@ func (ds *Dataset) Scan(ctx context.Context, r KeyRange, opt ScanOptions, fn fun
 	}
 	// Rows after the last customer of the range have no customer.
 	for _, c := range cursors {
-		_, o, err := c.take("\U0010FFFF\U0010FFFF", &History{})
+		_, o, err := c.take("", true, nil)
 		if err != nil {
 			return st, err
 		}

@@ -119,12 +119,14 @@ func Schema(name string, cols []ColumnSpec) (*parquet.Schema, error) {
 // concurrent use. Close must be called and its error checked: it writes the
 // footer.
 type Writer struct {
-	pw      *parquet.Writer
-	cols    []ColumnSpec
-	opt     WriterOptions
-	vals    []parquet.Value
-	pending int
-	rows    int64
+	pw   *parquet.Writer
+	cols []ColumnSpec
+	opt  WriterOptions
+	vals []parquet.Value
+	// dictVals holds the Values of a string Vec's dictionary, reused.
+	dictVals []parquet.Value
+	pending  int
+	rows     int64
 }
 
 // NewWriter returns a Writer of the given columns to w.
@@ -200,39 +202,91 @@ func (w *Writer) writeColumn(c int, v *Vec, lo, hi int) error {
 	if v.Type != spec.Type {
 		return fmt.Errorf("write column %s: got %s values, want %s", spec.Name, v.Type, spec.Type)
 	}
-	def := 0
-	if spec.Optional {
-		def = 1
-	}
-	vals := w.vals[:0]
-	for i := lo; i < hi; i++ {
-		var x parquet.Value
-		null := v.IsNull(i)
-		if null {
-			if !spec.Optional {
-				return fmt.Errorf("write column %s: row %d: %w", spec.Name, w.rows+int64(i-lo)+1, ErrNull)
-			}
-			vals = append(vals, parquet.NullValue().Level(0, 0, c))
-			continue
+	if !spec.Optional {
+		if i := firstNullIn(v, lo, hi); i >= 0 {
+			return fmt.Errorf("write column %s: row %d: %w", spec.Name, w.rows+int64(i-lo)+1, ErrNull)
 		}
-		switch spec.Type {
-		case TypeString:
-			s := v.Str(i)
-			x = parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(s), len(s)))
-		case TypeInt64, TypeTimestamp:
-			x = parquet.Int64Value(v.Ints[i])
-		case TypeFloat64:
-			x = parquet.DoubleValue(v.Floats[i])
-		case TypeBool:
-			x = parquet.BooleanValue(v.Bools[i] == 1)
-		case TypeDate:
-			x = parquet.Int32Value(int32(v.Dates[i]))
-		}
-		vals = append(vals, x.Level(0, def, c))
 	}
+	// Values are built in place with the inlinable setters; the type switch
+	// is hoisted out of the loops. A value's definition level is 1 in an
+	// optional column (0 marks a null) and 0 in a required one.
+	n := hi - lo
+	vals := slices.Grow(w.vals[:0], n)[:n]
 	w.vals = vals
+	switch {
+	case v.Absent: // every value is null
+		clear(vals)
+	case spec.Type == TypeString:
+		codes := v.Codes[lo:hi]
+		if len(v.Dict) > len(codes) {
+			for i, code := range codes {
+				vals[i] = parquet.Value{}
+				if code >= 0 {
+					vals[i] = byteArrayValue(v.Dict[code])
+				}
+			}
+			break
+		}
+		// Codes repeat: build the Value of each dictionary entry once.
+		dict := w.dictVals[:0]
+		for _, s := range v.Dict {
+			dict = append(dict, byteArrayValue(s))
+		}
+		w.dictVals = dict
+		for i, code := range codes {
+			vals[i] = parquet.Value{}
+			if code >= 0 {
+				vals[i] = dict[code]
+			}
+		}
+	case spec.Type == TypeInt64 || spec.Type == TypeTimestamp:
+		for i, x := range v.Ints[lo:hi] {
+			vals[i] = parquet.Int64Value(x)
+		}
+	case spec.Type == TypeFloat64:
+		for i, x := range v.Floats[lo:hi] {
+			vals[i] = parquet.DoubleValue(x)
+		}
+	case spec.Type == TypeBool:
+		for i, x := range v.Bools[lo:hi] {
+			vals[i] = parquet.BooleanValue(x == 1)
+		}
+	case spec.Type == TypeDate:
+		for i, x := range v.Dates[lo:hi] {
+			vals[i] = parquet.Int32Value(int32(x))
+		}
+	}
+	if spec.Optional {
+		for i := range vals {
+			if !v.IsNull(lo + i) {
+				vals[i].SetDefinitionLevel(1)
+			} else {
+				vals[i] = parquet.Value{}
+			}
+			vals[i].SetColumnIndex(c)
+		}
+	} else {
+		for i := range vals {
+			vals[i].SetColumnIndex(c)
+		}
+	}
 	_, err := w.pw.ColumnWriters()[c].WriteRowValues(vals)
 	return err
+}
+
+func byteArrayValue(s string) parquet.Value {
+	return parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(s), len(s)))
+}
+
+// firstNullIn returns the index in [lo, hi) of the first missing value of v,
+// or -1.
+func firstNullIn(v *Vec, lo, hi int) int {
+	for i := lo; i < hi; i++ {
+		if v.IsNull(i) {
+			return i
+		}
+	}
+	return -1
 }
 
 // Close flushes the last row group and writes the footer.

@@ -1,0 +1,122 @@
+package synth
+
+import (
+	"fmt"
+
+	"github.com/churnlab/churn/data"
+)
+
+// The generated tables, in contract order. Orders are for businesses
+// without subscriptions and are not generated.
+const (
+	tCustomers = iota
+	tSubscriptions
+	tUsage
+	tPayments
+	tContacts
+	tTickets
+	tSurveys
+	tSignals
+	tChurnEvents
+	numTables
+)
+
+// Tables lists the names of the generated tables, in contract order. It
+// must not be modified.
+var Tables = []string{
+	data.Customers, data.Subscriptions, data.UsageTable, data.Payments, data.Contacts,
+	data.Tickets, data.Surveys, data.Signals, data.ChurnEvents,
+}
+
+// Attributes are the extra columns of the customers table, kept by the
+// reader as customer attributes: industry (STRING) and employees (INT64,
+// company head count). It must not be modified.
+var Attributes = []data.ColumnSpec{
+	{Name: "industry", Type: data.TypeString, Optional: true, Dict: true},
+	{Name: "employees", Type: data.TypeInt64, Optional: true},
+}
+
+// Specs returns the column specs of a generated table: the contract's
+// columns in contract order (data.Specs), plus Attributes for customers.
+func Specs(table string) ([]data.ColumnSpec, error) {
+	t, ok := data.LookupTable(table)
+	if !ok {
+		return nil, fmt.Errorf("unknown table %q", table)
+	}
+	specs := data.Specs(t)
+	if table == data.Customers {
+		specs = append(specs, Attributes...)
+	}
+	return specs, nil
+}
+
+// rowGroupRows returns the rows per row group of a table: small for
+// customers, since readers shard work on its row-group boundaries.
+func rowGroupRows(t int) int {
+	switch t {
+	case tCustomers:
+		return 1 << 15
+	case tUsage:
+		return 1 << 19
+	}
+	return 1 << 18
+}
+
+// vocab lists the dictionaries of the string columns of each table; nil
+// marks the key column (its dictionary is the chunk's customer ids).
+var vocab = [numTables][][]string{
+	tCustomers:     {nil, plans, segments, regions, owners, industries},
+	tSubscriptions: {nil, plans, billings},
+	tUsage:         {nil, nil},
+	tPayments:      {nil, statuses, planChanges, methods},
+	tContacts:      {nil, kinds, roles, channels, directions},
+	tTickets:       {nil, priorities, categories},
+	tSurveys:       {nil},
+	tSignals:       {nil, signalKinds},
+	tChurnEvents:   {nil, reasons},
+}
+
+// table accumulates the rows of one table for a chunk of customers, one
+// Vec per column. String columns hold codes into fixed dictionaries.
+type table struct {
+	n    int
+	cols []data.Vec
+}
+
+func newTable(t int) table {
+	specs, err := Specs(Tables[t])
+	if err != nil {
+		panic(err) // Tables only holds contract names
+	}
+	tb := table{cols: make([]data.Vec, len(specs))}
+	s := 0
+	for i, sp := range specs {
+		tb.cols[i] = data.NewVec(sp.Type)
+		if sp.Type == data.TypeString {
+			if s >= len(vocab[t]) {
+				panic(fmt.Sprintf("synth: table %s: no vocabulary for column %s", Tables[t], sp.Name))
+			}
+			tb.cols[i].Dict = vocab[t][s]
+			s++
+		}
+	}
+	return tb
+}
+
+// reset empties the table for a new chunk whose customer ids are ids.
+func (t *table) reset(ids []string) {
+	t.n = 0
+	for i := range t.cols {
+		t.cols[i].Truncate()
+	}
+	t.cols[0].Dict = ids
+}
+
+// Appenders by column index; code -1 and the data sentinels mean null.
+func (t *table) code(c, x int)              { t.cols[c].Codes = append(t.cols[c].Codes, int32(x)) }
+func (t *table) date(c int, d data.Date)    { t.cols[c].Dates = append(t.cols[c].Dates, d) }
+func (t *table) ts(c int, x data.Timestamp) { t.cols[c].Ints = append(t.cols[c].Ints, int64(x)) }
+func (t *table) int(c int, x int64)         { t.cols[c].Ints = append(t.cols[c].Ints, x) }
+func (t *table) float(c int, x float64)     { t.cols[c].Floats = append(t.cols[c].Floats, x) }
+func (t *table) bool(c int, b bool)         { t.cols[c].AppendBool(b) }
+func (t *table) row(customer int)           { t.code(0, customer); t.n++ }
