@@ -28,7 +28,7 @@ duckdb: $(DUCKDB)
 $(DUCKDB):
 	@command -v npm >/dev/null || { echo "npm is needed for the DuckDB checks: apt-get install nodejs npm"; exit 1; }
 	mkdir -p $(NODE_DIR)
-	cd $(NODE_DIR) && ( [ -f package.json ] || echo '{"private":true}' > package.json ) && npm install --silent --no-audit --no-fund @duckdb/node-api@1
+	cd $(NODE_DIR) && ( [ -f package.json ] || echo '{"private":true}' > package.json ) && npm install --silent --no-audit --no-fund @duckdb/node-api@1.5.6-r.1
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
