@@ -566,7 +566,8 @@ const (
 	StagePastEnd    = "past_contract_end"
 )
 
-// termMonths is the renewal term implied by a billing frequency.
+// termMonths is the renewal term implied by a billing frequency: monthly
+// rolling, quarterly, else annual.
 func termMonths(freq string) int {
 	switch freq {
 	case "monthly":
@@ -600,6 +601,12 @@ func lifecycle(v *view, cfg *Config, out *Values) {
 				x[fAutoRenew] = float64(cur.AutoRenew)
 			}
 			term = termMonths(cur.BillingFrequency)
+			if cur.End != data.NoDate && term == 1 {
+				// A fixed-term period billed monthly: an annual contract.
+				// (Whether a period has an end is known when it starts;
+				// only the date itself may lie beyond T.)
+				term = 12
+			}
 			if end := v.known(cur.End); end != data.NoDate {
 				renewal = float64(end - T)
 			} else {

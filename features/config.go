@@ -103,8 +103,8 @@ type LabelConfig struct {
 	Mode    LabelMode `yaml:"mode" json:"mode"`
 	Horizon int       `yaml:"horizon_days" json:"horizon_days"` // default 90
 	Gap     int       `yaml:"gap_days" json:"gap_days"`         // default 0
-	// DataEnd is the last day the data fully covers. NoDate means infer it
-	// from the data (the latest event date in any table).
+	// DataEnd is the last day the data fully covers. NoDate or the zero
+	// value means infer it from the data (the latest date in any table).
 	DataEnd data.Date `yaml:"-" json:"data_end"`
 }
 

@@ -69,7 +69,7 @@ func NewSpec(ds *data.Dataset, cfg Config, lc LabelConfig) (*Spec, LabelConfig, 
 		return nil, lc, err
 	}
 	lc.Mode = mode
-	if lc.DataEnd == data.NoDate {
+	if lc.DataEnd == data.NoDate || lc.DataEnd == 0 {
 		lc.DataEnd = inferDataEnd(ds)
 	}
 	spec := &Spec{
