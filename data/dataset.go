@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Dataset is an opened dataset directory.
@@ -25,6 +26,9 @@ type TableFiles struct {
 	// Attrs lists the customer attributes (customers table only); every file
 	// of the table must have the same ones.
 	Attrs []AttrColumn
+
+	// batches recycles decoding buffers between scans of the table.
+	batches sync.Pool
 }
 
 // NumRows returns the total number of rows over the table's files.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/deprecated"
@@ -467,6 +468,8 @@ func (f *File) readRowGroup(i int, sel Selection, attrs bool, dst *Batch) error 
 	for c := range f.cols {
 		fc := &f.cols[c]
 		v := &dst.Cols[c]
+		v.transient = c == 0 && dst.TransientKeys
+		v.arena = v.arena[:0]
 		if c != 0 && sel != nil && !sel[c] {
 			v.Type, v.Absent = fc.typ, true
 			continue
@@ -645,95 +648,158 @@ func (f *File) decodePage(p parquet.Page, fc *fileColumn, v *Vec, pos, rows int)
 		return &InputError{File: f.Path, Column: fc.name, Err: fmt.Errorf("%w: page has %d levels for %d rows", ErrCorrupt, len(defs), rows)}
 	}
 	if fc.typ == TypeBool {
-		return decodeBools(p, v.Bools[pos:pos+rows])
+		return decodeBools(p, v.Bools[pos:pos+rows], defs)
 	}
 	if fc.typ == TypeString {
 		return decodeStrings(p, v, pos, rows, defs)
 	}
 	data := p.Data()
 	dict := p.Dictionary()
+	want := rows
+	if len(defs) > 0 {
+		want = rows - countNulls(defs)
+	}
 	var idx []int32
 	if dict != nil {
 		idx = data.Int32()
 	}
-	nvals := rows
-	if len(defs) > 0 {
-		nvals = rows - countNulls(defs)
-	}
+	ok := true
 	switch fc.typ {
 	case TypeFloat64:
 		dst := v.Floats[pos : pos+rows]
-		var src []float64
+		null := math.NaN()
 		switch {
 		case dict != nil:
-			dv := dictFloats(dict)
-			src = make([]float64, len(idx))
-			for i, k := range idx {
-				src[i] = dv[k]
-			}
+			ok = putDict(dst, defs, idx, v.dictFloat64s(dict), null, want)
 		case fc.kind == parquet.Double:
-			src = data.Double()
-		default:
-			src = toFloats(&data, fc.kind)
-		}
-		if len(src) != nvals {
-			return f.countError(fc, len(src), nvals)
-		}
-		scatter(dst, defs, src, math.NaN())
-	default: // integers, dates, timestamps
-		var src []int64
-		switch {
-		case dict != nil:
-			dv := v.dictInt64s(dict, fc.kind)
-			src = make([]int64, len(idx))
-			for i, k := range idx {
-				src[i] = dv[k]
-			}
-		case fc.kind == parquet.Int32 && fc.typ == TypeDate && len(defs) == 0:
-			s := data.Int32()
-			if len(s) != nvals {
-				return f.countError(fc, len(s), nvals)
-			}
-			dst := v.Dates[pos : pos+rows]
-			for i, x := range s {
-				dst[i] = Date(x)
-			}
-			return nil
-		case fc.kind == parquet.Int64:
-			src = data.Int64()
+			ok = put(dst, defs, data.Double(), null, want)
+		case fc.kind == parquet.Float:
+			ok = put(dst, defs, data.Float(), null, want)
 		case fc.kind == parquet.Int32:
-			s := data.Int32()
-			src = make([]int64, len(s))
-			for i, x := range s {
-				src[i] = int64(x)
-			}
-		case fc.kind == parquet.Int96:
-			s := data.Int96()
-			src = make([]int64, len(s))
-			for i, x := range s {
-				src[i] = int96Micros(x)
-			}
+			ok = put(dst, defs, data.Int32(), null, want)
+		default:
+			ok = put(dst, defs, data.Int64(), null, want)
 		}
-		if len(src) != nvals {
-			return f.countError(fc, len(src), nvals)
-		}
-		convert(src, fc)
-		if fc.typ == TypeDate {
-			dst := v.Dates[pos : pos+rows]
-			j := 0
-			for i := range dst {
-				if len(defs) > 0 && defs[i] == 0 {
-					dst[i] = NoDate
-					continue
+	case TypeDate:
+		dst := v.Dates[pos : pos+rows]
+		switch {
+		case fc.conv != convNone:
+			// From a timestamp: convert through int64.
+			tmp := v.scratch(rows)
+			if ok = f.putInts(tmp, defs, data, idx, dict, fc, v, want); ok {
+				convert(tmp, fc, true)
+				for i, x := range tmp {
+					dst[i] = Date(x)
+					if x == NullInt {
+						dst[i] = NoDate
+					}
 				}
-				dst[i] = Date(src[j])
-				j++
 			}
-			return nil
+		case dict != nil:
+			ok = putDict(dst, defs, idx, v.dictInt64s(dict, fc.kind), NoDate, want)
+		default:
+			ok = put(dst, defs, data.Int32(), NoDate, want)
 		}
-		scatter(v.Ints[pos:pos+rows], defs, src, NullInt)
+	default: // TypeInt64, TypeTimestamp: NullInt and NoTime are the same value
+		dst := v.Ints[pos : pos+rows]
+		if ok = f.putInts(dst, defs, data, idx, dict, fc, v, want); ok && fc.conv != convNone {
+			convert(dst, fc, true)
+		}
+	}
+	if !ok {
+		return &InputError{File: f.Path, Column: fc.name, Err: fmt.Errorf("%w: page values do not match its levels or dictionary", ErrCorrupt)}
 	}
 	return nil
+}
+
+// putInts decodes integer-like physical values into dst without unit
+// conversion.
+func (f *File) putInts(dst []int64, defs []byte, data encoding.Values, idx []int32, dict parquet.Dictionary, fc *fileColumn, v *Vec, want int) bool {
+	switch {
+	case dict != nil:
+		return putDict(dst, defs, idx, v.dictInt64s(dict, fc.kind), NullInt, want)
+	case fc.kind == parquet.Int64:
+		return put(dst, defs, data.Int64(), NullInt, want)
+	case fc.kind == parquet.Int32:
+		return put(dst, defs, data.Int32(), NullInt, want)
+	case fc.kind == parquet.Int96:
+		s := data.Int96()
+		if len(s) != want {
+			return false
+		}
+		tmp := make([]int64, len(s))
+		for i, x := range s {
+			tmp[i] = int96Micros(x)
+		}
+		return put(dst, defs, tmp, NullInt, want)
+	}
+	return false
+}
+
+type number interface {
+	~int32 | ~int64 | ~float32 | ~float64
+}
+
+// put writes the non-null values src into dst, with null where the
+// definition level is 0 (defs empty means no nulls). It reports false when
+// src does not hold exactly want values.
+func put[S, D number](dst []D, defs []byte, src []S, null D, want int) bool {
+	if len(src) != want {
+		return false
+	}
+	if len(defs) == 0 {
+		if len(src) != len(dst) {
+			return false
+		}
+		for i, x := range src {
+			dst[i] = D(x)
+		}
+		return true
+	}
+	j := 0
+	for i, d := range defs {
+		if d == 0 {
+			dst[i] = null
+			continue
+		}
+		dst[i] = D(src[j])
+		j++
+	}
+	return true
+}
+
+// putDict is put for dictionary-encoded pages: idx holds indexes into dict.
+func putDict[S, D number](dst []D, defs []byte, idx []int32, dict []S, null D, want int) bool {
+	if len(idx) != want {
+		return false
+	}
+	n := uint32(len(dict))
+	if len(defs) == 0 {
+		if len(idx) != len(dst) {
+			return false
+		}
+		for i, k := range idx {
+			if uint32(k) >= n {
+				return false
+			}
+			dst[i] = D(dict[k])
+		}
+		return true
+	}
+	j := 0
+	for i, d := range defs {
+		if d == 0 {
+			dst[i] = null
+			continue
+		}
+		k := idx[j]
+		j++
+		if uint32(k) >= n {
+			return false
+		}
+		dst[i] = D(dict[k])
+	}
+	return true
 }
 
 func (f *File) countError(fc *fileColumn, got, want int) error {
@@ -768,29 +834,38 @@ func scatter[T any](dst []T, defs []byte, src []T, null T) {
 	}
 }
 
-// convert applies a column's unit conversion in place.
-func convert(src []int64, fc *fileColumn) {
+// convert applies a column's unit conversion in place. With skipNull,
+// NullInt values are left as they are.
+func convert(src []int64, fc *fileColumn, skipNull bool) {
 	apply := func(c conversion) {
 		switch c {
 		case convTimeMillis:
-			for i := range src {
-				src[i] *= 1000
+			for i, x := range src {
+				if !skipNull || x != NullInt {
+					src[i] = x * 1000
+				}
 			}
 		case convTimeNanos:
-			for i := range src {
-				src[i] = floorDiv(src[i], 1000)
+			for i, x := range src {
+				if !skipNull || x != NullInt {
+					src[i] = floorDiv(x, 1000)
+				}
 			}
 		case convDateToTime:
-			for i := range src {
-				src[i] *= microsPerDay
+			for i, x := range src {
+				if !skipNull || x != NullInt {
+					src[i] = x * microsPerDay
+				}
 			}
 		}
 	}
 	switch fc.conv {
 	case convTimeToDate:
 		apply(fc.tsScale)
-		for i := range src {
-			src[i] = floorDiv(src[i], microsPerDay)
+		for i, x := range src {
+			if !skipNull || x != NullInt {
+				src[i] = floorDiv(x, microsPerDay)
+			}
 		}
 	default:
 		apply(fc.conv)
@@ -861,6 +936,16 @@ func (v *Vec) dictInt64s(d parquet.Dictionary, kind parquet.Kind) []int64 {
 	return out
 }
 
+// dictFloat64s returns the values of a numeric dictionary as float64,
+// converted once per column chunk.
+func (v *Vec) dictFloat64s(d parquet.Dictionary) []float64 {
+	if v.dictSrc == d {
+		return v.dictFloats
+	}
+	v.dictSrc, v.dictFloats = d, dictFloats(d)
+	return v.dictFloats
+}
+
 func dictFloats(d parquet.Dictionary) []float64 {
 	data := d.Page().Data()
 	switch d.Type().Kind() {
@@ -871,7 +956,35 @@ func dictFloats(d parquet.Dictionary) []float64 {
 	}
 }
 
-func decodeBools(p parquet.Page, dst []int8) error {
+// decodeBools decodes a BOOLEAN page. Pages read from a file start at bit
+// 0 of their data (only sliced pages have an offset), so the bit-packed
+// values are read directly.
+func decodeBools(p parquet.Page, dst []int8, defs []byte) error {
+	if p.Dictionary() != nil {
+		return decodeBoolValues(p, dst)
+	}
+	data := p.Data()
+	bits := data.Boolean()
+	want := len(dst)
+	if len(defs) > 0 {
+		want -= countNulls(defs)
+	}
+	if want > len(bits)*8 {
+		return fmt.Errorf("%w: boolean page holds fewer values than rows", ErrCorrupt)
+	}
+	j := 0
+	for i := range dst {
+		if len(defs) > 0 && defs[i] == 0 {
+			dst[i] = -1
+			continue
+		}
+		dst[i] = int8(bits[j>>3] >> (j & 7) & 1)
+		j++
+	}
+	return nil
+}
+
+func decodeBoolValues(p parquet.Page, dst []int8) error {
 	r := p.Values()
 	buf := make([]parquet.Value, 1024)
 	i := 0
@@ -917,22 +1030,48 @@ func decodeStrings(p parquet.Page, v *Vec, pos, rows int, defs []byte) error {
 			v.dictSrc, v.dictBase = dict, int32(len(v.Dict))
 			dd := dict.Page().Data()
 			dv, off := dd.ByteArray()
-			for k := 0; k+1 < len(off); k++ {
-				v.Dict = append(v.Dict, string(dv[off[k]:off[k+1]]))
+			if v.transient {
+				// Keys only compared while the row group is loaded: view
+				// them in one arena instead of allocating a string each.
+				start := len(v.arena)
+				v.arena = append(v.arena, dv...)
+				a := v.arena[start:]
+				for k := 0; k+1 < len(off); k++ {
+					if off[k+1] < off[k] || int(off[k+1]) > len(a) {
+						return fmt.Errorf("%w: bad dictionary offsets", ErrCorrupt)
+					}
+					v.Dict = append(v.Dict, unsafe.String(unsafe.SliceData(a[off[k]:]), int(off[k+1]-off[k])))
+				}
+			} else {
+				for k := 0; k+1 < len(off); k++ {
+					v.Dict = append(v.Dict, string(dv[off[k]:off[k+1]]))
+				}
 			}
 		}
 		base := v.dictBase
-		ndict := int32(len(v.Dict)) - base
+		ndict := uint32(int32(len(v.Dict)) - base)
+		if len(defs) == 0 {
+			if len(idx) != len(codes) {
+				return fmt.Errorf("%w: page holds %d values for %d rows", ErrCorrupt, len(idx), len(codes))
+			}
+			for i, k := range idx {
+				if uint32(k) >= ndict {
+					return fmt.Errorf("%w: dictionary index %d out of range (dictionary has %d values)", ErrCorrupt, k, ndict)
+				}
+				codes[i] = base + k
+			}
+			return nil
+		}
 		j := 0
 		for i := range codes {
-			if len(defs) > 0 && defs[i] == 0 {
+			if defs[i] == 0 {
 				codes[i] = -1
 				continue
 			}
 			if j >= len(idx) {
 				return fmt.Errorf("%w: page holds fewer values than levels", ErrCorrupt)
 			}
-			if k := idx[j]; k < 0 || k >= ndict {
+			if k := idx[j]; uint32(k) >= ndict {
 				return fmt.Errorf("%w: dictionary index %d out of range (dictionary has %d values)", ErrCorrupt, k, ndict)
 			}
 			codes[i] = base + idx[j]
@@ -946,6 +1085,7 @@ func decodeStrings(p parquet.Page, v *Vec, pos, rows int, defs []byte) error {
 	}
 	intern := v.intern
 	j := 0
+	last := int32(-1)
 	for i := range codes {
 		if len(defs) > 0 && defs[i] == 0 {
 			codes[i] = -1
@@ -955,6 +1095,12 @@ func decodeStrings(p parquet.Page, v *Vec, pos, rows int, defs []byte) error {
 			return fmt.Errorf("%w: page holds fewer values than levels", ErrCorrupt)
 		}
 		b := buf[off[j]:off[j+1]]
+		// Sorted and repetitive columns repeat the previous value often.
+		if last >= 0 && string(b) == v.Dict[last] {
+			codes[i] = last
+			j++
+			continue
+		}
 		c, ok := intern[string(b)]
 		if !ok {
 			c = int32(len(v.Dict))
@@ -962,6 +1108,7 @@ func decodeStrings(p parquet.Page, v *Vec, pos, rows int, defs []byte) error {
 			v.Dict = append(v.Dict, s)
 			intern[s] = c
 		}
+		last = c
 		codes[i] = c
 		j++
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
+	"sync"
 )
 
 // KeyRange is a half-open range of customer ids: Lo <= id < Hi. An empty Lo
@@ -130,7 +132,8 @@ type cursor struct {
 	attrs  bool
 	r      KeyRange
 	rg     int // next row group to load
-	b      Batch
+	b      *Batch
+	pool   *sync.Pool
 	pos    int
 	loaded bool
 	done   bool
@@ -139,8 +142,19 @@ type cursor struct {
 	bind   func(b *Batch, lo, hi int, h *History)
 }
 
-func newCursor(f *File, sel Selection, attrs bool, r KeyRange) *cursor {
-	c := &cursor{f: f, table: f.Table.Name, sel: sel, attrs: attrs, r: r, bind: binders[f.Table.Name]}
+// newCursor returns a cursor over f; its decoding buffers come from pool
+// (nil: its own) and go back with release.
+func newCursor(f *File, sel Selection, attrs bool, r KeyRange, pool *sync.Pool) *cursor {
+	c := &cursor{f: f, table: f.Table.Name, sel: sel, attrs: attrs, r: r, bind: binders[f.Table.Name], pool: pool}
+	if pool != nil {
+		c.b, _ = pool.Get().(*Batch)
+	}
+	if c.b == nil {
+		c.b = new(Batch)
+	}
+	// Event keys are only compared, never kept: let them live in the
+	// batch's arena. Customer ids reach the History and must be stable.
+	c.b.TransientKeys = f.Table.Name != Customers
 	if r.Lo != "" {
 		// Skip row groups that lie wholly before the range.
 		for c.rg < f.NumRowGroups() {
@@ -152,6 +166,14 @@ func newCursor(f *File, sel Selection, attrs bool, r KeyRange) *cursor {
 		}
 	}
 	return c
+}
+
+// release returns the cursor's buffers to its pool.
+func (c *cursor) release() {
+	if c.pool != nil && c.b != nil {
+		c.pool.Put(c.b)
+	}
+	c.b = nil
 }
 
 // fill makes sure the cursor points at a row; it reports false at the end.
@@ -167,7 +189,8 @@ func (c *cursor) fill() (bool, error) {
 				break
 			}
 		}
-		if err := c.f.ReadRowGroup(c.rg, c.sel, c.attrs, &c.b); err != nil {
+		c.prev = strings.Clone(c.prev) // it may point into the batch's arena
+		if err := c.f.ReadRowGroup(c.rg, c.sel, c.attrs, c.b); err != nil {
 			return false, err
 		}
 		c.rg++
@@ -182,16 +205,14 @@ func (c *cursor) key() string { return c.b.Cols[0].Str(c.pos) }
 // runEnd returns the end of the run of rows sharing the key at c.pos.
 func (c *cursor) runEnd() int {
 	v := &c.b.Cols[0]
-	k := v.Codes[c.pos]
-	ks := v.Dict[k]
-	j := c.pos + 1
-	for j < c.b.N {
-		if kj := v.Codes[j]; kj != k && v.Dict[kj] != ks {
-			break
+	codes := v.Codes[:c.b.N]
+	k := codes[c.pos]
+	for j := c.pos + 1; j < len(codes); j++ {
+		if kj := codes[j]; kj != k && v.Dict[kj] != v.Dict[k] {
+			return j
 		}
-		j++
 	}
-	return j
+	return len(codes)
 }
 
 // check verifies that key k does not go backwards.
@@ -235,7 +256,7 @@ func (c *cursor) take(id string, rest bool, h *History) (bound, orphans int64, e
 		}
 		end := c.runEnd()
 		if !rest && k == id {
-			c.bind(&c.b, c.pos, end, h)
+			c.bind(c.b, c.pos, end, h)
 			bound += int64(end - c.pos)
 		} else if k >= c.r.Lo {
 			orphans += int64(end - c.pos)
@@ -262,6 +283,11 @@ func (ds *Dataset) Scan(ctx context.Context, r KeyRange, opt ScanOptions, fn fun
 	}
 	var present TableSet
 	var cursors []*cursor
+	defer func() {
+		for _, c := range cursors {
+			c.release()
+		}
+	}()
 	for _, name := range tables {
 		tf := ds.tables[name]
 		if tf == nil || name == Customers {
@@ -273,7 +299,7 @@ func (ds *Dataset) Scan(ctx context.Context, r KeyRange, opt ScanOptions, fn fun
 			return st, err
 		}
 		for _, f := range tf.Files {
-			cursors = append(cursors, newCursor(f, sel, false, r))
+			cursors = append(cursors, newCursor(f, sel, false, r, &tf.batches))
 		}
 	}
 	present = present.With(Customers)
@@ -285,8 +311,13 @@ func (ds *Dataset) Scan(ctx context.Context, r KeyRange, opt ScanOptions, fn fun
 	var h History
 	ccs := make([]*cursor, len(cust.Files))
 	for i, f := range cust.Files {
-		ccs[i] = newCursor(f, csel, opt.Attrs, r)
+		ccs[i] = newCursor(f, csel, opt.Attrs, r, &cust.batches)
 	}
+	defer func() {
+		for _, c := range ccs {
+			c.release()
+		}
+	}()
 	var last string
 	for {
 		// Merge the customers files: take the smallest current key.
@@ -328,7 +359,7 @@ func (ds *Dataset) Scan(ctx context.Context, r KeyRange, opt ScanOptions, fn fun
 		}
 		h.Reset()
 		h.Present = present
-		bindCustomer(&cc.b, cc.pos, &h.Customer)
+		bindCustomer(cc.b, cc.pos, &h.Customer)
 		cc.pos++
 		last = id
 		for _, c := range cursors {

@@ -80,7 +80,7 @@ func statMaxDate(st format.Statistics, fc *fileColumn) (Date, bool) {
 			conv = fc.tsScale
 		}
 		tmp := fileColumn{conv: conv}
-		convert(src, &tmp)
+		convert(src, &tmp, false)
 		return Timestamp(src[0]).Date(), true
 	}
 	return NoDate, false

@@ -20,10 +20,14 @@ type Vec struct {
 	Dict   []string  // TypeString: values of this row group's column (may repeat)
 
 	// decoding state of a string column
-	dictSrc  any
-	dictBase int32
-	dictInts []int64
-	intern   map[string]int32
+	dictSrc    any
+	dictBase   int32
+	dictInts   []int64
+	dictFloats []float64
+	tmp        []int64 // scratch for conversions
+	transient  bool    // strings may live in arena (see Batch.TransientKeys)
+	arena      []byte
+	intern     map[string]int32
 }
 
 // Int returns value i of an Int64 or Timestamp column (NullInt when missing).
@@ -109,7 +113,7 @@ func (v *Vec) reset(t Type, n int) {
 	v.Absent = false
 	v.Ints, v.Dates, v.Floats, v.Bools, v.Codes = v.Ints[:0], v.Dates[:0], v.Floats[:0], v.Bools[:0], v.Codes[:0]
 	v.Dict = v.Dict[:0]
-	v.dictSrc, v.dictBase, v.dictInts = nil, 0, nil
+	v.dictSrc, v.dictBase, v.dictInts, v.dictFloats = nil, 0, nil, nil
 	clear(v.intern)
 	switch t {
 	case TypeInt64, TypeTimestamp:
@@ -139,6 +143,18 @@ type Batch struct {
 	Attrs []Vec // one per attribute column of the file (customers only)
 	// FirstRow is the 1-based row number in the file of row 0 of the batch.
 	FirstRow int64
+	// TransientKeys lets the key column's strings point into a buffer that
+	// the next ReadRowGroup into this batch overwrites: set it only when no
+	// key string outlives the row group (clone any that must).
+	TransientKeys bool
+}
+
+// scratch returns a reusable buffer of n int64s.
+func (v *Vec) scratch(n int) []int64 {
+	if cap(v.tmp) < n {
+		v.tmp = make([]int64, n)
+	}
+	return v.tmp[:n]
 }
 
 // NewVec returns an empty Vec of type t for appending.

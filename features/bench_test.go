@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/churnlab/churn/data"
@@ -11,7 +12,8 @@ import (
 
 // BenchmarkBuildDir builds features as of 2024-10-01 over the dataset in
 // $CHURN_BENCH_DATA (e.g. one made by churn generate or bench/duck_gen.sql);
-// it is skipped when the variable is unset. bench/features.sh compares it
+// it is skipped when the variable is unset. $CHURN_BENCH_GROUPS limits the
+// feature groups (comma-separated). bench/features.sh compares it
 // with DuckDB on the same files.
 func BenchmarkBuildDir(b *testing.B) {
 	dir := os.Getenv("CHURN_BENCH_DATA")
@@ -25,7 +27,11 @@ func BenchmarkBuildDir(b *testing.B) {
 	defer ds.Close()
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		_, st, err := Build(context.Background(), ds, BuildOptions{AsOf: []data.Date{data.MakeDate(2024, 10, 1)}, Label: LabelConfig{Mode: LabelNone}}, io.Discard)
+		var groups []string
+		if g := os.Getenv("CHURN_BENCH_GROUPS"); g != "" {
+			groups = strings.Split(g, ",")
+		}
+		_, st, err := Build(context.Background(), ds, BuildOptions{AsOf: []data.Date{data.MakeDate(2024, 10, 1)}, Label: LabelConfig{Mode: LabelNone}, Config: Config{Groups: groups}}, io.Discard)
 		if err != nil {
 			b.Fatal(err)
 		}

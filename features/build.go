@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"runtime"
 	"slices"
@@ -82,18 +83,20 @@ func NewBuilder(ds *data.Dataset, spec *Spec, lc LabelConfig) (*Builder, error) 
 	if b.scan.Tables == nil {
 		b.scan.Tables = []string{}
 	}
+	// Decode only the columns the computations read.
 	b.scan.Columns = map[string][]string{
-		data.UsageTable: presentColumns(ds, data.UsageTable, "date", "active_users", "sessions", "minutes"),
-		data.Contacts:   presentColumns(ds, data.Contacts, "ts", "kind", "direction"),
+		data.Customers:  {"signup_date", "plan", "segment", "region", "seats", "mrr", "contract_end", "churn_date", "churned"},
+		data.UsageTable: {"date", "active_users", "sessions", "minutes"},
+		data.Contacts:   {"ts", "kind", "direction"},
+		data.Tickets:    {"opened_at", "closed_at", "category", "escalated", "csat"},
+		data.Orders:     {"ts", "amount"},
+	}
+	if u := ds.Table(data.UsageTable); u != nil && u.HasColumn("active_users") && u.HasColumn("sessions") {
+		// Use is seen in active users and sessions; minutes only matter
+		// without them.
+		b.scan.Columns[data.UsageTable] = []string{"date", "active_users", "sessions"}
 	}
 	return b, nil
-}
-
-func presentColumns(ds *data.Dataset, table string, cols ...string) []string {
-	if ds.Table(table) == nil {
-		return nil
-	}
-	return cols
 }
 
 // Row computes one feature row of the customer in h as of T into the
@@ -189,6 +192,12 @@ func (b *Builder) Run(ctx context.Context, dates []data.Date, workers int, keepC
 		}
 		dates = []data.Date{T}
 	}
+	scan := b.scan
+	if keepCustomers {
+		// Callers keeping the customers rows want them whole (owner included).
+		scan.Columns = maps.Clone(scan.Columns)
+		delete(scan.Columns, data.Customers)
+	}
 	shards := b.ds.Shards(workers * 8)
 	perShard := int(b.ds.Table(data.Customers).NumRows()) / len(shards) * len(dates) * 11 / 10
 	type result struct {
@@ -224,7 +233,7 @@ func (b *Builder) Run(ctx context.Context, dates []data.Date, workers int, keepC
 			var vals Values
 			for i := range next {
 				bt := b.NewBatch(perShard)
-				st, err := b.ds.Scan(gctx, shards[i], b.scan, func(h *data.History) error {
+				st, err := b.ds.Scan(gctx, shards[i], scan, func(h *data.History) error {
 					for _, T := range dates {
 						if b.Row(h, T, asOfKnown, &vals, bt) && keepCustomers {
 							c := h.Customer
