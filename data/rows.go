@@ -223,12 +223,35 @@ var binders = map[string]func(b *Batch, lo, hi int, h *History){
 		}
 	},
 	UsageTable: func(b *Batch, lo, hi int, h *History) {
+		// The largest table: fill column by column, branching on absent
+		// columns once per run instead of once per value.
 		c := b.Cols
-		h.Usage = slices.Grow(h.Usage, hi-lo)
-		for i := lo; i < hi; i++ {
-			h.Usage = append(h.Usage, Usage{
-				Date: c[1].Date(i), ActiveUsers: c[2].Int(i), Sessions: c[3].Int(i), Minutes: c[4].Float(i), Feature: c[5].Str(i),
-			})
+		n := len(h.Usage)
+		h.Usage = slices.Grow(h.Usage, hi-lo)[:n+hi-lo]
+		out := h.Usage[n:]
+		dates := c[1].Dates[lo:hi]
+		for k := range out {
+			out[k] = Usage{Date: dates[k], ActiveUsers: NullInt, Sessions: NullInt, Minutes: math.NaN()}
+		}
+		if v := &c[2]; !v.Absent {
+			for k, x := range v.Ints[lo:hi] {
+				out[k].ActiveUsers = x
+			}
+		}
+		if v := &c[3]; !v.Absent {
+			for k, x := range v.Ints[lo:hi] {
+				out[k].Sessions = x
+			}
+		}
+		if v := &c[4]; !v.Absent {
+			for k, x := range v.Floats[lo:hi] {
+				out[k].Minutes = x
+			}
+		}
+		if v := &c[5]; !v.Absent {
+			for k := range out {
+				out[k].Feature = v.Str(lo + k)
+			}
 		}
 	},
 	Payments: func(b *Batch, lo, hi int, h *History) {

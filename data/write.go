@@ -6,6 +6,7 @@ import (
 	"slices"
 	"unsafe"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/compress/snappy"
@@ -55,13 +56,29 @@ func (o *WriterOptions) ensureDefaults() {
 func codec(name string) (compress.Codec, error) {
 	switch name {
 	case "snappy":
-		return &snappy.Codec{}, nil
+		return &fastSnappy{}, nil
 	case "zstd":
 		return &zstd.Codec{Level: zstd.SpeedFastest}, nil
 	case "none":
 		return &uncompressed.Codec{}, nil
 	}
 	return nil, fmt.Errorf("unknown compression %q (want snappy, zstd or none)", name)
+}
+
+// fastSnappy is Parquet's SNAPPY codec with the fast encoder: parquet-go's
+// own uses the "better" encoder, which took 5% of a feature build for
+// slightly smaller pages. The output is standard Snappy either way.
+type fastSnappy struct{ snappy.Codec }
+
+func (*fastSnappy) Encode(dst, src []byte) ([]byte, error) {
+	n := s2.MaxEncodedLen(len(src))
+	if n < 0 {
+		return nil, fmt.Errorf("snappy: page of %d bytes is too large", len(src))
+	}
+	if cap(dst) < n {
+		dst = make([]byte, n)
+	}
+	return s2.EncodeSnappy(dst[:n], src), nil
 }
 
 // orderedGroup is a Parquet group whose fields keep the order they were
