@@ -6,10 +6,11 @@ BIN       := bin/churn
 DEMO_DIR  ?= demo
 NODE_DIR  := .cache/node
 DUCKDB    := $(NODE_DIR)/node_modules/@duckdb/node-api/package.json
+PLAYWRIGHT := $(NODE_DIR)/node_modules/playwright-core/package.json
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export CGO_ENABLED := 1
 
-.PHONY: all deps build test unit lint demo bench e2e fuzz duckdb clean
+.PHONY: all deps build test unit lint demo bench e2e fuzz duckdb browser clean
 
 all: build
 
@@ -30,12 +31,24 @@ $(DUCKDB):
 	mkdir -p $(NODE_DIR)
 	cd $(NODE_DIR) && ( [ -f package.json ] || echo '{"private":true}' > package.json ) && npm install --silent --no-audit --no-fund @duckdb/node-api@1.5.6-r.1
 
+# Headless Chromium (Debian package) and the playwright-core driver, for
+# the test that renders the evaluation report (eval/browser_test.go).
+browser: $(PLAYWRIGHT)
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing chromium (headless report rendering test)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+$(PLAYWRIGHT):
+	@command -v npm >/dev/null || { echo "npm is needed for the report rendering test: apt-get install nodejs npm"; exit 1; }
+	mkdir -p $(NODE_DIR)
+	cd $(NODE_DIR) && ( [ -f package.json ] || echo '{"private":true}' > package.json ) && npm install --silent --no-audit --no-fund playwright-core@1.65.1
+
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
 # Unit, golden, fuzz-seed and end-to-end CLI tests; -race where goroutines run.
-test: deps duckdb lint
+test: deps duckdb browser lint
 	CHURN_DUCKDB_DIR=$(CURDIR)/$(NODE_DIR) $(GO) test -race -count=1 -timeout 20m ./...
 
 # The nightly job on built-in demo data.

@@ -1,0 +1,287 @@
+package eval
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config holds the evaluation settings, usually from a YAML file
+// (LoadConfig). A zero field means its default (EnsureDefaults); Validate
+// reports settings that cannot work.
+type Config struct {
+	// Seed drives every random choice: bootstrap resamples, permutation
+	// importance (default 1).
+	Seed uint64 `yaml:"seed" json:"seed"`
+	// Workers bounds the goroutines of the bootstrap and permutation
+	// importance and the XGBoost threads of the backtest (default 2).
+	Workers int `yaml:"workers" json:"workers"`
+	// Rows chooses the evaluated rows among the labelled ones: "holdout"
+	// (default) leaves out rows at as-of dates the model was trained on,
+	// "all" keeps every labelled row.
+	Rows string `yaml:"rows" json:"rows"`
+
+	Bootstrap   BootstrapConfig   `yaml:"bootstrap" json:"bootstrap"`
+	Calibration CalibrationConfig `yaml:"calibration" json:"calibration"`
+	// Capacity is how many accounts the team can contact per as-of date
+	// (one scoring run): precision and recall are measured on the top
+	// Capacity rows of each date (default 100).
+	Capacity int `yaml:"capacity" json:"capacity"`
+	// Threshold is a probability above which an account is flagged, for
+	// precision and recall at a threshold (default 0.3).
+	Threshold float64    `yaml:"threshold" json:"threshold"`
+	Cost      CostConfig `yaml:"cost" json:"cost"`
+
+	Segments    SegmentConfig     `yaml:"segments" json:"segments"`
+	Backtest    BacktestConfig    `yaml:"backtest" json:"backtest"`
+	Permutation PermutationConfig `yaml:"permutation" json:"permutation"`
+	Drift       DriftConfig       `yaml:"drift" json:"drift"`
+	Retention   RetentionConfig   `yaml:"retention" json:"retention"`
+	// TopAccounts is how many accounts to call the report lists (default
+	// 20), each with Reasons reasons (default 3).
+	TopAccounts int           `yaml:"top_accounts" json:"top_accounts"`
+	Reasons     int           `yaml:"reasons" json:"reasons"`
+	Verdict     VerdictConfig `yaml:"verdict" json:"verdict"`
+}
+
+// BootstrapConfig sets the bootstrap confidence intervals.
+type BootstrapConfig struct {
+	// Resamples is the number of bootstrap resamples (default 500).
+	Resamples int `yaml:"resamples" json:"resamples"`
+	// Level is the interval's coverage (default 0.95).
+	Level float64 `yaml:"level" json:"level"`
+}
+
+// CalibrationConfig sets the reliability diagram and the expected
+// calibration error.
+type CalibrationConfig struct {
+	// Bins is the number of probability bins (default 10).
+	Bins int `yaml:"bins" json:"bins"`
+	// Binning is "quantile" (default: bins of equal row counts, useful at
+	// low base rates) or "uniform" (equal-width bins over [0, 1]).
+	Binning string `yaml:"binning" json:"binning"`
+}
+
+// CostConfig prices the decision to contact an account. An account with
+// churn probability p is worth contacting when p × SuccessRate ×
+// MissedChurner > Intervention.
+type CostConfig struct {
+	// MissedChurner is the loss when a customer churns (currency, e.g. a
+	// year of revenue; default 1000).
+	MissedChurner float64 `yaml:"missed_churner" json:"missed_churner"`
+	// Intervention is the cost of contacting one account (default 50).
+	Intervention float64 `yaml:"intervention" json:"intervention"`
+	// SuccessRate is the share of contacted churners the intervention
+	// keeps (default 0.25).
+	SuccessRate float64 `yaml:"success_rate" json:"success_rate"`
+}
+
+// SegmentConfig sets the per-segment metrics.
+type SegmentConfig struct {
+	// Features lists the categorical features to break down by; empty
+	// means every categorical feature of the table.
+	Features []string `yaml:"features" json:"features,omitempty"`
+	// MinRows and MinPositives: a segment with fewer evaluated rows or
+	// churners is flagged small (defaults 100 and 10).
+	MinRows      int `yaml:"min_rows" json:"min_rows"`
+	MinPositives int `yaml:"min_positives" json:"min_positives"`
+	// MaxLevels caps the levels listed per feature, by row count; the
+	// rest are pooled as "(other)" (default 20).
+	MaxLevels int `yaml:"max_levels" json:"max_levels"`
+}
+
+// BacktestConfig sets the rolling-origin backtest.
+type BacktestConfig struct {
+	// Origins is the number of latest labelled as-of dates retrained and
+	// evaluated at (default 4).
+	Origins int `yaml:"origins" json:"origins"`
+	// Disabled skips the backtest.
+	Disabled bool `yaml:"disabled" json:"disabled"`
+}
+
+// PermutationConfig sets permutation importance.
+type PermutationConfig struct {
+	// Rows caps the evaluated rows used (a seeded sample; default 5000).
+	Rows int `yaml:"rows" json:"rows"`
+	// Repeats is the number of shuffles per feature (default 3).
+	Repeats int `yaml:"repeats" json:"repeats"`
+}
+
+// DriftConfig sets the population stability warnings.
+type DriftConfig struct {
+	// Threshold: a PSI above it is a significant shift (default 0.2).
+	Threshold float64 `yaml:"threshold" json:"threshold"`
+	// Moderate: a PSI above it is a moderate shift (default 0.1).
+	Moderate float64 `yaml:"moderate" json:"moderate"`
+}
+
+// RetentionConfig sets the retention figures.
+type RetentionConfig struct {
+	// Cohort is "quarter" (default) or "month": the signup period that
+	// groups customers into cohorts.
+	Cohort string `yaml:"cohort" json:"cohort"`
+	// SegmentFeature is the categorical feature the churn rate is broken
+	// down by (default "segment", else the first categorical feature).
+	SegmentFeature string `yaml:"segment_feature" json:"segment_feature,omitempty"`
+}
+
+// VerdictConfig holds the thresholds of the verdict.
+type VerdictConfig struct {
+	// MinAUC: below it the model is not to be trusted (default 0.65).
+	MinAUC float64 `yaml:"min_auc" json:"min_auc"`
+	// MaxECE: above it the probabilities are poorly calibrated (default
+	// 0.05).
+	MaxECE float64 `yaml:"max_ece" json:"max_ece"`
+	// MaxAUCSpread: a backtest whose AUCs span more than this is unstable
+	// (default 0.1).
+	MaxAUCSpread float64 `yaml:"max_auc_spread" json:"max_auc_spread"`
+	// LeakShare: a static feature with at least this share of the gain, or
+	// this AUC drop when permuted divided by 10, may leak (default 0.15).
+	LeakShare float64 `yaml:"leak_share" json:"leak_share"`
+	// MinPositives: fewer evaluated churners than this make the numbers
+	// uncertain (default 30).
+	MinPositives int `yaml:"min_positives" json:"min_positives"`
+}
+
+// Row selections.
+const (
+	RowsHoldout = "holdout"
+	RowsAll     = "all"
+)
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	var c Config
+	c.EnsureDefaults()
+	return c
+}
+
+// EnsureDefaults fills zero fields with defaults.
+func (c *Config) EnsureDefaults() {
+	defInt := func(p *int, v int) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	defF := func(p *float64, v float64) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	defS := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	if c.Seed == 0 {
+		c.Seed = 1
+	}
+	defInt(&c.Workers, 2)
+	defS(&c.Rows, RowsHoldout)
+	defInt(&c.Bootstrap.Resamples, 500)
+	defF(&c.Bootstrap.Level, 0.95)
+	defInt(&c.Calibration.Bins, 10)
+	defS(&c.Calibration.Binning, "quantile")
+	defInt(&c.Capacity, 100)
+	defF(&c.Threshold, 0.3)
+	defF(&c.Cost.MissedChurner, 1000)
+	defF(&c.Cost.Intervention, 50)
+	defF(&c.Cost.SuccessRate, 0.25)
+	defInt(&c.Segments.MinRows, 100)
+	defInt(&c.Segments.MinPositives, 10)
+	defInt(&c.Segments.MaxLevels, 20)
+	defInt(&c.Backtest.Origins, 4)
+	defInt(&c.Permutation.Rows, 5000)
+	defInt(&c.Permutation.Repeats, 3)
+	defF(&c.Drift.Threshold, 0.2)
+	defF(&c.Drift.Moderate, 0.1)
+	defS(&c.Retention.Cohort, "quarter")
+	defInt(&c.TopAccounts, 20)
+	defInt(&c.Reasons, 3)
+	defF(&c.Verdict.MinAUC, 0.65)
+	defF(&c.Verdict.MaxECE, 0.05)
+	defF(&c.Verdict.MaxAUCSpread, 0.1)
+	defF(&c.Verdict.LeakShare, 0.15)
+	defInt(&c.Verdict.MinPositives, 30)
+}
+
+// Validate reports settings that cannot work, all at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	in := func(name string, v, lo, hi float64) {
+		if math.IsNaN(v) || v < lo || v > hi {
+			bad("%s %v: want %v..%v", name, v, lo, hi)
+		}
+	}
+	if c.Workers < 1 || c.Workers > 256 {
+		bad("workers %d: want 1..256", c.Workers)
+	}
+	if c.Rows != RowsHoldout && c.Rows != RowsAll {
+		bad("rows %q: want holdout or all", c.Rows)
+	}
+	if c.Bootstrap.Resamples < 20 || c.Bootstrap.Resamples > 100000 {
+		bad("bootstrap.resamples %d: want 20..100000", c.Bootstrap.Resamples)
+	}
+	in("bootstrap.level", c.Bootstrap.Level, 0.5, 0.999)
+	if c.Calibration.Bins < 2 || c.Calibration.Bins > 100 {
+		bad("calibration.bins %d: want 2..100", c.Calibration.Bins)
+	}
+	if c.Calibration.Binning != "quantile" && c.Calibration.Binning != "uniform" {
+		bad("calibration.binning %q: want quantile or uniform", c.Calibration.Binning)
+	}
+	if c.Capacity < 1 {
+		bad("capacity %d: want at least 1", c.Capacity)
+	}
+	in("threshold", c.Threshold, 1e-9, 1)
+	in("cost.missed_churner", c.Cost.MissedChurner, 1e-9, 1e15)
+	in("cost.intervention", c.Cost.Intervention, 0, 1e15)
+	in("cost.success_rate", c.Cost.SuccessRate, 1e-9, 1)
+	if c.Segments.MinRows < 1 || c.Segments.MinPositives < 0 || c.Segments.MaxLevels < 1 {
+		bad("segments: min_rows and max_levels must be at least 1, min_positives at least 0")
+	}
+	if c.Backtest.Origins < 1 || c.Backtest.Origins > 100 {
+		bad("backtest.origins %d: want 1..100", c.Backtest.Origins)
+	}
+	if c.Permutation.Rows < 50 || c.Permutation.Repeats < 1 || c.Permutation.Repeats > 100 {
+		bad("permutation: rows must be at least 50 and repeats 1..100")
+	}
+	in("drift.moderate", c.Drift.Moderate, 1e-9, 100)
+	in("drift.threshold", c.Drift.Threshold, c.Drift.Moderate, 100)
+	if c.Retention.Cohort != "quarter" && c.Retention.Cohort != "month" {
+		bad("retention.cohort %q: want quarter or month", c.Retention.Cohort)
+	}
+	if c.TopAccounts < 1 || c.TopAccounts > 10000 || c.Reasons < 1 || c.Reasons > 20 {
+		bad("top_accounts must be 1..10000 and reasons 1..20")
+	}
+	in("verdict.min_auc", c.Verdict.MinAUC, 0, 1)
+	in("verdict.max_ece", c.Verdict.MaxECE, 0, 1)
+	in("verdict.max_auc_spread", c.Verdict.MaxAUCSpread, 0, 1)
+	in("verdict.leak_share", c.Verdict.LeakShare, 0, 1)
+	return errors.Join(errs...)
+}
+
+// LoadConfig reads a YAML config file over the defaults. Unknown keys are
+// errors naming the line, so typos do not pass silently.
+func LoadConfig(path string) (Config, error) {
+	var c Config
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return c, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return c, fmt.Errorf("%s: %w", path, err)
+	}
+	c.EnsureDefaults()
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}

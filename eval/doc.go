@@ -1,0 +1,19 @@
+// Package eval builds the evaluation report of a churn model: whether to
+// trust tonight's model and whom to call. [Run] scores a feature table with
+// a [train.Model], measures it on the labelled rows (discrimination,
+// calibration, lift, decisions at a capacity, a threshold and a cost
+// trade-off, segments), compares it with baselines on the same rows (the
+// base rate, a rule-based health score and optionally the previous
+// champion), backtests it by retraining at several as-of dates, ranks
+// feature importance, derives retention figures from the table, checks
+// drift against the training reference, and sums it up in a verdict with
+// the accounts to call.
+//
+// [Report] holds every number; [Report.Write] writes report.html (one
+// self-contained file with inline SVG charts), report.json (stable keys,
+// documented in docs/eval.md) and report.md atomically. The same inputs and
+// seed give byte-identical report.json and report.md.
+//
+// eval imports train (to load, score and refit models) and features; train
+// never imports eval (docs/decisions.md).
+package eval
