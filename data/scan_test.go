@@ -5,7 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
 	"testing"
+
+	"golang.org/x/sync/errgroup"
 )
 
 func custSpecs() []ColumnSpec {
@@ -115,7 +119,9 @@ func TestScanErrors(t *testing.T) {
 	}
 }
 
-func contains(s, sub string) bool { return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub))) }
+func contains(s, sub string) bool {
+	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)))
+}
 
 func TestShardsCoverEveryCustomer(t *testing.T) {
 	dir := t.TempDir()
@@ -162,4 +168,45 @@ func TestShardsCoverEveryCustomer(t *testing.T) {
 			t.Fatalf("customer %s has %d usage rows, want %d", ids.Str(i), got, i%3)
 		}
 	}
+}
+
+// BenchmarkScanDir reads every table of the dataset in $CHURN_BENCH_DATA
+// (skipped when unset) through Scan on all cores and reports rows/s.
+func BenchmarkScanDir(b *testing.B) {
+	dir := os.Getenv("CHURN_BENCH_DATA")
+	if dir == "" {
+		b.Skip("set CHURN_BENCH_DATA to a dataset directory")
+	}
+	ds, err := Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ds.Close()
+	b.ReportAllocs()
+	var rows int64
+	for b.Loop() {
+		shards := ds.Shards(runtime.GOMAXPROCS(0) * 4)
+		var mu sync.Mutex
+		var total ScanStats
+		var g errgroup.Group
+		g.SetLimit(runtime.GOMAXPROCS(0))
+		for _, r := range shards {
+			g.Go(func() error {
+				st, err := ds.Scan(context.Background(), r, ScanOptions{}, func(*History) error { return nil })
+				mu.Lock()
+				total.Merge(st)
+				mu.Unlock()
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			b.Fatal(err)
+		}
+		rows = total.Customers
+		for _, n := range total.Rows {
+			rows += n
+		}
+	}
+	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(rows), "rows")
 }

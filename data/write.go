@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 	"unsafe"
 
 	"github.com/klauspost/compress/s2"
@@ -136,14 +137,13 @@ func Schema(name string, cols []ColumnSpec) (*parquet.Schema, error) {
 // concurrent use. Close must be called and its error checked: it writes the
 // footer.
 type Writer struct {
-	pw   *parquet.Writer
-	cols []ColumnSpec
-	opt  WriterOptions
-	vals []parquet.Value
-	// dictVals holds the Values of a string Vec's dictionary, reused.
-	dictVals []parquet.Value
-	pending  int
-	rows     int64
+	pw      *parquet.Writer
+	cols    []ColumnSpec
+	opt     WriterOptions
+	enc     encoder
+	pending int
+	rows    int64
+	mu      sync.Mutex // guards BeginRowGroup
 }
 
 // NewWriter returns a Writer of the given columns to w.
@@ -196,8 +196,9 @@ func (w *Writer) Write(n int, cols []Vec) error {
 	}
 	for lo := 0; lo < n; {
 		hi := min(n, lo+w.opt.RowGroupRows-w.pending)
+		cws := w.pw.ColumnWriters()
 		for c := range cols {
-			if err := w.writeColumn(c, &cols[c], lo, hi); err != nil {
+			if err := w.enc.writeColumn(cws[c], c, &w.cols[c], &cols[c], lo, hi, w.rows); err != nil {
 				return err
 			}
 		}
@@ -214,14 +215,22 @@ func (w *Writer) Write(n int, cols []Vec) error {
 	return nil
 }
 
-func (w *Writer) writeColumn(c int, v *Vec, lo, hi int) error {
-	spec := &w.cols[c]
+// encoder turns Vecs into parquet.Values for column writers, reusing its
+// buffers.
+type encoder struct {
+	vals     []parquet.Value
+	dictVals []parquet.Value
+}
+
+// writeColumn writes rows [lo, hi) of v as column c; base is the number of
+// rows before them, for error messages.
+func (w *encoder) writeColumn(cw *parquet.ColumnWriter, c int, spec *ColumnSpec, v *Vec, lo, hi int, base int64) error {
 	if v.Type != spec.Type {
 		return fmt.Errorf("write column %s: got %s values, want %s", spec.Name, v.Type, spec.Type)
 	}
 	if !spec.Optional {
 		if i := firstNullIn(v, lo, hi); i >= 0 {
-			return fmt.Errorf("write column %s: row %d: %w", spec.Name, w.rows+int64(i-lo)+1, ErrNull)
+			return fmt.Errorf("write column %s: row %d: %w", spec.Name, base+int64(i-lo)+1, ErrNull)
 		}
 	}
 	// Values are built in place with the inlinable setters; the type switch
@@ -287,7 +296,7 @@ func (w *Writer) writeColumn(c int, v *Vec, lo, hi int) error {
 			vals[i].SetColumnIndex(c)
 		}
 	}
-	_, err := w.pw.ColumnWriters()[c].WriteRowValues(vals)
+	_, err := cw.WriteRowValues(vals)
 	return err
 }
 
@@ -304,6 +313,59 @@ func firstNullIn(v *Vec, lo, hi int) int {
 		}
 	}
 	return -1
+}
+
+// RowGroup is one row group encoded apart from its Writer — possibly on
+// another goroutine, concurrently with other RowGroups — and added to the
+// file by Commit. Commits happen in the order the file should hold the row
+// groups, one at a time, and not while Writer.Write runs.
+type RowGroup struct {
+	w    *Writer
+	rg   *parquet.ConcurrentRowGroupWriter
+	enc  encoder
+	rows int64
+}
+
+// BeginRowGroup starts a row group; it is safe to call from several
+// goroutines only when the Writer is otherwise idle.
+func (w *Writer) BeginRowGroup() *RowGroup {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return &RowGroup{w: w, rg: w.pw.BeginRowGroup()}
+}
+
+// Write appends n rows (as Writer.Write does) to the row group.
+func (g *RowGroup) Write(n int, cols []Vec) error {
+	if len(cols) != len(g.w.cols) {
+		return fmt.Errorf("write: %d columns given, schema has %d", len(cols), len(g.w.cols))
+	}
+	cws := g.rg.ColumnWriters()
+	for c := range cols {
+		if err := g.enc.writeColumn(cws[c], c, &g.w.cols[c], &cols[c], 0, n, g.rows); err != nil {
+			return err
+		}
+	}
+	g.rows += int64(n)
+	return nil
+}
+
+// Commit adds the row group to the file, after any rows Writer.Write holds.
+func (g *RowGroup) Commit() error {
+	w := g.w
+	if w.pending > 0 {
+		if err := w.pw.Flush(); err != nil {
+			return err
+		}
+		w.pending = 0
+	}
+	if g.rows == 0 {
+		return nil
+	}
+	if _, err := g.rg.Commit(); err != nil {
+		return err
+	}
+	w.rows += g.rows
+	return nil
 }
 
 // Close flushes the last row group and writes the footer.

@@ -21,8 +21,11 @@ type Batch struct {
 	N    int
 	Cols []data.Vec
 	// Customers holds the customers rows of the batch's customers when
-	// requested (BuildOptions.KeepCustomers), one per row.
+	// requested (RunOptions.KeepCustomers), one per row.
 	Customers []data.Customer
+
+	encoded             *data.RowGroup
+	labelled, positives int64
 }
 
 // Builder computes feature rows for a dataset under a spec.
@@ -178,6 +181,23 @@ type Stats struct {
 // without dates (LabelSnapshot): one row per customer with a null as_of,
 // computed as of the day after the data end.
 func (b *Builder) Run(ctx context.Context, dates []data.Date, workers int, keepCustomers bool, emit func(*Batch) error) (Stats, error) {
+	return b.RunWith(ctx, RunOptions{Dates: dates, Workers: workers, KeepCustomers: keepCustomers}, emit)
+}
+
+// RunOptions configures RunWith.
+type RunOptions struct {
+	Dates         []data.Date
+	Workers       int  // default GOMAXPROCS
+	KeepCustomers bool // fill Batch.Customers
+	// Prepare, when set, is called with each shard's batch on the worker
+	// goroutine that computed it, before the batch is handed to emit: work
+	// done there (such as encoding the batch) runs in parallel.
+	Prepare func(*Batch) error
+}
+
+// RunWith is Run with options.
+func (b *Builder) RunWith(ctx context.Context, opt RunOptions, emit func(*Batch) error) (Stats, error) {
+	dates, workers, keepCustomers := opt.Dates, opt.Workers, opt.KeepCustomers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -198,7 +218,7 @@ func (b *Builder) Run(ctx context.Context, dates []data.Date, workers int, keepC
 		scan.Columns = maps.Clone(scan.Columns)
 		delete(scan.Columns, data.Customers)
 	}
-	shards := b.ds.Shards(workers * 8)
+	shards := b.ds.Shards(workers * 16)
 	perShard := int(b.ds.Table(data.Customers).NumRows()) / len(shards) * len(dates) * 11 / 10
 	type result struct {
 		batch *Batch
@@ -209,8 +229,9 @@ func (b *Builder) Run(ctx context.Context, dates []data.Date, workers int, keepC
 		results[i] = make(chan result, 1)
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	// Bound the shards in flight (computed but not yet emitted).
-	sem := make(chan struct{}, workers+2)
+	// Bound the shards in flight (computed but not yet emitted): enough
+	// that a slow shard does not leave the other workers idle.
+	sem := make(chan struct{}, 4*workers)
 	next := make(chan int)
 	g.Go(func() error {
 		defer close(next)
@@ -246,6 +267,18 @@ func (b *Builder) Run(ctx context.Context, dates []data.Date, workers int, keepC
 				if err != nil {
 					return err
 				}
+				lv := &bt.Cols[len(bt.Cols)-1]
+				for k := 0; k < bt.N; k++ {
+					if x := lv.Ints[k]; x != data.NullInt {
+						bt.labelled++
+						bt.positives += x
+					}
+				}
+				if opt.Prepare != nil {
+					if err := opt.Prepare(bt); err != nil {
+						return err
+					}
+				}
 				results[i] <- result{bt, st}
 			}
 			return nil
@@ -264,13 +297,8 @@ func (b *Builder) Run(ctx context.Context, dates []data.Date, workers int, keepC
 			stats.Scan.Merge(r.stats)
 			stats.Customers += r.stats.Customers
 			stats.Rows += int64(r.batch.N)
-			lv := &r.batch.Cols[len(r.batch.Cols)-1]
-			for k := 0; k < r.batch.N; k++ {
-				if x := lv.Ints[k]; x != data.NullInt {
-					stats.Labelled++
-					stats.Positives += x
-				}
-			}
+			stats.Labelled += r.batch.labelled
+			stats.Positives += r.batch.positives
 			if err := emit(r.batch); err != nil {
 				return err
 			}
@@ -317,8 +345,19 @@ func Build(ctx context.Context, ds *data.Dataset, opt BuildOptions, w io.Writer)
 	if err != nil {
 		return nil, Stats{}, err
 	}
-	st, err := b.Run(ctx, opt.AsOf, opt.Workers, false, func(bt *Batch) error {
-		return pw.Write(bt.N, bt.Cols)
+	// Each shard's batch becomes one row group, encoded and compressed on
+	// the worker that computed it and committed in customer order.
+	encode := func(bt *Batch) error {
+		rg := pw.BeginRowGroup()
+		if err := rg.Write(bt.N, bt.Cols); err != nil {
+			return err
+		}
+		bt.encoded = rg
+		bt.Cols = nil // encoded: let the values go
+		return nil
+	}
+	st, err := b.RunWith(ctx, RunOptions{Dates: opt.AsOf, Workers: opt.Workers, Prepare: encode}, func(bt *Batch) error {
+		return bt.encoded.Commit()
 	})
 	if err != nil {
 		return nil, st, err
