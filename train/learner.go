@@ -34,8 +34,9 @@ type fitted interface {
 	// margins returns the logit for each row.
 	margins(m matrix) ([]float64, error)
 	// contributions returns n×(p+1) values per row: one per column and the
-	// bias last, summing to the margin.
-	contributions(m matrix) ([]float64, error)
+	// bias last, summing to the margin. approx asks for a cheaper
+	// approximation where the learner has one (Saabas for trees).
+	contributions(m matrix, approx bool) ([]float64, error)
 	// gain returns the importance of each column (total gain for trees,
 	// |standardised coefficient| for logistic regression).
 	gain(p int) []float64
@@ -188,8 +189,8 @@ func (m *xgbModel) margins(x matrix) ([]float64, error) {
 	return res, nil
 }
 
-func (m *xgbModel) contributions(x matrix) ([]float64, error) {
-	out, err := m.predict(x, xgb.PredictOptions{Contribs: true})
+func (m *xgbModel) contributions(x matrix, approx bool) ([]float64, error) {
+	out, err := m.predict(x, xgb.PredictOptions{Contribs: true, ApproxContribs: approx})
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +277,7 @@ func (l *logregModel) margins(x matrix) ([]float64, error) {
 	return l.m.Margins(toFloat64(x.X), x.N), nil
 }
 
-func (l *logregModel) contributions(x matrix) ([]float64, error) {
+func (l *logregModel) contributions(x matrix, _ bool) ([]float64, error) {
 	if x.P != len(l.m.Coef) {
 		return nil, fmt.Errorf("logreg: %d columns, model has %d", x.P, len(l.m.Coef))
 	}

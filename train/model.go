@@ -124,9 +124,54 @@ func (m *Model) CheckTable(t *features.Table) error {
 	return nil
 }
 
-// Score computes probabilities (and contributions when contrib is true) for
-// the rows of t selected by rows (nil = all).
+// ContribMethod says how Score computes per-feature contributions.
+type ContribMethod int
+
+// Contribution methods. For logistic regression both exact and approx give
+// the exact linear contributions (coefficient × standardised value).
+const (
+	// ContribNone computes no contributions.
+	ContribNone ContribMethod = iota
+	// ContribExact computes SHAP values (XGBoost's TreeSHAP for trees).
+	ContribExact
+	// ContribApprox computes Saabas contributions for trees: the change of
+	// the expected value along each row's decision path. They also sum to
+	// the margin and cost about 100× less than TreeSHAP, but credit
+	// features by their depth in the trees rather than fairly.
+	ContribApprox
+)
+
+// String returns "none", "exact" or "approx".
+func (c ContribMethod) String() string {
+	switch c {
+	case ContribExact:
+		return "exact"
+	case ContribApprox:
+		return "approx"
+	}
+	return "none"
+}
+
+// ScoreOptions configures ScoreWith. The zero value computes probabilities
+// only.
+type ScoreOptions struct {
+	Contrib ContribMethod
+}
+
+// Score computes probabilities (and exact contributions when contrib is
+// true) for the rows of t selected by rows (nil = all).
 func (m *Model) Score(ctx context.Context, t *features.Table, rows []int, contrib bool) (*Scores, error) {
+	opt := ScoreOptions{}
+	if contrib {
+		opt.Contrib = ContribExact
+	}
+	return m.ScoreWith(ctx, t, rows, opt)
+}
+
+// ScoreWith is Score with options: it computes probabilities and, unless
+// opt.Contrib is ContribNone, contributions by the chosen method.
+func (m *Model) ScoreWith(ctx context.Context, t *features.Table, rows []int, opt ScoreOptions) (*Scores, error) {
+	contrib := opt.Contrib != ContribNone
 	if err := m.CheckTable(t); err != nil {
 		return nil, err
 	}
@@ -153,7 +198,7 @@ func (m *Model) Score(ctx context.Context, t *features.Table, rows []int, contri
 		if !contrib {
 			continue
 		}
-		c, err := m.learner.contributions(part)
+		c, err := m.learner.contributions(part, opt.Contrib == ContribApprox)
 		if err != nil {
 			return nil, err
 		}

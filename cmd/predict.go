@@ -1,0 +1,224 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"github.com/churnlab/churn/data"
+	"github.com/churnlab/churn/predict"
+	"github.com/churnlab/churn/train"
+)
+
+func init() { register(newPredictCmd) }
+
+// PredictOptions are the inputs of churn predict.
+type PredictOptions struct {
+	Data         string
+	Model        string
+	AsOf         string // YYYY-MM-DD or "today" (UTC)
+	Out          string
+	ConfigFile   string
+	Reasons      string // overrides reasons.method of the config
+	ModelVersion string
+	Workers      int
+	Top          int
+	// Now is the clock (tests fix it); nil means time.Now.
+	Now func() time.Time
+}
+
+func newPredictCmd(stdio IO) *cobra.Command {
+	return predictCmd(stdio, runPredict)
+}
+
+// predictCmd builds the command; runF does the work (tests may stop there).
+func predictCmd(stdio IO, runF func(context.Context, IO, *PredictOptions) error) *cobra.Command {
+	o := &PredictOptions{}
+	c := &cobra.Command{
+		Use:   "predict --data DIR --model DIR --as-of DATE --out DIR [--config FILE]",
+		Short: "Score customers: churn risk, reasons, next steps and alerts, as Parquet for BI",
+		Long: `Scores every customer who is a customer on the as-of date with a model made by
+churn train. Features are computed as of that date (only data before it counts)
+with the model's own feature settings. Each customer gets a calibrated churn
+probability, a rank (1 = riskiest) and a risk tier (high, medium, low), the
+revenue at risk, its top three reasons in business words, a recommended action
+and owner from the playbook, and the change since the previous run. Alert rules
+pick the customers someone must act on.
+
+Output (each partition appears whole or not at all; re-running a date replaces
+it atomically):
+  OUT/predictions/as_of=DATE/part-*.parquet, _manifest.json, _SUCCESS
+  OUT/alerts/as_of=DATE/alerts.parquet, alerts.jsonl, _manifest.json, _SUCCESS
+
+The config file (YAML) sets the tiers, the reasons method, the playbook, the
+alert rules and an optional webhook; see docs/predictions.md and
+docs/playbook.md. Without one, the defaults apply: high = top 5%, medium = the
+next 15%. Exit status 1 when the webhook fails after the outputs are written,
+unless webhook.required is false.`,
+		Example: `  churn predict --data demo/data --model models/v1 --as-of 2024-12-01 --out demo/scores
+  churn predict --data demo/data --model models/v1 --as-of today --out demo/scores --config predict.yaml
+  duckdb -c "SELECT * FROM read_parquet('demo/scores/predictions/*/*.parquet', hive_partitioning=true) WHERE risk_tier = 'high' ORDER BY as_of DESC, rank LIMIT 20"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runF(cmd.Context(), stdio, o)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.Data, "data", "", "dataset directory (required)")
+	f.StringVar(&o.Model, "model", "", "model directory made by churn train (required)")
+	f.StringVar(&o.AsOf, "as-of", "", `as-of date YYYY-MM-DD, or "today" (UTC) (required)`)
+	f.StringVar(&o.Out, "out", "", "output directory (required)")
+	f.StringVar(&o.ConfigFile, "config", envOr("CHURN_PREDICT_CONFIG", ""), "predict config YAML: tiers, reasons, playbook, alerts, webhook (env CHURN_PREDICT_CONFIG)")
+	f.StringVar(&o.Reasons, "reasons", envOr("CHURN_PREDICT_REASONS", ""), "reasons method, overriding the config: exact, approx or auto (env CHURN_PREDICT_REASONS)")
+	f.StringVar(&o.ModelVersion, "model-version", "", "model version written in every row (default: sha256 of the model's model.json)")
+	f.IntVar(&o.Workers, "workers", 0, "parallel workers (default: number of CPUs)")
+	f.IntVar(&o.Top, "top", 10, "riskiest customers to list on stdout")
+	c.MarkFlagRequired("data")
+	c.MarkFlagRequired("model")
+	c.MarkFlagRequired("as-of")
+	c.MarkFlagRequired("out")
+	return c
+}
+
+func runPredict(ctx context.Context, stdio IO, o *PredictOptions) error {
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	var asOf data.Date
+	if o.AsOf == "today" {
+		asOf = data.DateOf(now())
+	} else {
+		d, err := data.ParseDate(o.AsOf)
+		if err != nil {
+			return usageErrorf("--as-of: %v", err)
+		}
+		asOf = d
+	}
+	switch o.Reasons {
+	case "", predict.ReasonsAuto, predict.ReasonsExact, predict.ReasonsApprox:
+	default:
+		return usageErrorf("--reasons %q: want exact, approx or auto", o.Reasons)
+	}
+	if o.Top < 0 {
+		return usageErrorf("--top must not be negative")
+	}
+	cfg := &predict.Config{}
+	if o.ConfigFile != "" {
+		var err error
+		if cfg, err = predict.LoadConfig(o.ConfigFile); err != nil {
+			return err
+		}
+	}
+	if o.Reasons != "" {
+		cfg.Reasons.Method = o.Reasons
+	}
+	model, err := train.Load(o.Model)
+	if err != nil {
+		return err
+	}
+	defer model.Close()
+	ds, err := data.Open(o.Data)
+	if err != nil {
+		return err
+	}
+	defer ds.Close()
+	start := time.Now()
+	res, err := predict.Run(ctx, predict.Options{
+		Dataset: ds, Model: model, ModelVersion: o.ModelVersion, AsOf: asOf, Out: o.Out, Config: *cfg,
+		Now: now, Workers: o.Workers, Logger: slog.Default(), Top: max(o.Top, 1),
+	})
+	if res != nil {
+		slog.Info("predict finished", "rows", res.Rows, "alerts", res.Alerts, "seconds", time.Since(start).Seconds())
+		if perr := printPredictSummary(stdio.Out, res, o.Top); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	var we *predict.WebhookError
+	if errors.As(err, &we) {
+		return fmt.Errorf("%w (the predictions and alerts are written; set webhook.required: false to let the run succeed anyway)", err)
+	}
+	return err
+}
+
+func printPredictSummary(w io.Writer, res *predict.Result, top int) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	files := "files"
+	if len(res.Files) == 1 {
+		files = "file"
+	}
+	fmt.Fprintf(tw, "predictions\t%s (%d customers, %d %s)\n", res.PredictionsDir, res.Rows, len(res.Files), files)
+	var rules []string
+	for _, rc := range res.AlertsByRule {
+		rules = append(rules, fmt.Sprintf("%s %d", rc.Rule, rc.Alerts))
+	}
+	fmt.Fprintf(tw, "alerts\t%s (%d", res.AlertsDir, res.Alerts)
+	if len(rules) > 0 {
+		fmt.Fprintf(tw, ": %s", strings.Join(rules, ", "))
+	}
+	fmt.Fprintf(tw, ")\n")
+	fmt.Fprintf(tw, "risk tiers\thigh %d, medium %d, low %d\n", res.Tiers.High, res.Tiers.Medium, res.Tiers.Low)
+	if res.Previous.Valid() {
+		fmt.Fprintf(tw, "compared with\tas_of=%s (%d customers in both)\n", res.Previous, res.PreviousMatched)
+	} else {
+		fmt.Fprintf(tw, "compared with\tnothing (no earlier partition)\n")
+	}
+	method := map[string]string{predict.ReasonsExact: "exact (SHAP)", predict.ReasonsApprox: "approx (Saabas)"}[res.ReasonsMethod]
+	fmt.Fprintf(tw, "reasons\t%s\n", method)
+	fmt.Fprintf(tw, "model\t%s\n", res.ModelVersion)
+	switch wh := res.Webhook; {
+	case !wh.Configured:
+	case wh.Err != nil:
+		fmt.Fprintf(tw, "webhook\tFAILED: %v\n", wh.Err)
+	case wh.Requests == 0:
+		fmt.Fprintf(tw, "webhook\t%s: no alerts to send\n", wh.URL)
+	default:
+		fmt.Fprintf(tw, "webhook\t%s: %d alerts in %d request(s)\n", wh.URL, wh.Alerts, wh.Sent)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if top == 0 || len(res.Top) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\nThe %d riskiest customers\n", min(top, len(res.Top)))
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RANK\tCUSTOMER\tPROBABILITY\tTIER\tTOP REASON\tACTION\tOWNER\tROLE")
+	for i, p := range res.Top {
+		if i == top {
+			break
+		}
+		reason := "-"
+		if len(p.Reasons) > 0 {
+			reason = p.Reasons[0].Text
+		}
+		owner := p.Owner
+		if owner == "" {
+			owner = "-"
+		}
+		prob := fmt.Sprintf("%.3f", p.Probability)
+		if !math.IsNaN(p.PreviousProbability) {
+			prob += fmt.Sprintf(" (%+.3f)", p.Probability-p.PreviousProbability)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Rank, p.CustomerID, prob, p.Tier, clip(reason, 60), clip(p.Action, 60), owner, p.OwnerRole)
+	}
+	return tw.Flush()
+}
+
+// clip shortens s to at most n runes, marking the cut with an ellipsis.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return strings.TrimSpace(string(r[:n-1])) + "…"
+}

@@ -1,0 +1,366 @@
+package predict
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the predict configuration file (YAML): how customers are put in
+// risk tiers, how reasons are computed, the playbook, the alert rules, the
+// webhook and the output layout. The zero value of a field means its
+// default (EnsureDefaults); Validate reports settings that cannot work.
+type Config struct {
+	Tiers   Tiers         `yaml:"tiers"`
+	Reasons ReasonsConfig `yaml:"reasons"`
+	// PlaybookFile names a playbook YAML file whose entries override the
+	// built-in playbook (relative paths are relative to the config file).
+	// Empty means the built-in playbook alone.
+	PlaybookFile string `yaml:"playbook"`
+	// Playbook is the playbook in force: set by LoadConfig (built-in merged
+	// with PlaybookFile) or by EnsureDefaults (built-in).
+	Playbook *Playbook `yaml:"-"`
+	// Alerts lists the alert rules. Nil (the key absent) means the default
+	// rules (DefaultAlertRules); an empty list means no alerts.
+	Alerts  []AlertRule   `yaml:"alerts"`
+	Webhook WebhookConfig `yaml:"webhook"`
+	Output  OutputConfig  `yaml:"output"`
+}
+
+// Tiers says how customers are put in the high, medium and low risk tiers.
+// Customers are taken in rank order (highest probability first, ties by
+// customer_id): the first ones go to high while they meet the high rule and
+// high has room, the next ones to medium likewise, and everyone else to low.
+// A tier's capacity caps it and its min_probability floors it; when both
+// are set both apply (the tier holds at most the capacity, and nobody below
+// the floor).
+type Tiers struct {
+	High   TierRule `yaml:"high" json:"high"`
+	Medium TierRule `yaml:"medium" json:"medium"`
+}
+
+// TierRule bounds one tier. A rule with no bound at all takes its default
+// (high: the top 5% of scored customers; medium: the next 15%).
+type TierRule struct {
+	// MaxAccounts caps the tier at this many customers (0: no count cap).
+	MaxAccounts int `yaml:"max_accounts" json:"max_accounts,omitempty"`
+	// MaxShare caps the tier at this share of the scored customers,
+	// rounded down (0: no share cap). With MaxAccounts, the smaller cap
+	// applies.
+	MaxShare float64 `yaml:"max_share" json:"max_share,omitempty"`
+	// MinProbability is the lowest calibrated churn probability the tier
+	// accepts (nil: no floor).
+	MinProbability *float64 `yaml:"min_probability" json:"min_probability,omitempty"`
+}
+
+func (r TierRule) unset() bool {
+	return r.MaxAccounts == 0 && r.MaxShare == 0 && r.MinProbability == nil
+}
+
+// capacity returns the most customers the tier may hold out of n scored.
+func (r TierRule) capacity(n int) int {
+	c := n
+	if r.MaxAccounts > 0 {
+		c = min(c, r.MaxAccounts)
+	}
+	if r.MaxShare > 0 {
+		c = min(c, int(math.Floor(r.MaxShare*float64(n)+1e-9)))
+	}
+	return c
+}
+
+func (r TierRule) admits(p float64) bool {
+	return r.MinProbability == nil || p >= *r.MinProbability
+}
+
+// Reason methods.
+const (
+	ReasonsAuto   = "auto"
+	ReasonsExact  = "exact"
+	ReasonsApprox = "approx"
+)
+
+// ReasonsConfig says how the contributions behind reasons are computed.
+type ReasonsConfig struct {
+	// Method is exact (TreeSHAP), approx (Saabas, about 100× faster for
+	// trees) or auto (default): exact when the dataset holds at most
+	// ExactMaxCustomers customers, approx otherwise.
+	Method string `yaml:"method"`
+	// ExactMaxCustomers is auto's limit (default 100,000).
+	ExactMaxCustomers int `yaml:"exact_max_customers"`
+}
+
+// OutputConfig shapes the written files.
+type OutputConfig struct {
+	// RowsPerFile splits the predictions of a date into files of at most
+	// this many rows (default 500,000), written in parallel.
+	RowsPerFile int `yaml:"rows_per_file"`
+	// RowGroupRows is the Parquet row-group size (default 131,072).
+	RowGroupRows int `yaml:"row_group_rows"`
+	// Compression is snappy (default), zstd or none.
+	Compression string `yaml:"compression"`
+}
+
+// WebhookConfig configures the optional POST of the alerts. An empty URL
+// disables it.
+type WebhookConfig struct {
+	URL string `yaml:"url"`
+	// AuthEnv names the environment variable holding the value of the auth
+	// header (e.g. "Bearer abc…"); empty sends no auth header. The value is
+	// never logged.
+	AuthEnv string `yaml:"auth_env"`
+	// AuthHeader is the header that carries it (default Authorization).
+	AuthHeader string `yaml:"auth_header"`
+	// Timeout bounds one attempt (default 10s).
+	Timeout Duration `yaml:"timeout"`
+	// MaxAttempts is the number of tries per request (default 5).
+	MaxAttempts int `yaml:"max_attempts"`
+	// Backoff is the wait before the second attempt (default 1s); each
+	// further wait doubles, up to MaxBackoff (default 30s).
+	Backoff    Duration `yaml:"backoff"`
+	MaxBackoff Duration `yaml:"max_backoff"`
+	// BatchSize is the most alerts per request (default 1,000).
+	BatchSize int `yaml:"batch_size"`
+	// Required makes a failed delivery fail the run (exit status 1) after
+	// the outputs are written (default true). With false the failure is
+	// logged and reported, and the run succeeds.
+	Required *bool `yaml:"required"`
+}
+
+// IsRequired reports whether a failed delivery fails the run.
+func (w *WebhookConfig) IsRequired() bool { return w.Required == nil || *w.Required }
+
+// Duration is a time.Duration written as "10s", "1m30s" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration like 10s or 1m", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration as a string.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// EnsureDefaults fills zero fields with defaults.
+func (c *Config) EnsureDefaults() {
+	if c.Tiers.High.unset() {
+		c.Tiers.High.MaxShare = 0.05
+	}
+	if c.Tiers.Medium.unset() {
+		c.Tiers.Medium.MaxShare = 0.15
+	}
+	if c.Reasons.Method == "" {
+		c.Reasons.Method = ReasonsAuto
+	}
+	if c.Reasons.ExactMaxCustomers == 0 {
+		c.Reasons.ExactMaxCustomers = 100_000
+	}
+	if c.Playbook == nil {
+		c.Playbook = DefaultPlaybook()
+	}
+	if c.Alerts == nil {
+		c.Alerts = DefaultAlertRules()
+	}
+	o := &c.Output
+	if o.RowsPerFile == 0 {
+		o.RowsPerFile = 500_000
+	}
+	if o.RowGroupRows == 0 {
+		o.RowGroupRows = 1 << 17
+	}
+	if o.Compression == "" {
+		o.Compression = "snappy"
+	}
+	w := &c.Webhook
+	if w.AuthHeader == "" {
+		w.AuthHeader = "Authorization"
+	}
+	if w.Timeout == 0 {
+		w.Timeout = Duration(10 * time.Second)
+	}
+	if w.MaxAttempts == 0 {
+		w.MaxAttempts = 5
+	}
+	if w.Backoff == 0 {
+		w.Backoff = Duration(time.Second)
+	}
+	if w.MaxBackoff == 0 {
+		w.MaxBackoff = Duration(30 * time.Second)
+	}
+	if w.BatchSize == 0 {
+		w.BatchSize = 1000
+	}
+}
+
+var ruleName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// Validate reports every setting that cannot work. Alert conditions are
+// checked against a model's fields when the run compiles them.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	for _, t := range []struct {
+		name string
+		r    TierRule
+	}{{"high", c.Tiers.High}, {"medium", c.Tiers.Medium}} {
+		if t.r.MaxAccounts < 0 {
+			bad("tiers.%s.max_accounts must not be negative (got %d)", t.name, t.r.MaxAccounts)
+		}
+		if t.r.MaxShare < 0 || t.r.MaxShare > 1 || math.IsNaN(t.r.MaxShare) {
+			bad("tiers.%s.max_share must be between 0 and 1 (got %g)", t.name, t.r.MaxShare)
+		}
+		if p := t.r.MinProbability; p != nil && (*p < 0 || *p > 1 || math.IsNaN(*p)) {
+			bad("tiers.%s.min_probability must be between 0 and 1 (got %g)", t.name, *p)
+		}
+	}
+	if h, m := c.Tiers.High.MinProbability, c.Tiers.Medium.MinProbability; h != nil && m != nil && *m > *h {
+		bad("tiers.medium.min_probability (%g) is above tiers.high.min_probability (%g)", *m, *h)
+	}
+	switch c.Reasons.Method {
+	case ReasonsAuto, ReasonsExact, ReasonsApprox:
+	default:
+		bad("reasons.method %q: want auto, exact or approx", c.Reasons.Method)
+	}
+	if c.Reasons.ExactMaxCustomers < 0 {
+		bad("reasons.exact_max_customers must not be negative")
+	}
+	if c.Playbook != nil {
+		if err := c.Playbook.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	seen := map[string]bool{}
+	for i, r := range c.Alerts {
+		switch {
+		case !ruleName.MatchString(r.Name):
+			bad("alerts[%d]: name %q must be lower case letters, digits and _ (starting with a letter)", i, r.Name)
+		case seen[r.Name]:
+			bad("alerts[%d]: rule %q is given twice", i, r.Name)
+		}
+		seen[r.Name] = true
+		if strings.TrimSpace(r.When) == "" {
+			bad("alert rule %q: when is empty; give a condition such as tier == \"high\"", r.Name)
+		}
+	}
+	o := c.Output
+	if o.RowsPerFile < 1 {
+		bad("output.rows_per_file must be at least 1 (got %d)", o.RowsPerFile)
+	}
+	if o.RowGroupRows < 1 {
+		bad("output.row_group_rows must be at least 1 (got %d)", o.RowGroupRows)
+	}
+	switch o.Compression {
+	case "snappy", "zstd", "none":
+	default:
+		bad("output.compression %q: want snappy, zstd or none", o.Compression)
+	}
+	if w := c.Webhook; w.URL != "" {
+		if err := checkWebhookURL(w.URL); err != nil {
+			bad("webhook.url: %v", err)
+		}
+		if w.Timeout < 0 || w.Backoff < 0 || w.MaxBackoff < 0 {
+			bad("webhook: timeout and backoffs must not be negative")
+		}
+		if w.MaxAttempts < 1 || w.MaxAttempts > 20 {
+			bad("webhook.max_attempts must be between 1 and 20 (got %d)", w.MaxAttempts)
+		}
+		if w.BatchSize < 1 {
+			bad("webhook.batch_size must be at least 1 (got %d)", w.BatchSize)
+		}
+		if w.AuthEnv != "" && !envName.MatchString(w.AuthEnv) {
+			bad("webhook.auth_env %q is not an environment variable name", w.AuthEnv)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// ConfigError locates a problem in a config or playbook file.
+type ConfigError struct {
+	File string
+	Line int // 0 when unknown
+	Err  error
+}
+
+func (e *ConfigError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.File, e.Err)
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// LoadConfig reads a config file, merges its playbook file (if any) over
+// the built-in playbook, fills defaults and validates. Unknown keys are
+// errors.
+func LoadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfig(path, b)
+}
+
+// ParseConfig is LoadConfig of bytes read from name (used in messages and
+// to resolve a relative playbook path).
+func ParseConfig(name string, src []byte) (*Config, error) {
+	var c Config
+	if len(bytes.TrimSpace(src)) > 0 {
+		dec := yaml.NewDecoder(bytes.NewReader(src))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil {
+			return nil, yamlError(name, err)
+		}
+	}
+	if c.PlaybookFile != "" {
+		p := c.PlaybookFile
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(filepath.Dir(name), p)
+		}
+		pb, err := LoadPlaybook(p)
+		if err != nil {
+			return nil, err
+		}
+		c.Playbook = pb
+	}
+	c.EnsureDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, &ConfigError{File: name, Err: err}
+	}
+	return &c, nil
+}
+
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
+
+// yamlError turns a yaml.v3 error into a ConfigError with the line.
+func yamlError(file string, err error) error {
+	msg := err.Error()
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	msg = strings.TrimSpace(strings.TrimPrefix(msg, "yaml: unmarshal errors:\n"))
+	ce := &ConfigError{File: file}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		ce.Line, _ = strconv.Atoi(m[1])
+		msg = msg[len(m[0]):]
+	}
+	ce.Err = fmt.Errorf("invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
+	return ce
+}

@@ -1,0 +1,40 @@
+// Package predict is the scoring stage: what the business sees every
+// morning. Run scores every customer who is a customer at an as-of date
+// with a trained model (train.Model), says why (the top reasons, from the
+// model's per-feature contributions, in business words), recommends an
+// action and its owner from a playbook, compares with the previous run,
+// raises the alerts that managers defined, and writes it all as Parquet
+// (and alerts also as JSON Lines) for BI tools, optionally posting the
+// alerts to a webhook.
+//
+// # Output
+//
+//	OUT/predictions/as_of=YYYY-MM-DD/part-00000.parquet …  _manifest.json  _SUCCESS
+//	OUT/alerts/as_of=YYYY-MM-DD/alerts.parquet  alerts.jsonl  _manifest.json  _SUCCESS
+//
+// Prediction files are in rank order (1 = riskiest); PredictionColumns and
+// AlertColumns are the schemas (docs/predictions.md).
+//
+// # Guarantees
+//
+// Features are computed with the model's own feature spec
+// (features.NewBuilder), so the columns match the model exactly; a dataset
+// lacking a table the model was trained with is an error. Everything is
+// computed before anything is written, so bad input fails the run with
+// nothing written. Each partition is built under OUT/_staging and moved
+// into place in one rename (an existing partition of the same date is
+// swapped out atomically with renameat2 RENAME_EXCHANGE on Linux), so a
+// reader of predictions/*/*.parquet sees the old partition or the new one,
+// never a half one, even when the process is killed. The same inputs,
+// config and clock (Options.Now) give byte-identical files.
+//
+// # Memory
+//
+// Feature rows stream from features.Builder in customer-order batches;
+// each batch is scored and explained, and only a compact record per
+// customer (id, probability, revenue, stage, owner, three reason
+// references with interned texts, and the feature values alert rules read)
+// is kept until the ranking is known: about 200 bytes per customer.
+//
+// Run is safe to call concurrently for different output folders.
+package predict

@@ -1,0 +1,105 @@
+package predict
+
+import (
+	"context"
+	"flag"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/churnlab/churn/data"
+	"github.com/churnlab/churn/data/synth"
+	"github.com/churnlab/churn/features"
+	"github.com/churnlab/churn/train"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files and generated docs")
+
+// testRoot holds the shared fixture; TestMain removes it.
+var testRoot string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "churn-predict-test")
+	if err != nil {
+		panic(err)
+	}
+	testRoot = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// fixture is a generated dataset and a model trained on it.
+type fixture struct {
+	data     string // dataset folder
+	modelDir string
+	ds       *data.Dataset
+	model    *train.Model
+}
+
+// Dates of the fixture: the generated period is 2023-01-01 … 2024-12-31.
+var (
+	asOfA = data.MakeDate(2024, 11, 1)
+	asOfB = data.MakeDate(2024, 12, 1)
+)
+
+// fixedNow is the clock of the tests: output bytes depend on it.
+func fixedNow() time.Time { return time.Date(2024, 12, 1, 6, 30, 0, 123456789, time.UTC) }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+var sharedFixture = sync.OnceValues(func() (*fixture, error) {
+	ctx := context.Background()
+	f := &fixture{data: filepath.Join(testRoot, "data"), modelDir: filepath.Join(testRoot, "model")}
+	if _, err := synth.Generate(ctx, f.data, synth.Params{Customers: 1500, Months: 24, Seed: 11}, synth.WriteOptions{}); err != nil {
+		return nil, err
+	}
+	ds, err := data.Open(f.data)
+	if err != nil {
+		return nil, err
+	}
+	var dates []data.Date
+	for m := 0; m < 14; m++ {
+		dates = append(dates, data.DateOf(time.Date(2023, time.Month(7+m), 1, 0, 0, 0, 0, time.UTC)))
+	}
+	ft := filepath.Join(testRoot, "train.parquet")
+	if _, _, err := features.BuildFile(ctx, ds, features.BuildOptions{AsOf: dates}, ft); err != nil {
+		return nil, err
+	}
+	tab, err := features.ReadTable(ctx, ft)
+	if err != nil {
+		return nil, err
+	}
+	m, err := train.Fit(ctx, tab, train.Params{Rounds: 80, Seed: 1, EarlyStopping: -1}, quiet)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Save(f.modelDir); err != nil {
+		return nil, err
+	}
+	m.Close()
+	if f.model, err = train.Load(f.modelDir); err != nil {
+		return nil, err
+	}
+	f.ds = ds
+	return f, nil
+})
+
+func getFixture(t testing.TB) *fixture {
+	t.Helper()
+	f, err := sharedFixture()
+	if err != nil {
+		t.Fatalf("fixture: %v", err)
+	}
+	return f
+}
+
+// options returns Run options over the fixture writing to out.
+func (f *fixture) options(out string, asOf data.Date) Options {
+	return Options{Dataset: f.ds, Model: f.model, AsOf: asOf, Out: out, Now: fixedNow, Logger: quiet, Workers: 2}
+}

@@ -1,0 +1,826 @@
+package predict
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/churnlab/churn/data"
+	"github.com/churnlab/churn/features"
+	"github.com/churnlab/churn/train"
+)
+
+// Options are the inputs of Run.
+type Options struct {
+	// Dataset is the opened input dataset (required). Run does not close it.
+	Dataset *data.Dataset
+	// Model is the loaded model (required). Run does not close it.
+	Model *train.Model
+	// ModelVersion is written in every row; "" means ModelFingerprint(Model).
+	ModelVersion string
+	// AsOf is the as-of date (required): features use data strictly before
+	// it, and customers are those who are customers on it.
+	AsOf data.Date
+	// Out is the output folder (required); predictions go to
+	// Out/predictions/as_of=DATE and alerts to Out/alerts/as_of=DATE.
+	Out string
+	// Config is the predict configuration; zero fields take their
+	// defaults. Run validates it.
+	Config Config
+	// Now is the clock for scored_at (default time.Now); tests fix it so
+	// the output is byte-identical.
+	Now func() time.Time
+	// Workers computes features in parallel (default GOMAXPROCS).
+	Workers int
+	// Logger receives progress and warnings (default slog.Default()).
+	Logger *slog.Logger
+	// Getenv reads the webhook's auth variable (default os.Getenv).
+	Getenv func(string) string
+	// HTTPClient posts to the webhook (default a plain http.Client; the
+	// timeout comes from the config).
+	HTTPClient *http.Client
+	// Top is the number of riskiest customers returned in Result.Top
+	// (default 10).
+	Top int
+
+	// webhookSleep replaces the backoff wait in tests.
+	webhookSleep func(context.Context, time.Duration) error
+}
+
+// Result describes a finished run.
+type Result struct {
+	AsOf data.Date
+	// Rows is the number of customers scored.
+	Rows  int64
+	Tiers TierCounts
+	// PredictionsDir and AlertsDir are the written partitions; Files the
+	// prediction files in them.
+	PredictionsDir string
+	Files          []string
+	AlertsDir      string
+	// Alerts counts the alerts, in total and per rule (in config order).
+	Alerts       int
+	AlertsByRule []RuleCount
+	// SkippedRules lists default alert rules that name a feature the model
+	// lacks, with the reason.
+	SkippedRules []string
+	// ReasonsMethod is exact or approx.
+	ReasonsMethod string
+	ModelVersion  string
+	// Previous is the as-of date of the run compared with (NoDate when
+	// none) and PreviousMatched the customers found in it.
+	Previous        data.Date
+	PreviousMatched int64
+	// ActiveRule is the label mode that decided who is a customer at AsOf.
+	ActiveRule string
+	// Top lists the riskiest customers, rank 1 first.
+	Top      []Prediction
+	Webhook  WebhookResult
+	Features features.Stats
+	ScoredAt time.Time
+}
+
+// TierCounts counts customers per risk tier.
+type TierCounts struct {
+	High   int64 `json:"high"`
+	Medium int64 `json:"medium"`
+	Low    int64 `json:"low"`
+}
+
+// RuleCount is the number of alerts of one rule.
+type RuleCount struct {
+	Rule   string `json:"rule"`
+	Alerts int    `json:"alerts"`
+}
+
+// Prediction is one customer's prediction as written.
+type Prediction struct {
+	CustomerID          string
+	Probability         float64
+	Tier                string
+	Rank                int64
+	RevenueAtRisk       float64 // NaN when unknown
+	Reasons             []Reason
+	Action, OwnerRole   string
+	Owner               string
+	LifecycleStage      string
+	PreviousProbability float64 // NaN when none
+}
+
+// customerScore is what is kept per customer between scoring and writing:
+// a few hundred bytes, not the feature row.
+type customerScore struct {
+	id       string
+	prob     float64
+	annual   float64 // 12 × MRR; NaN when unknown
+	owner    string
+	stage    string
+	reasons  [MaxReasons]reasonRef
+	prevProb float64 // NaN when none
+	prevTier int8    // -1 when none
+	tier     int8
+	rank     int32
+}
+
+// ModelFingerprint returns "sha256:" and 12 hex digits of the model's
+// manifest (model.json content), the default model version.
+func ModelFingerprint(m *train.Model) string {
+	b, _ := json.Marshal(&m.Manifest)
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:6])
+}
+
+// Run scores every customer of the dataset who is a customer at opt.AsOf
+// and writes the predictions and alerts partitions. It computes
+// everything before writing anything: bad input fails the run with nothing
+// written, and each partition appears whole or not at all (a partition of
+// the same date is replaced atomically). After both partitions are
+// written, the alerts are posted to the webhook if one is configured; a
+// failed delivery returns the Result together with a *WebhookError when
+// the webhook is required.
+func Run(ctx context.Context, opt Options) (*Result, error) {
+	if opt.Dataset == nil || opt.Model == nil {
+		return nil, errors.New("predict: Options.Dataset and Options.Model are required")
+	}
+	if !opt.AsOf.Valid() {
+		return nil, errors.New("predict: an as-of date is required")
+	}
+	if opt.Out == "" {
+		return nil, errors.New("predict: an output folder is required")
+	}
+	cfg := opt.Config
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("predict config: %w", err)
+	}
+	log := opt.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	now := opt.Now
+	if now == nil {
+		now = time.Now
+	}
+	getenv := opt.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	ds, model := opt.Dataset, opt.Model
+	spec := model.Manifest.Spec
+	version := opt.ModelVersion
+	if version == "" {
+		version = ModelFingerprint(model)
+	}
+
+	// Everything that can be checked before the work is checked first.
+	if err := checkTables(ds, spec); err != nil {
+		return nil, err
+	}
+	lc, fallback := activeRule(ds, spec)
+	if fallback != "" {
+		log.Warn(fallback)
+	}
+	spec, err := bindSpec(ds, spec)
+	if err != nil {
+		return nil, err
+	}
+	builder, err := features.NewBuilder(ds, spec, lc)
+	if err != nil {
+		return nil, fmt.Errorf("the dataset %s cannot provide the model's features: %w", ds.Dir, err)
+	}
+	rules, err := compileRules(cfg.Alerts, spec)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range rules.skipped {
+		log.Info("default alert rule skipped", "rule", s)
+	}
+	var hook *webhook
+	if cfg.Webhook.URL != "" {
+		auth := ""
+		if cfg.Webhook.AuthEnv != "" {
+			if auth = getenv(cfg.Webhook.AuthEnv); auth == "" {
+				return nil, fmt.Errorf("webhook: the environment variable %s (webhook.auth_env) is not set", cfg.Webhook.AuthEnv)
+			}
+		}
+		hook = newWebhook(cfg.Webhook, auth, opt.HTTPClient, log, data.Version)
+		if opt.webhookSleep != nil {
+			hook.sleep = opt.webhookSleep
+		}
+	}
+	warnStale(ds, opt.AsOf, log)
+	cleanStaging(opt.Out, log)
+	prev, err := readPrevious(ctx, opt.Out, opt.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	fingerprint, err := ds.Fingerprint()
+	if err != nil {
+		return nil, fmt.Errorf("fingerprint the dataset: %w", err)
+	}
+	method := cfg.Reasons.Method
+	customers := ds.Table(data.Customers).NumRows()
+	if method == ReasonsAuto {
+		method = ReasonsExact
+		if customers > int64(cfg.Reasons.ExactMaxCustomers) {
+			method = ReasonsApprox
+		}
+	}
+	contrib := train.ContribExact
+	if method == ReasonsApprox {
+		contrib = train.ContribApprox
+	}
+	if model.Manifest.Algo == train.AlgoLogReg {
+		method, contrib = ReasonsExact, train.ContribExact // linear contributions are exact
+	}
+	log.Info("scoring", "data", ds.Dir, "as_of", opt.AsOf.String(), "customers", customers, "model", version, "reasons", method, "active_rule", lc.Mode)
+
+	// Score: features → model → reasons, batch by batch in customer order.
+	sc := &scoring{
+		spec: spec, rend: newRenderer(spec, cfg.Playbook), rules: rules,
+		mrr: featureIndex(spec, "mrr", features.Numeric), stage: featureIndex(spec, "lifecycle_stage", features.Categorical),
+		owners: map[string]string{},
+	}
+	start, lastLog := time.Now(), time.Now()
+	stats, err := builder.Run(ctx, []data.Date{opt.AsOf}, workers, true, func(bt *features.Batch) error {
+		if err := sc.add(ctx, model, contrib, bt); err != nil {
+			return err
+		}
+		if time.Since(lastLog) > 10*time.Second {
+			lastLog = time.Now()
+			log.Info("scoring", "customers_scored", len(sc.recs), "of", customers, "seconds", time.Since(start).Seconds())
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(sc.recs) == 0 {
+		return nil, fmt.Errorf("no customer of %s is a customer on %s (label mode %s): nothing to score; is the date inside the data?", ds.Dir, opt.AsOf, lc.Mode)
+	}
+	if !slices.IsSortedFunc(sc.recs, func(a, b customerScore) int { return strings.Compare(a.id, b.id) }) {
+		return nil, errors.New("predict: internal error: feature batches were not in customer order")
+	}
+	scoredAt := now().UTC().Truncate(time.Microsecond)
+	log.Info("scored", "customers", len(sc.recs), "seconds", time.Since(start).Seconds())
+
+	// Compare, rank, tier, alert.
+	matched := sc.joinPrevious(prev)
+	order := sc.rank()
+	tiers := assignTiers(sc.recs, order, cfg.Tiers)
+	alerts, err := sc.evaluate(ctx, order)
+	if err != nil {
+		return nil, err
+	}
+
+	run := &output{
+		sc: sc, cfg: &cfg, order: order, asOf: opt.AsOf, version: version,
+		scoredAt: data.TimestampOf(scoredAt), pb: cfg.Playbook, workers: workers,
+	}
+	if prev != nil {
+		run.prevAsOf = prev.asOf
+	} else {
+		run.prevAsOf = data.NoDate
+	}
+	res := &Result{
+		AsOf: opt.AsOf, Rows: int64(len(sc.recs)), Tiers: tiers, ReasonsMethod: method, ModelVersion: version,
+		Previous: run.prevAsOf, PreviousMatched: matched, ActiveRule: string(lc.Mode), Features: stats, ScoredAt: scoredAt,
+		SkippedRules: rules.skipped,
+	}
+	for ri, r := range rules.rules {
+		n := 0
+		for _, a := range alerts {
+			if int(a.rule) == ri {
+				n++
+			}
+		}
+		res.AlertsByRule = append(res.AlertsByRule, RuleCount{Rule: r.Name, Alerts: n})
+	}
+	res.Alerts = len(alerts)
+
+	man := &Manifest{
+		SchemaVersion: SchemaVersion, AsOf: opt.AsOf.String(), Rows: res.Rows, SortedBy: "rank",
+		ModelVersion: version, Model: modelInfo(model), ReasonsMethod: method, Tiers: tiers, TierRules: cfg.Tiers,
+		ActiveRule: string(lc.Mode), Alerts: res.Alerts, AlertsByRule: res.AlertsByRule,
+		Input:    InputInfo{Dataset: ds.Dir, Fingerprint: fingerprint, Customers: stats.Customers, Rows: tableRows(ds)},
+		ScoredAt: scoredAt.Format(time.RFC3339Nano), ChurnVersion: data.Version, ConfigSHA256: configHash(&cfg),
+	}
+	if prev != nil {
+		man.Previous = &PreviousInfo{AsOf: prev.asOf.String(), Rows: int64(len(prev.ids)), Matched: matched}
+	}
+
+	// Write: predictions, then alerts, each staged and published whole.
+	if res.PredictionsDir, res.Files, err = run.writePredictions(ctx, opt.Out, man); err != nil {
+		return nil, err
+	}
+	log.Info("predictions written", "dir", res.PredictionsDir, "rows", res.Rows, "files", len(res.Files))
+	payloads, counts, dir, err := run.writeAlerts(ctx, opt.Out, alerts, rules, cfg.Webhook.BatchSize)
+	if err != nil {
+		return nil, fmt.Errorf("the predictions are written, but the alerts are not: %w", err)
+	}
+	res.AlertsDir = dir
+	log.Info("alerts written", "dir", dir, "alerts", res.Alerts)
+	res.Top = run.top(opt.Top)
+
+	if hook == nil {
+		return res, nil
+	}
+	if len(payloads) == 0 {
+		res.Webhook = WebhookResult{Configured: true, URL: redactURL(cfg.Webhook.URL), Required: cfg.Webhook.IsRequired()}
+		log.Info("webhook: no alerts to send", "url", res.Webhook.URL)
+		return res, nil
+	}
+	res.Webhook = hook.send(ctx, payloads, counts)
+	if err := res.Webhook.Err; err != nil {
+		if res.Webhook.Required {
+			return res, err
+		}
+		log.Warn("webhook delivery failed (webhook.required is false; the run succeeds)", "error", err)
+		return res, nil
+	}
+	log.Info("webhook delivered", "url", res.Webhook.URL, "alerts", res.Webhook.Alerts, "requests", res.Webhook.Sent, "attempts", res.Webhook.Attempts)
+	return res, nil
+}
+
+// checkTables reports tables the model's features were computed from that
+// the dataset lacks: without them a feature would be missing or computed
+// from another source (e.g. MRR from today's customers row instead of the
+// subscription history).
+func checkTables(ds *data.Dataset, spec *features.Spec) error {
+	users := map[string][]string{}
+	for _, d := range spec.Features {
+		for _, alt := range d.Needs {
+			for _, item := range alt {
+				t, _, _ := strings.Cut(item, ".")
+				if t == data.Customers || !slices.Contains(spec.Tables, t) || slices.Contains(users[t], d.Name) {
+					continue
+				}
+				users[t] = append(users[t], d.Name)
+			}
+		}
+	}
+	var missing []string
+	for _, t := range data.TableNames() {
+		if len(users[t]) > 0 && !ds.Has(t) {
+			missing = append(missing, fmt.Sprintf("%s (used by %s)", t, strings.Join(users[t], ", ")))
+		}
+	}
+	if len(missing) > 0 {
+		return &data.InputError{File: ds.Dir, Err: fmt.Errorf("the dataset lacks tables the model was trained with: %s", strings.Join(missing, "; "))}
+	}
+	return nil
+}
+
+// bindSpec returns the model's spec with its feature definitions bound to
+// this churn's feature computations. A spec decoded from JSON (as in a
+// model's model.json) does not carry the unexported position of each
+// feature in features.Values, so features.NewBuilder would compute every
+// fixed feature as the first one; features.NewSpec on the dataset, with the
+// model's windows and groups, gives the definitions with their positions,
+// which are matched to the model's features by name and kind.
+func bindSpec(ds *data.Dataset, spec *features.Spec) (*features.Spec, error) {
+	fresh, _, err := features.NewSpec(ds, spec.Config, features.LabelConfig{Mode: features.LabelNone})
+	if err != nil {
+		return nil, fmt.Errorf("the dataset %s cannot provide the model's features: %w", ds.Dir, err)
+	}
+	bound := *spec
+	bound.Features = make([]features.Def, len(spec.Features))
+	var missing []string
+	for i, d := range spec.Features {
+		fd, ok := fresh.Lookup(d.Name)
+		switch {
+		case !ok:
+			missing = append(missing, d.Name)
+		case fd.Kind != d.Kind || fd.Group != d.Group:
+			return nil, fmt.Errorf("feature %s is a %s %s feature in the model but a %s %s one for the dataset %s", d.Name, d.Kind, d.Group, fd.Kind, fd.Group, ds.Dir)
+		default:
+			bound.Features[i] = *fd
+		}
+	}
+	if len(missing) > 0 {
+		return nil, &data.InputError{File: ds.Dir, Err: fmt.Errorf("the dataset cannot provide the model's features %s (a table, column or customer attribute they need is missing)", strings.Join(missing, ", "))}
+	}
+	return &bound, nil
+}
+
+// activeRule returns the label config that decides who is a customer at
+// the as-of date: the model's label mode, or mode none (churned by
+// churn_date or churn events when present) when the dataset lacks the
+// mode's source. The message says why it fell back.
+func activeRule(ds *data.Dataset, spec *features.Spec) (features.LabelConfig, string) {
+	lc := features.LabelConfig{Mode: spec.Label.Mode, Horizon: spec.Label.HorizonDay, Gap: spec.Label.GapDays, DataEnd: data.NoDate}
+	if lc.Horizon <= 0 {
+		lc.Horizon = 90
+	}
+	cust := ds.Table(data.Customers)
+	ok := true
+	switch lc.Mode {
+	case features.LabelChurnEvents:
+		ok = ds.Has(data.ChurnEvents)
+	case features.LabelChurnDate:
+		ok = cust.HasColumn("churn_date")
+	case features.LabelSnapshot:
+		ok = cust.HasColumn("churned")
+	case features.LabelInactivity:
+		ok = ds.Has(data.Orders)
+	case features.LabelNone:
+	default:
+		ok = false
+	}
+	if ok {
+		return lc, ""
+	}
+	msg := fmt.Sprintf("the model's label mode %s needs data this dataset lacks; customers are taken as active unless customers.churn_date or churn_events says they left", lc.Mode)
+	lc.Mode = features.LabelNone
+	return lc, msg
+}
+
+// warnStale logs when the data ends well before the as-of date: recent
+// activity would be missing and customers would look inactive.
+func warnStale(ds *data.Dataset, asOf data.Date, log *slog.Logger) {
+	end := data.NoDate
+	for _, tf := range ds.Tables() {
+		if tf.Table.Time == "" || tf.Table.Name == data.ChurnEvents {
+			continue
+		}
+		if d, ok := ds.MaxDate(tf.Table.Name, tf.Table.Time); ok && d > end {
+			end = d
+		}
+	}
+	if end != data.NoDate && asOf > end.AddDays(7) {
+		log.Warn("the data ends well before the as-of date: recent activity is missing, so customers look less active than they are", "data_end", end.String(), "as_of", asOf.String(), "days", int(asOf-end))
+	}
+}
+
+func featureIndex(spec *features.Spec, name string, kind features.Kind) int {
+	for i, d := range spec.Features {
+		if d.Name == name && d.Kind == kind {
+			return i
+		}
+	}
+	return -1
+}
+
+// scoring accumulates the scored customers, in customer order.
+type scoring struct {
+	spec  *features.Spec
+	rend  *renderer
+	rules *ruleSet
+	mrr   int // index of the mrr feature, -1 when absent
+	stage int // index of lifecycle_stage, -1 when absent
+	recs  []customerScore
+	// Values of the features alert rules read: len(rules.feats) per
+	// customer, numbers in nums (NaN for categorical ones) and strings in
+	// strs (only when a rule reads a categorical feature).
+	nums   []float64
+	strs   []string
+	owners map[string]string // interned owner names
+}
+
+var stageNames = map[string]string{
+	features.StageOnboarding: features.StageOnboarding, features.StageActive: features.StageActive,
+	features.StageRenewal: features.StageRenewal, features.StagePastEnd: features.StagePastEnd,
+}
+
+func (s *scoring) add(ctx context.Context, m *train.Model, method train.ContribMethod, bt *features.Batch) error {
+	if bt.N == 0 {
+		return nil
+	}
+	tab := bt.Table(s.spec)
+	scores, err := m.ScoreWith(ctx, tab, nil, train.ScoreOptions{Contrib: method})
+	if err != nil {
+		return err
+	}
+	nf := len(s.spec.Features)
+	hasStr := false
+	for _, fi := range s.rules.feats {
+		if tab.Cat[fi] != nil {
+			hasStr = true
+		}
+	}
+	for r := 0; r < tab.Len(); r++ {
+		cs := customerScore{id: strings.Clone(tab.IDs[r]), prob: scores.Prob[r], annual: math.NaN(), prevProb: math.NaN(), prevTier: -1}
+		row := tableRow{r: s.rend, tab: tab, row: r}
+		s.rend.top(scores.Contrib[r][:nf], row, &cs.reasons)
+		mrr := math.NaN()
+		if s.mrr >= 0 {
+			mrr = tab.Num[s.mrr][r]
+		}
+		var c *data.Customer
+		if r < len(bt.Customers) {
+			c = &bt.Customers[r]
+		}
+		if math.IsNaN(mrr) && c != nil {
+			mrr = c.MRR
+		}
+		if !math.IsNaN(mrr) && !math.IsInf(mrr, 0) {
+			cs.annual = 12 * mrr
+		}
+		if s.stage >= 0 {
+			v := tab.Cat[s.stage][r]
+			if n, ok := stageNames[v]; ok {
+				cs.stage = n
+			} else if v != "" {
+				cs.stage = strings.Clone(v)
+			}
+		}
+		if c != nil && c.Owner != "" {
+			o, ok := s.owners[c.Owner]
+			if !ok {
+				o = strings.Clone(c.Owner)
+				s.owners[o] = o
+			}
+			cs.owner = o
+		}
+		for _, fi := range s.rules.feats {
+			if tab.Cat[fi] != nil {
+				s.nums = append(s.nums, math.NaN())
+			} else {
+				s.nums = append(s.nums, tab.Num[fi][r])
+			}
+			if hasStr {
+				if tab.Cat[fi] != nil {
+					s.strs = append(s.strs, s.rend.internString(tab.Cat[fi][r]))
+				} else {
+					s.strs = append(s.strs, "")
+				}
+			}
+		}
+		s.recs = append(s.recs, cs)
+	}
+	return nil
+}
+
+// joinPrevious fills the previous probability and tier of each customer
+// from the previous run (both sorted by customer_id) and returns how many
+// customers it found.
+func (s *scoring) joinPrevious(p *previousRun) int64 {
+	if p == nil {
+		return 0
+	}
+	var n int64
+	j := 0
+	for i := range s.recs {
+		id := s.recs[i].id
+		for j < len(p.ids) && p.ids[j] < id {
+			j++
+		}
+		if j < len(p.ids) && p.ids[j] == id {
+			s.recs[i].prevProb, s.recs[i].prevTier = p.prob[j], p.tier[j]
+			n++
+		}
+	}
+	return n
+}
+
+// rank orders the customers by probability (highest first), ties by
+// customer_id, sets their rank and returns the order.
+func (s *scoring) rank() []int32 {
+	order := make([]int32, len(s.recs))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	recs := s.recs
+	slices.SortFunc(order, func(a, b int32) int {
+		if c := cmp.Compare(recs[b].prob, recs[a].prob); c != 0 {
+			return c
+		}
+		return strings.Compare(recs[a].id, recs[b].id)
+	})
+	for k, i := range order {
+		recs[i].rank = int32(k + 1)
+	}
+	return order
+}
+
+// assignTiers puts customers in tiers in rank order: high while they meet
+// the high rule and high has room, then medium likewise, then low.
+func assignTiers(recs []customerScore, order []int32, t Tiers) TierCounts {
+	n := len(order)
+	k := 0
+	fill := func(rule TierRule, tier int8) int64 {
+		cap := rule.capacity(n)
+		var c int64
+		for k < n && int(c) < cap && rule.admits(recs[order[k]].prob) {
+			recs[order[k]].tier = tier
+			k++
+			c++
+		}
+		return c
+	}
+	var tc TierCounts
+	tc.High = fill(t.High, tierHigh)
+	tc.Medium = fill(t.Medium, tierMedium)
+	for ; k < n; k++ {
+		recs[order[k]].tier = tierLow
+		tc.Low++
+	}
+	return tc
+}
+
+// alertRef is one alert: a rule and a customer (index into recs).
+type alertRef struct {
+	rule int32
+	rec  int32
+}
+
+// evaluate runs every rule over every customer in rank order and returns
+// the alerts, rule by rule (in config order), each rule's in rank order.
+func (s *scoring) evaluate(ctx context.Context, order []int32) ([]alertRef, error) {
+	rs := s.rules
+	if len(rs.rules) == 0 {
+		return nil, nil
+	}
+	k := len(rs.feats)
+	env := map[string]any{}
+	perRule := make([][]alertRef, len(rs.rules))
+	var machine vm.VM
+	for n, i := range order {
+		if n&0xffff == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		cs := &s.recs[i]
+		s.fillEnv(env, cs, int(i), k)
+		for ri := range rs.rules {
+			r := &rs.rules[ri]
+			out, err := machine.Run(r.prog, env)
+			if err != nil {
+				return nil, &RuleError{Rule: r.Name, Err: fmt.Errorf("customer %s: %v", cs.id, err)}
+			}
+			if b, _ := out.(bool); b {
+				perRule[ri] = append(perRule[ri], alertRef{rule: int32(ri), rec: i})
+			}
+		}
+	}
+	var all []alertRef
+	for _, a := range perRule {
+		all = append(all, a...)
+	}
+	return all, nil
+}
+
+// fillEnv sets the prediction fields and features the rules read for one
+// customer (index i; k feature values per customer).
+func (s *scoring) fillEnv(env map[string]any, cs *customerScore, i, k int) {
+	for _, f := range s.rules.fields {
+		var v any
+		switch f {
+		case "customer_id":
+			v = cs.id
+		case "probability":
+			v = cs.prob
+		case "tier":
+			v = tierNames[cs.tier]
+		case "rank":
+			v = int64(cs.rank)
+		case "annual_revenue":
+			v = cs.annual
+		case "revenue_at_risk":
+			v = cs.prob * cs.annual
+		case "previous_probability":
+			v = cs.prevProb
+		case "probability_change":
+			v = cs.prob - cs.prevProb
+		case "has_previous":
+			v = cs.prevTier >= 0
+		case "previous_tier":
+			v = ""
+			if cs.prevTier >= 0 {
+				v = tierNames[cs.prevTier]
+			}
+		case "lifecycle_stage":
+			v = cs.stage
+		case "owner":
+			v = cs.owner
+		case "top_reason", "top_reason_category":
+			v = ""
+			if fi := cs.reasons[0].feat; fi >= 0 {
+				if f == "top_reason" {
+					v = s.spec.Features[fi].Name
+				} else {
+					v = s.rend.cat[fi]
+				}
+			}
+		default:
+			panic("predict: alert field without a value: " + f)
+		}
+		env[f] = v
+	}
+	for j, fi := range s.rules.feats {
+		d := &s.spec.Features[fi]
+		if d.Kind == features.Categorical {
+			env[d.Name] = s.strs[i*k+j]
+		} else {
+			env[d.Name] = s.nums[i*k+j]
+		}
+	}
+}
+
+// Manifest is _manifest.json of a predictions partition.
+type Manifest struct {
+	SchemaVersion int        `json:"schema_version"`
+	AsOf          string     `json:"as_of"`
+	Rows          int64      `json:"rows"`
+	Files         []FileInfo `json:"files"`
+	SortedBy      string     `json:"sorted_by"`
+	ModelVersion  string     `json:"model_version"`
+	Model         ModelInfo  `json:"model"`
+	// ReasonsMethod is exact (TreeSHAP, or linear for logistic
+	// regression) or approx (Saabas).
+	ReasonsMethod string     `json:"reasons_method"`
+	Tiers         TierCounts `json:"tiers"`
+	TierRules     Tiers      `json:"tier_rules"`
+	// ActiveRule is the label mode that decided who is a customer.
+	ActiveRule   string        `json:"active_rule"`
+	Alerts       int           `json:"alerts"`
+	AlertsByRule []RuleCount   `json:"alerts_by_rule"`
+	Previous     *PreviousInfo `json:"previous"`
+	Input        InputInfo     `json:"input"`
+	ScoredAt     string        `json:"scored_at"`
+	ChurnVersion string        `json:"churn_version"`
+	ConfigSHA256 string        `json:"config_sha256"`
+}
+
+// FileInfo describes one written file.
+type FileInfo struct {
+	Name   string `json:"name"`
+	Rows   int64  `json:"rows"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// ModelInfo summarises the model.
+type ModelInfo struct {
+	Algo          string  `json:"algo"`
+	Rounds        int     `json:"rounds,omitempty"`
+	LabelMode     string  `json:"label_mode"`
+	HorizonDays   int     `json:"horizon_days"`
+	Features      int     `json:"features"`
+	Calibration   string  `json:"calibration"`
+	ValidationAUC float64 `json:"validation_auc"`
+	TrainedBy     string  `json:"trained_by"`
+}
+
+// PreviousInfo describes the run compared with.
+type PreviousInfo struct {
+	AsOf    string `json:"as_of"`
+	Rows    int64  `json:"rows"`
+	Matched int64  `json:"matched"`
+}
+
+// InputInfo identifies the input dataset.
+type InputInfo struct {
+	Dataset     string           `json:"dataset"`
+	Fingerprint string           `json:"fingerprint"`
+	Customers   int64            `json:"customers_scanned"`
+	Rows        map[string]int64 `json:"rows"`
+}
+
+func modelInfo(m *train.Model) ModelInfo {
+	mf := &m.Manifest
+	return ModelInfo{
+		Algo: mf.Algo, Rounds: mf.Rounds, LabelMode: string(mf.Spec.Label.Mode), HorizonDays: mf.Spec.Label.HorizonDay,
+		Features: len(mf.Spec.Features), Calibration: mf.Calibrator.Method, ValidationAUC: mf.Validation.AUC, TrainedBy: mf.ChurnVersion,
+	}
+}
+
+func tableRows(ds *data.Dataset) map[string]int64 {
+	out := map[string]int64{}
+	for _, tf := range ds.Tables() {
+		out[tf.Table.Name] = tf.NumRows()
+	}
+	return out
+}
+
+// configHash identifies the settings that shape the output.
+func configHash(c *Config) string {
+	b, _ := json.Marshal(struct {
+		Tiers    Tiers
+		Reasons  ReasonsConfig
+		Playbook *Playbook
+		Alerts   []AlertRule
+		Output   OutputConfig
+	}{c.Tiers, c.Reasons, c.Playbook, c.Alerts, c.Output})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
