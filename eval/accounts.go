@@ -226,7 +226,7 @@ func segments(t *features.Table, rows []int, p, y []float64, cfg SegmentConfig) 
 			}
 			sb.Levels = append(sb.Levels, SegmentLevel{
 				Level: l, Rows: len(ks), Positives: pos,
-				BaseRate: Num(metrics.BaseRate(ys, nil)), MeanProb: Num(mean(ps)),
+				BaseRate: Num(metrics.BaseRate(ys, nil)), MeanProb: Num(metrics.Mean(ps)),
 				ROCAUC: Num(metrics.AUC(ps, ys, nil)), PRAUC: Num(metrics.AveragePrecision(ps, ys, nil)), Brier: Num(metrics.Brier(ps, ys, nil)),
 				Small: len(ks) < cfg.MinRows || pos < cfg.MinPositives,
 			})

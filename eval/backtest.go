@@ -179,8 +179,8 @@ func backtest(ctx context.Context, m *train.Model, t *features.Table, cfg Config
 		bt.Note = "no origin could be evaluated (see the origins' notes)"
 		return bt, nil
 	}
-	bt.AUCMean, bt.PRAUCMean = Num(mean(aucs)), Num(mean(praucs))
-	bt.AUCStd = Num(stddev(aucs))
+	bt.AUCMean, bt.PRAUCMean = Num(metrics.Mean(aucs)), Num(metrics.Mean(praucs))
+	bt.AUCStd = Num(metrics.StdDev(aucs))
 	bt.AUCMin, bt.AUCMax = Num(slices.Min(aucs)), Num(slices.Max(aucs))
 	bt.Note = fmt.Sprintf("%d of %d origins evaluated", len(aucs), len(origins))
 	return bt, nil
@@ -200,25 +200,4 @@ func fitOrigin(ctx context.Context, t *features.Table, p train.Params, log *slog
 	log.Debug("backtest: out-of-time split failed, using k-fold", "err", err)
 	p.Validation = train.ValidationKFold
 	return train.Fit(ctx, t, p, quiet)
-}
-
-func mean(xs []float64) float64 {
-	s := 0.0
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
-}
-
-// stddev is the sample standard deviation (0 for fewer than 2 values).
-func stddev(xs []float64) float64 {
-	if len(xs) < 2 {
-		return 0
-	}
-	m := mean(xs)
-	s := 0.0
-	for _, x := range xs {
-		s += (x - m) * (x - m)
-	}
-	return math.Sqrt(s / float64(len(xs)-1))
 }

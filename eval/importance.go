@@ -107,7 +107,7 @@ func importance(ctx context.Context, m *train.Model, t *features.Table, rows []i
 	for f, d := range t.Spec.Features {
 		imp.Features = append(imp.Features, FeatureImportance{
 			Feature: d.Name, Description: d.Description, Group: d.Group, Kind: string(d.Kind), Unit: d.Unit, Static: d.Static,
-			GainShare: Num(gain[d.Name]), PermutationDrop: Num(mean(drops[f])), PermutationStd: Num(stddev(drops[f])),
+			GainShare: Num(gain[d.Name]), PermutationDrop: Num(metrics.Mean(drops[f])), PermutationStd: Num(metrics.StdDev(drops[f])),
 		})
 	}
 	slices.SortStableFunc(imp.Features, func(a, b FeatureImportance) int {

@@ -40,8 +40,10 @@ func resolveMode(mode LabelMode, has func(table, column string) bool) (LabelMode
 
 // Label decides whether the customer of h is a customer at T (active) and,
 // if so, its label: 1 churned in (T+Gap, T+Gap+Horizon], 0 stayed through
-// that window, NaN when unknown (the window ends after DataEnd, or the
-// customer churned during the gap). l.Mode must be resolved (not auto).
+// that window, NaN when unknown: the window ends after DataEnd (censored —
+// even for a churn already seen, or recent dates would label only
+// churners), or the customer churned during the gap. l.Mode must be
+// resolved (not auto).
 //
 // A customer is not active at T if it signed up on or after T, or (by
 // mode) churned on or before T without reactivating before T, or has no
@@ -65,13 +67,14 @@ func Label(h *data.History, T data.Date, l *LabelConfig) (label float64, active 
 	case LabelChurnDate:
 		d := c.ChurnDate
 		switch {
-		case d == data.NoDate || d > hi:
-			if observed {
-				return 0, true
-			}
-			return unknown, true
-		case d <= T:
+		case d != data.NoDate && d <= T:
 			return unknown, false
+		case !observed:
+			// Censored: even a churn already seen in the window would
+			// leave only churners labelled at recent dates.
+			return unknown, true
+		case d == data.NoDate || d > hi:
+			return 0, true
 		case d <= lo:
 			return unknown, true // churned during the gap
 		default:
@@ -79,10 +82,7 @@ func Label(h *data.History, T data.Date, l *LabelConfig) (label float64, active 
 		}
 
 	case LabelChurnEvents:
-		label := unknown
-		if observed {
-			label = 0
-		}
+		label := 0.0
 		for i := range h.ChurnEvents {
 			e := &h.ChurnEvents[i]
 			d := e.ChurnDate
@@ -98,6 +98,9 @@ func Label(h *data.History, T data.Date, l *LabelConfig) (label float64, active 
 			case d <= hi:
 				label = 1
 			}
+		}
+		if !observed {
+			return unknown, true // censored
 		}
 		return label, true
 
@@ -124,16 +127,15 @@ func Label(h *data.History, T data.Date, l *LabelConfig) (label float64, active 
 				inWindow = true
 			}
 		}
-		if !before {
-			return unknown, false
-		}
 		switch {
+		case !before:
+			return unknown, false
+		case !observed:
+			return unknown, true // censored
 		case inWindow:
 			return 0, true
-		case observed:
-			return 1, true
 		}
-		return unknown, true
+		return 1, true
 	}
 	return unknown, false
 }

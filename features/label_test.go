@@ -36,7 +36,7 @@ func TestLabel(t *testing.T) {
 		{"churns inside window", cust("2023-01-01", "2024-08-15"), lc(LabelChurnDate, 0, end), 1, true},
 		{"churns on last day of window", cust("2023-01-01", "2024-09-29"), lc(LabelChurnDate, 0, end), 1, true},
 		{"churns the day after the window", cust("2023-01-01", "2024-09-30"), lc(LabelChurnDate, 0, end), 0, true},
-		{"churns inside window, not yet observed", cust("2023-01-01", "2024-07-10"), lc(LabelChurnDate, 0, day("2024-07-15")), 1, true},
+		{"churns inside window, not yet observed: censored", cust("2023-01-01", "2024-07-10"), lc(LabelChurnDate, 0, day("2024-07-15")), nan, true},
 		{"churned on T: gone", cust("2023-01-01", "2024-07-01"), lc(LabelChurnDate, 0, end), nan, false},
 		{"churned before T: gone", cust("2023-01-01", "2024-03-01"), lc(LabelChurnDate, 0, end), nan, false},
 		{"signs up on T: not yet a customer", cust("2024-07-01", ""), lc(LabelChurnDate, 0, end), nan, false},
@@ -83,6 +83,13 @@ func TestLabelChurnEvents(t *testing.T) {
 			label, active := Label(h, T, cfg)
 			if active != tt.active || !approx(label, tt.label) {
 				t.Errorf("Label = %v, %v; want %v, %v", label, active, tt.label, tt.active)
+			}
+			// With the window not fully observed, every active row is censored.
+			short := *cfg
+			short.DataEnd = day("2024-08-15")
+			label, active = Label(h, T, &short)
+			if active != tt.active || !math.IsNaN(label) {
+				t.Errorf("censored: Label = %v, %v; want NaN, %v", label, active, tt.active)
 			}
 		})
 	}

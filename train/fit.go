@@ -131,8 +131,8 @@ func Fit(ctx context.Context, t *features.Table, p Params, log *slog.Logger) (*M
 		for _, a := range ev.foldAUC {
 			val.FoldAUC = append(val.FoldAUC, round6(a))
 		}
-		val.AUC = round6(mean(ev.foldAUC))
-		val.AUCStd = round6(stddev(ev.foldAUC))
+		val.AUC = round6(metrics.Mean(ev.foldAUC))
+		val.AUCStd = round6(metrics.StdDev(ev.foldAUC))
 	}
 
 	// The final learner: for out-of-time validation it is the one validated;
@@ -379,7 +379,7 @@ func evaluate(ctx context.Context, t *features.Table, enc *features.Encoder, pl 
 	ev.rawLogLoss = metrics.LogLoss(raw, ev.labels, nil)
 	ev.auc = metrics.AUC(ev.margins, ev.labels, nil)
 	if len(ev.foldAUC) > 0 {
-		ev.auc = mean(ev.foldAUC)
+		ev.auc = metrics.Mean(ev.foldAUC)
 	}
 	return ev, nil
 }
@@ -483,24 +483,4 @@ func perturb(p Params, r *rand.Rand) Params {
 	q.ColsampleByTree = pick(0.6, 0.8, 1)
 	q.Lambda = pick(0.5, 1, 2, 5)
 	return q
-}
-
-func mean(xs []float64) float64 {
-	s := 0.0
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
-}
-
-func stddev(xs []float64) float64 {
-	if len(xs) < 2 {
-		return 0
-	}
-	m := mean(xs)
-	s := 0.0
-	for _, x := range xs {
-		s += (x - m) * (x - m)
-	}
-	return math.Sqrt(s / float64(len(xs)-1))
 }
