@@ -165,8 +165,10 @@ func (w *worker) subscriptions(t *table, ci int) {
 }
 
 // usage writes one row per week the customer was active: date is the
-// Monday, active_users the weekly active users, sessions and minutes the
-// week's totals; feature is null.
+// week's last day (the Sunday, or the churn date in the churn week), so a
+// row dated before an as-of date describes a week that is over by then;
+// active_users is the weekly active users, sessions and minutes the week's
+// totals; feature is null.
 func (w *worker) usage(t *table, ci int) {
 	c, r := &w.c, w.r
 	r.seed(w.p.Seed, c.Index, streamUsage)
@@ -191,7 +193,7 @@ func (w *worker) usage(t *table, ci int) {
 		sessions := math.Round(max(0, au*c.spu*(1+0.15*r.NormFloat64())))
 		minutes := math.Round(max(0, sessions*c.mps*(1+0.1*r.NormFloat64()))*10) / 10
 		t.row(ci)
-		t.date(1, m)
+		t.date(1, min(m+6, c.last))
 		t.int(2, int64(au))
 		t.int(3, int64(sessions))
 		t.float(4, minutes)
