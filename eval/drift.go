@@ -11,9 +11,12 @@ import (
 // Drift compares the evaluated rows with the model's training reference
 // (train.Manifest.Reference) by the population stability index.
 type Drift struct {
-	Threshold Num `json:"threshold"`
-	Moderate  Num `json:"moderate"`
-	Rows      int `json:"rows"`
+	// Population names the rows compared with the training reference when
+	// they are not the evaluated rows (the nightly job's scoring snapshot).
+	Population string `json:"population,omitempty"`
+	Threshold  Num    `json:"threshold"`
+	Moderate   Num    `json:"moderate"`
+	Rows       int    `json:"rows"`
 	// Score is the drift of the calibrated probability against its
 	// distribution on the model's held-out rows.
 	Score    DriftItem   `json:"score"`

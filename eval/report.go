@@ -41,6 +41,19 @@ type Options struct {
 	Inputs Inputs
 	// Logger receives progress; nil discards it.
 	Logger *slog.Logger
+	// Population, when set, is what the drift section compares with the
+	// model's training reference instead of the evaluated rows: the
+	// nightly job passes tonight's scoring snapshot and its probabilities.
+	Population *Population
+}
+
+// Population is a feature table of rows to check for drift, with the
+// model's calibrated probability for each row.
+type Population struct {
+	Table *features.Table
+	Prob  []float64
+	// Label names it in the report, e.g. "scoring snapshot 2024-10-01".
+	Label string
 }
 
 // Inputs names what was evaluated.
@@ -386,6 +399,20 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep.Retention = retention(t, cfg.Retention)
 	rep.Drift = drift(&m.Manifest, t, sel, p, cfg.Drift)
+	if pop := o.Population; pop != nil {
+		if err := m.CheckTable(pop.Table); err != nil {
+			return nil, fmt.Errorf("drift population: %w", err)
+		}
+		if len(pop.Prob) != pop.Table.Len() {
+			return nil, fmt.Errorf("drift population: %d probabilities for %d rows", len(pop.Prob), pop.Table.Len())
+		}
+		all := make([]int, pop.Table.Len())
+		for i := range all {
+			all[i] = i
+		}
+		rep.Drift = drift(&m.Manifest, pop.Table, all, pop.Prob, cfg.Drift)
+		rep.Drift.Population = pop.Label
+	}
 	if rep.TopAccounts, err = topAccounts(ctx, m, t, all.Prob, cfg); err != nil {
 		return nil, err
 	}
