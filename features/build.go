@@ -36,8 +36,11 @@ type Builder struct {
 	mask  groupMask
 	scan  data.ScanOptions
 	// attr[i] is, for spec feature i, the index of its customer attribute
-	// (or -1 for fixed features).
+	// (or -1 for fixed features); id[i] its position in Values (fixed
+	// features), found by name: a spec read back from JSON carries names,
+	// not positions.
 	attr []int
+	id   []int
 }
 
 // NewBuilder prepares computing the features of spec over ds. The label
@@ -47,7 +50,21 @@ func NewBuilder(ds *data.Dataset, spec *Spec, lc LabelConfig) (*Builder, error) 
 	has := datasetHas(ds)
 	attrs := ds.Table(data.Customers).Attrs
 	tables := map[string]bool{}
+	fixed := map[string]int{}
+	for i, d := range defs(&spec.Config) {
+		fixed[d.Name] = i
+	}
 	for _, d := range spec.Features {
+		id, ok := fixed[d.Name]
+		if d.Group != "attributes" && !ok {
+			return nil, fmt.Errorf("feature %s is not known to this churn version (%s); rebuild the features or retrain the model", d.Name, data.Version)
+		}
+		if d.Group == "attributes" {
+			id = -1
+		} else if want := defs(&spec.Config)[id].Kind; d.Kind != want {
+			return nil, fmt.Errorf("feature %s is %s in the spec but %s in this churn version", d.Name, d.Kind, want)
+		}
+		b.id = append(b.id, id)
 		idx := -1
 		if d.Group == "attributes" {
 			name := strings.TrimPrefix(d.Needs[0][0], "customers.")
@@ -134,14 +151,14 @@ func (b *Builder) Row(h *data.History, T data.Date, asOfKnown bool, vals *Values
 			continue
 		}
 		if d.Kind == Categorical {
-			if s := vals.Cat[d.id]; s != "" {
+			if s := vals.Cat[b.id[i]]; s != "" {
 				v.AppendString(s)
 			} else {
 				v.AppendNull()
 			}
 			continue
 		}
-		v.AppendFloat(vals.Num[d.id])
+		v.AppendFloat(vals.Num[b.id[i]])
 	}
 	lv := &cols[len(cols)-1]
 	if math.IsNaN(label) {

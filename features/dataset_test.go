@@ -207,6 +207,35 @@ func TestBuildRoundTrip(t *testing.T) {
 	if rows != tab.Len() {
 		t.Errorf("table has %d rows, want %d", tab.Len(), rows)
 	}
+
+	// A spec read back from the file (as models store it) builds the same
+	// rows: the builder finds features by name, not by position.
+	b, err := NewBuilder(ds, tab.Spec, lc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []*Table
+	if _, err := b.Run(context.Background(), dates, 2, false, func(bt *Batch) error {
+		parts = append(parts, bt.Table(tab.Spec))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	again := Concat(tab.Spec, parts)
+	if again.Len() != tab.Len() {
+		t.Fatalf("rebuilt %d rows, want %d", again.Len(), tab.Len())
+	}
+	for k, d := range tab.Spec.Features {
+		for i := 0; i < tab.Len(); i++ {
+			if d.Kind == Categorical {
+				if again.Cat[k][i] != tab.Cat[k][i] {
+					t.Fatalf("row %d %s: rebuilt %q, want %q", i, d.Name, again.Cat[k][i], tab.Cat[k][i])
+				}
+			} else if got, want := again.Num[k][i], tab.Num[k][i]; math.Float64bits(got) != math.Float64bits(want) && !(math.IsNaN(got) && math.IsNaN(want)) {
+				t.Fatalf("row %d %s: rebuilt %v, want %v", i, d.Name, got, want)
+			}
+		}
+	}
 	if !slices.IsSortedFunc(tab.IDs, func(a, b string) int {
 		if a < b {
 			return -1

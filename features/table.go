@@ -135,3 +135,28 @@ func (b *Batch) Table(spec *Spec) *Table {
 	}
 	return t
 }
+
+// Concat joins tables of the same spec, in order.
+func Concat(spec *Spec, ts []*Table) *Table {
+	out := &Table{Spec: spec, Num: make([][]float64, len(spec.Features)), Cat: make([][]string, len(spec.Features))}
+	for _, t := range ts {
+		out.IDs = append(out.IDs, t.IDs...)
+		out.AsOf = append(out.AsOf, t.AsOf...)
+		out.Label = append(out.Label, t.Label...)
+		for i := range spec.Features {
+			if t.Cat[i] != nil {
+				out.Cat[i] = append(out.Cat[i], t.Cat[i]...)
+			} else {
+				out.Num[i] = append(out.Num[i], t.Num[i]...)
+			}
+		}
+	}
+	for i, d := range spec.Features {
+		if d.Kind == Categorical && out.Cat[i] == nil {
+			out.Cat[i] = []string{}
+		} else if d.Kind != Categorical && out.Num[i] == nil {
+			out.Num[i] = []float64{}
+		}
+	}
+	return out
+}
