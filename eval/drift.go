@@ -131,3 +131,30 @@ func drift(mf *train.Manifest, t *features.Table, rows []int, prob []float64, cf
 	}
 	return d
 }
+
+// DriftOf compares a population (every row of pop.Table, with its
+// probabilities) with a model's training reference.
+func DriftOf(mf *train.Manifest, pop *Population, cfg DriftConfig) (Drift, error) {
+	if len(pop.Prob) != pop.Table.Len() {
+		return Drift{}, fmt.Errorf("drift population: %d probabilities for %d rows", len(pop.Prob), pop.Table.Len())
+	}
+	if cfg.Threshold == 0 {
+		cfg.Threshold = 0.2
+	}
+	if cfg.Moderate == 0 {
+		cfg.Moderate = 0.1
+	}
+	all := make([]int, pop.Table.Len())
+	for i := range all {
+		all[i] = i
+	}
+	d := drift(mf, pop.Table, all, pop.Prob, cfg)
+	d.Population = pop.Label
+	return d, nil
+}
+
+// SetDrift replaces the report's drift section and revises the verdict.
+func (r *Report) SetDrift(d Drift) {
+	r.Drift = d
+	r.Verdict = verdict(r, r.Config)
+}

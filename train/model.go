@@ -2,6 +2,8 @@ package train
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -236,6 +238,20 @@ func (m *Model) Save(dir string) error {
 		}
 	}
 	return ad.Commit()
+}
+
+// Digest returns the SHA-256 (hex) of the model's artifact content: the
+// manifest as Save writes it and the XGBoost model. Equal models have equal
+// digests.
+func (m *Model) Digest() (string, error) {
+	b, err := json.MarshalIndent(&m.Manifest, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	h.Write(b)
+	h.Write(m.booster)
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // ErrArtifact marks a model directory that cannot be loaded.

@@ -1,0 +1,185 @@
+package nightly
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/churnlab/churn/data"
+	"github.com/churnlab/churn/data/synth"
+)
+
+// demoData generates a small dataset once per test binary.
+var demoData = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "churn-nightly")
+	if err != nil {
+		return "", err
+	}
+	d := filepath.Join(dir, "data")
+	_, err = synth.Generate(context.Background(), d, synth.Params{Customers: 1500, Months: 24, Seed: 5}, synth.WriteOptions{})
+	return d, err
+})
+
+var clock = func() time.Time { return time.Date(2024, 12, 1, 2, 0, 0, 0, time.UTC) }
+
+func testConfig(t *testing.T, dataDir, root string) *Config {
+	t.Helper()
+	c := &Config{Data: dataDir, Out: filepath.Join(root, "out"), Registry: filepath.Join(root, "models")}
+	c.Training.Params.Rounds = 60
+	c.Training.Snapshots = 6
+	c.Eval.Bootstrap.Resamples = 50
+	c.Eval.Backtest.Origins = 2
+	return c
+}
+
+func demo(t *testing.T) string {
+	t.Helper()
+	d, err := demoData()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestRunTwice runs the job twice on the same inputs: the first run
+// promotes its challenger (no champion yet), the second trains the same
+// model and keeps the champion, and both write byte-identical predictions.
+func TestRunTwice(t *testing.T) {
+	root := t.TempDir()
+	asOf := data.MakeDate(2024, 12, 1)
+	var preds [2][]byte
+	for i := 0; i < 2; i++ {
+		mf, err := Run(context.Background(), Options{Config: testConfig(t, demo(t), root), AsOf: asOf, Now: clock, Version: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mf.Outcome != "ok" || mf.Scored == 0 || mf.Champion == "" || mf.Outputs.Report == "" {
+			t.Fatalf("run %d manifest: %+v", i, mf)
+		}
+		if want := i == 0; mf.Promoted != want {
+			t.Errorf("run %d promoted = %v, want %v (%s)", i, mf.Promoted, want, mf.Promotion.Reason)
+		}
+		if i == 1 && (mf.Challenger != mf.Champion || !strings.Contains(mf.Promotion.Reason, "not better")) {
+			t.Errorf("second run: challenger %s, champion %s, %s", mf.Challenger, mf.Champion, mf.Promotion.Reason)
+		}
+		files, _ := filepath.Glob(filepath.Join(mf.Outputs.Predictions, "*.parquet"))
+		if len(files) == 0 {
+			t.Fatal("no prediction files")
+		}
+		preds[i], _ = os.ReadFile(files[0])
+		for _, f := range []string{"report.html", "report.json", "report.md"} {
+			if _, err := os.Stat(filepath.Join(filepath.Dir(mf.Outputs.Report), f)); err != nil {
+				t.Error(err)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(root, "out", "runs", mf.RunID, "manifest.json")); err != nil {
+			t.Error(err)
+		}
+	}
+	if !bytes.Equal(preds[0], preds[1]) {
+		t.Error("the same inputs gave different prediction files")
+	}
+	reg := &Registry{Dir: filepath.Join(root, "models")}
+	vs, _ := reg.Versions()
+	champ, _ := reg.Champion()
+	if len(vs) != 1 || champ != vs[0] {
+		t.Errorf("registry versions %v, champion %s", vs, champ)
+	}
+	for _, f := range []string{"card.json", "card.md", "model.json"} {
+		if _, err := os.Stat(filepath.Join(reg.Dir, "versions", champ, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	hist, _ := os.ReadFile(filepath.Join(reg.Dir, "history.jsonl"))
+	if n := strings.Count(string(hist), "\n"); n != 4 || !strings.Contains(string(hist), `"event":"promoted"`) || !strings.Contains(string(hist), `"event":"kept"`) {
+		t.Errorf("history:\n%s", hist)
+	}
+}
+
+// TestRunLocked: a run while another holds the lock fails at once.
+func TestRunLocked(t *testing.T) {
+	root := t.TempDir()
+	cfg := testConfig(t, demo(t), root)
+	lk, err := acquireLock(cfg.Out, "2024-12-01", clock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lk.release()
+	_, err = Run(context.Background(), Options{Config: cfg, AsOf: data.MakeDate(2024, 12, 1), Now: clock})
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "pid") {
+		t.Fatalf("err = %v, want ErrLocked naming the holder", err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Out, "runs")); !os.IsNotExist(err) {
+		t.Errorf("a locked-out run wrote %s", filepath.Join(cfg.Out, "runs"))
+	}
+}
+
+// TestRunCorruptInput: a corrupt table fails the run before anything is
+// published (no predictions, reports or models).
+func TestRunCorruptInput(t *testing.T) {
+	root := t.TempDir()
+	src := demo(t)
+	dst := filepath.Join(root, "data")
+	os.MkdirAll(dst, 0o755)
+	es, _ := os.ReadDir(src)
+	for _, e := range es {
+		b, _ := os.ReadFile(filepath.Join(src, e.Name()))
+		if e.Name() == "tickets.parquet" {
+			b = b[:len(b)/2] // truncated
+		}
+		os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644)
+	}
+	cfg := testConfig(t, dst, root)
+	mf, err := Run(context.Background(), Options{Config: cfg, AsOf: data.MakeDate(2024, 12, 1), Now: clock})
+	if !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "tickets.parquet") {
+		t.Fatalf("err = %v, want ErrInput naming tickets.parquet", err)
+	}
+	for _, p := range []string{filepath.Join(cfg.Out, "predictions"), filepath.Join(cfg.Out, "reports"), cfg.Registry} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s exists after a failed run", p)
+		}
+	}
+	if mf == nil || mf.Outcome != "failed" {
+		t.Fatalf("manifest = %+v", mf)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Out, "runs", mf.RunID, "manifest.json")); err != nil {
+		t.Errorf("a failed run leaves its manifest: %v", err)
+	}
+}
+
+func TestConfig(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "churn.yaml")
+	os.WriteFile(path, []byte("data: d\nout: o\nregistry: r\ntraining:\n  snapshots: 8\n  params:\n    algo: logreg\npromotion:\n  metric: log_loss\n"), 0o644)
+	c, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ApplyEnv(func(k string) string { return map[string]string{"CHURN_SNAPSHOTS": "10", "CHURN_OUT": "/x"}[k] }); err != nil {
+		t.Fatal(err)
+	}
+	c.EnsureDefaults()
+	c.resolve()
+	if c.Training.Snapshots != 10 || c.Out != "/x" || c.Data != filepath.Join(dir, "d") || c.Training.Params.Algo != "logreg" || c.Promotion.Metric != "log_loss" {
+		t.Errorf("config = %+v", c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Error(err)
+	}
+	os.WriteFile(path, []byte("data: d\nsnapshots: 3\n"), 0o644)
+	if _, err := LoadConfig(path); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("unknown key: %v", err)
+	}
+	bad := &Config{Data: "d", Out: "o", Registry: "r", Training: TrainingConfig{Snapshots: 1}, Promotion: PromotionConfig{Metric: "accuracy"}}
+	bad.EnsureDefaults()
+	err = bad.Validate()
+	if err == nil || !strings.Contains(err.Error(), "snapshots") || !strings.Contains(err.Error(), "accuracy") {
+		t.Errorf("Validate = %v", err)
+	}
+}
