@@ -51,11 +51,14 @@ lint:
 test: deps duckdb browser lint
 	CHURN_DUCKDB_DIR=$(CURDIR)/$(NODE_DIR) $(GO) test -race -count=1 -timeout 20m ./...
 
-# The nightly job on built-in demo data.
+# The nightly job on built-in demo data: generate two years of histories
+# for 3,000 customers, run the job as of 2024-12-01 (examples/demo.yaml),
+# print where everything is and the riskiest customers.
+DEMO_AS_OF ?= 2024-12-01
 demo: build
 	@rm -rf $(DEMO_DIR)
-	./$(BIN) generate --customers 2000 --months 24 --seed 7 --out $(DEMO_DIR)/data
-	./$(BIN) validate $(DEMO_DIR)/data
+	./$(BIN) generate --customers 3000 --months 24 --seed 7 --out $(DEMO_DIR)/data
+	./$(BIN) run --config examples/demo.yaml --as-of $(DEMO_AS_OF)
 
 # Heavier checks: end-to-end runs on the real data sets and large inputs.
 e2e: build duckdb
