@@ -198,10 +198,6 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	if fallback != "" {
 		log.Warn(fallback)
 	}
-	spec, err := bindSpec(ds, spec)
-	if err != nil {
-		return nil, err
-	}
 	builder, err := features.NewBuilder(ds, spec, lc)
 	if err != nil {
 		return nil, fmt.Errorf("the dataset %s cannot provide the model's features: %w", ds.Dir, err)
@@ -258,6 +254,9 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		spec: spec, rend: newRenderer(spec, cfg.Playbook), rules: rules,
 		mrr: featureIndex(spec, "mrr", features.Numeric), stage: featureIndex(spec, "lifecycle_stage", features.Categorical),
 		owners: map[string]string{},
+		// Every customer of the table may be scored: one allocation instead
+		// of a doubling slice (which would hold up to twice the records).
+		recs: make([]customerScore, 0, customers),
 	}
 	start, lastLog := time.Now(), time.Now()
 	stats, err := builder.Run(ctx, []data.Date{opt.AsOf}, workers, true, func(bt *features.Batch) error {
@@ -387,38 +386,6 @@ func checkTables(ds *data.Dataset, spec *features.Spec) error {
 		return &data.InputError{File: ds.Dir, Err: fmt.Errorf("the dataset lacks tables the model was trained with: %s", strings.Join(missing, "; "))}
 	}
 	return nil
-}
-
-// bindSpec returns the model's spec with its feature definitions bound to
-// this churn's feature computations. A spec decoded from JSON (as in a
-// model's model.json) does not carry the unexported position of each
-// feature in features.Values, so features.NewBuilder would compute every
-// fixed feature as the first one; features.NewSpec on the dataset, with the
-// model's windows and groups, gives the definitions with their positions,
-// which are matched to the model's features by name and kind.
-func bindSpec(ds *data.Dataset, spec *features.Spec) (*features.Spec, error) {
-	fresh, _, err := features.NewSpec(ds, spec.Config, features.LabelConfig{Mode: features.LabelNone})
-	if err != nil {
-		return nil, fmt.Errorf("the dataset %s cannot provide the model's features: %w", ds.Dir, err)
-	}
-	bound := *spec
-	bound.Features = make([]features.Def, len(spec.Features))
-	var missing []string
-	for i, d := range spec.Features {
-		fd, ok := fresh.Lookup(d.Name)
-		switch {
-		case !ok:
-			missing = append(missing, d.Name)
-		case fd.Kind != d.Kind || fd.Group != d.Group:
-			return nil, fmt.Errorf("feature %s is a %s %s feature in the model but a %s %s one for the dataset %s", d.Name, d.Kind, d.Group, fd.Kind, fd.Group, ds.Dir)
-		default:
-			bound.Features[i] = *fd
-		}
-	}
-	if len(missing) > 0 {
-		return nil, &data.InputError{File: ds.Dir, Err: fmt.Errorf("the dataset cannot provide the model's features %s (a table, column or customer attribute they need is missing)", strings.Join(missing, ", "))}
-	}
-	return &bound, nil
 }
 
 // activeRule returns the label config that decides who is a customer at
