@@ -260,11 +260,11 @@ func (o *output) writePredictions(ctx context.Context, out string, man *Manifest
 		return "", nil, err
 	}
 	man.Files = infos
-	b, err := json.MarshalIndent(man, "", "  ")
+	b, err := marshalJSON(man, true)
 	if err != nil {
 		return "", nil, err
 	}
-	if err := writeFile(filepath.Join(dir, ManifestFile), append(b, '\n')); err != nil {
+	if err := writeFile(filepath.Join(dir, ManifestFile), b); err != nil {
 		return "", nil, err
 	}
 	if err := writeFile(filepath.Join(dir, SuccessFile), nil); err != nil {
@@ -391,8 +391,8 @@ func (o *output) writeAlerts(ctx context.Context, out string, alerts []alertRef,
 		}
 		batch = append(batch, aj)
 		if len(batch) == batchSize || k == len(alerts)-1 {
-			body, err := json.Marshal(webhookPayload{AsOf: o.asOf.String(), ModelVersion: o.version, ScoredAt: ts,
-				Batch: len(payloads) + 1, Batches: batches, Alerts: batch})
+			body, err := marshalJSON(webhookPayload{AsOf: o.asOf.String(), ModelVersion: o.version, ScoredAt: ts,
+				Batch: len(payloads) + 1, Batches: batches, Alerts: batch}, false)
 			if err != nil {
 				return nil, nil, "", err
 			}
@@ -433,11 +433,11 @@ func (o *output) writeAlerts(ctx context.Context, out string, alerts []alertRef,
 		}
 		man.Rules = append(man.Rules, ruleInfo{Name: rule.Name, When: rule.When, OwnerRole: rule.OwnerRole, NextStep: rule.NextStep, Alerts: n})
 	}
-	b, err := json.MarshalIndent(man, "", "  ")
+	b, err := marshalJSON(man, true)
 	if err != nil {
 		return nil, nil, "", err
 	}
-	if err := writeFile(filepath.Join(dir, ManifestFile), append(b, '\n')); err != nil {
+	if err := writeFile(filepath.Join(dir, ManifestFile), b); err != nil {
 		return nil, nil, "", err
 	}
 	if err := writeFile(filepath.Join(dir, SuccessFile), nil); err != nil {
@@ -476,4 +476,22 @@ func (o *output) top(n int) []Prediction {
 		}
 	}
 	return out
+}
+
+// marshalJSON encodes v without escaping <, > and & (conditions and texts
+// stay readable), indented or compact, with a final newline when indented.
+func marshalJSON(v any, indent bool) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if indent {
+		enc.SetIndent("", "  ")
+	}
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	if !indent {
+		return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+	}
+	return b.Bytes(), nil
 }
