@@ -133,6 +133,7 @@ type customerScore struct {
 	prevProb float64 // NaN when none
 	prevTier int8    // -1 when none
 	tier     int8
+	alerted  bool // some alert rule fired
 	rank     int32
 }
 
@@ -636,6 +637,7 @@ func (s *scoring) evaluate(ctx context.Context, order []int32) ([]alertRef, erro
 			}
 			if b, _ := out.(bool); b {
 				perRule[ri] = append(perRule[ri], alertRef{rule: int32(ri), rec: i})
+				cs.alerted = true
 			}
 		}
 	}

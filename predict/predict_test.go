@@ -26,6 +26,7 @@ type predRow struct {
 	Rank                                                    int64
 	Reasons                                                 []Reason
 	ScoredAt                                                data.Timestamp
+	Alerted                                                 bool
 }
 
 func outputTable(cols []Column) *data.Table {
@@ -68,6 +69,7 @@ func readPredictions(t *testing.T, dir string) []predRow {
 					Prob: c[col("churn_probability")].Float(r), Revenue: c[col("revenue_at_risk")].Float(r),
 					Annual: c[col("annual_revenue")].Float(r), PrevProb: c[col("previous_probability")].Float(r),
 					Change: c[col("probability_change")].Float(r), Rank: c[col("rank")].Int(r), ScoredAt: c[col("scored_at")].Time(r),
+					Alerted: c[col("alerted")].Bool(r) == 1,
 				}
 				for k := 1; k <= MaxReasons; k++ {
 					p2 := "reason_" + string(rune('0'+k)) + "_"
@@ -200,6 +202,29 @@ func TestRun(t *testing.T) {
 		} else if r.PrevAsOf.Valid() || !math.IsNaN(r.PrevProb) || r.PrevTier != "" || !math.IsNaN(r.Change) {
 			t.Fatalf("row %s: not in the previous run but has previous values", r.ID)
 		}
+	}
+	// alerted marks exactly the customers with an alert.
+	jl, err := os.ReadFile(filepath.Join(res.AlertsDir, AlertsJSONL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withAlert := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(jl)), "\n") {
+		var a struct {
+			CustomerID string `json:"customer_id"`
+		}
+		if err := json.Unmarshal([]byte(line), &a); err != nil {
+			t.Fatal(err)
+		}
+		withAlert[a.CustomerID] = true
+	}
+	for _, r := range rows {
+		if r.Alerted != withAlert[r.ID] {
+			t.Fatalf("customer %s: alerted %v, has an alert %v", r.ID, r.Alerted, withAlert[r.ID])
+		}
+	}
+	if len(withAlert) == 0 {
+		t.Error("no alerts at all with the default rules")
 	}
 	if tiers != res.Tiers || matched != res.PreviousMatched {
 		t.Errorf("tiers %+v matched %d in the file; result %+v %d", tiers, matched, res.Tiers, res.PreviousMatched)

@@ -55,6 +55,7 @@ var PredictionColumns = append(append([]Column{
 }, reasonColumns()...),
 	Column{"recommended_action", data.TypeString, false, "the playbook's action for the top reason's category and the lifecycle stage"},
 	Column{"owner_role", data.TypeString, false, "who does it, from the playbook (csm, cs_lead, account_executive, billing, ...)"},
+	Column{"alerted", data.TypeBool, false, "whether any alert rule fired for the customer (the alerts are in alerts/as_of=DATE)"},
 	Column{"previous_as_of", data.TypeDate, true, "as-of date of the previous run: the most recent earlier partition in the same output folder (null when none)"},
 	Column{"previous_probability", data.TypeFloat64, true, "churn_probability in the previous run (null when none, or the customer was not scored then)"},
 	Column{"previous_tier", data.TypeString, true, "risk_tier in the previous run (null likewise)"},

@@ -114,6 +114,7 @@ var writers = func() map[string]columnWriter {
 			v.AppendString(r.play.Action)
 		},
 		"owner_role": func(_ *output, v *data.Vec, r *outRow) { v.AppendString(r.play.OwnerRole) },
+		"alerted":    func(_ *output, v *data.Vec, r *outRow) { v.AppendBool(r.cs.alerted) },
 		"previous_as_of": func(o *output, v *data.Vec, r *outRow) {
 			if r.cs.prevTier < 0 {
 				v.AppendNull()
