@@ -99,6 +99,28 @@ type ReasonsConfig struct {
 	ExactMaxCustomers int `yaml:"exact_max_customers"`
 }
 
+// UnmarshalYAML accepts the short form `reasons: approx` as well as the
+// mapping `reasons: {method: approx, exact_max_customers: 50000}`.
+func (r *ReasonsConfig) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		r.Method = n.Value
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: reasons is exact, approx, auto or a mapping with method and exact_max_customers", n.Line)
+	}
+	// A custom unmarshaler does not inherit KnownFields: check the keys here.
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		switch k := n.Content[i]; k.Value {
+		case "method", "exact_max_customers":
+		default:
+			return fmt.Errorf("line %d: field %s not found in reasons (known: method, exact_max_customers)", k.Line, k.Value)
+		}
+	}
+	type plain ReasonsConfig
+	return n.Decode((*plain)(r))
+}
+
 // OutputConfig shapes the written files.
 type OutputConfig struct {
 	// RowsPerFile splits the predictions of a date into files of at most

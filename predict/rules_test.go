@@ -272,6 +272,10 @@ webhook:
 	if err != nil || len(empty.Alerts) != 0 {
 		t.Errorf("alerts: [] means no rules: %v %v", empty, err)
 	}
+	short, err := ParseConfig("short.yaml", []byte("reasons: exact\n"))
+	if err != nil || short.Reasons.Method != ReasonsExact || short.Reasons.ExactMaxCustomers != 100_000 {
+		t.Errorf("reasons: exact: %+v %v", short, err)
+	}
 	def, err := ParseConfig("none.yaml", nil)
 	if err != nil || len(def.Alerts) != len(DefaultAlertRules()) {
 		t.Errorf("no alerts key means the default rules: %v", err)
@@ -281,6 +285,8 @@ webhook:
 		{"share", "tiers:\n  high: {max_share: 1.5}\n", "tiers.high.max_share must be between 0 and 1"},
 		{"floors", "tiers:\n  high: {min_probability: 0.2}\n  medium: {min_probability: 0.5}\n", "medium.min_probability (0.5) is above"},
 		{"method", "reasons: {method: shap}\n", `reasons.method "shap"`},
+		{"short method", "reasons: shap\n", `reasons.method "shap"`},
+		{"reasons key", "reasons:\n  metod: exact\n", "none.yaml:2: invalid YAML: field metod not found in reasons"},
 		{"rule name", "alerts:\n  - {name: Big Risk, when: 'true'}\n", `name "Big Risk" must be`},
 		{"duplicate rule", "alerts:\n  - {name: a, when: 'true'}\n  - {name: a, when: 'true'}\n", `rule "a" is given twice`},
 		{"empty when", "alerts:\n  - {name: a}\n", `alert rule "a": when is empty`},
