@@ -18,6 +18,9 @@ if [ ! -f "$MODEL/model.json" ]; then
 	"$CHURN" features --data "$OUT/predict-train-data" --snapshots 2023-07-01:2024-08-01:1m --out "$OUT/predict-train.parquet" >/dev/null 2>&1
 	"$CHURN" train --features "$OUT/predict-train.parquet" --model "$MODEL" 2>/dev/null | head -1
 fi
+# The nightly state: yesterday's partition is there to compare with.
+rm -rf "$OUT/predict"
+"$CHURN" predict --data "$DATA1M" --model "$MODEL" --as-of 2024-11-01 --out "$OUT/predict" --top 0 >/dev/null 2>&1
 : > "$OUT/times.txt"
 for i in $(seq "$RUNS"); do
 	measure predict_auto "$CHURN" predict --data "$DATA1M" --model "$MODEL" --as-of "$AS_OF" --out "$OUT/predict" --top 0
@@ -27,7 +30,7 @@ man="$OUT/predict/predictions/as_of=$AS_OF/_manifest.json"
 rows=$(sed -n 's/^  "rows": \([0-9]*\),/\1/p' "$man" | head -1)
 method=$(sed -n 's/^  "reasons_method": "\(.*\)",/\1/p' "$man")
 p=$(median predict_auto 2); f=$(median features_alone 2)
-echo "churn predict as of $AS_OF on 1M generated customers ($rows scored, reasons $method; $RUNS runs, medians, $(nproc) cores):"
+echo "churn predict as of $AS_OF on 1M generated customers ($rows scored, reasons $method, compared with 2024-11-01; $RUNS runs, medians, $(nproc) cores):"
 printf '  %-44s wall %6.2fs  cpu %6.2fs  peak RSS %5d MB\n' \
 	"predict: features+model+reasons+write" "$p" "$(awk -v a="$(median predict_auto 3)" -v b="$(median predict_auto 4)" 'BEGIN{print a+b}')" "$(( $(median predict_auto 5) / 1024 ))" \
 	"features alone (same customers, 48 features)" "$f" "$(awk -v a="$(median features_alone 3)" -v b="$(median features_alone 4)" 'BEGIN{print a+b}')" "$(( $(median features_alone 5) / 1024 ))"
