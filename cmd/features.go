@@ -221,7 +221,7 @@ func runFeatures(ctx context.Context, o *FeaturesOptions) error {
 		if err != nil {
 			return err
 		}
-		if err := writeFileAtomic(o.SpecOut, append(b, '\n')); err != nil {
+		if err := data.WriteFileAtomic(o.SpecOut, append(b, '\n')); err != nil {
 			return err
 		}
 	}
@@ -257,16 +257,4 @@ func orNone(s string) string {
 		return "unknown"
 	}
 	return s
-}
-
-func writeFileAtomic(path string, b []byte) error {
-	f, err := data.CreateAtomic(path)
-	if err != nil {
-		return err
-	}
-	defer f.Abort()
-	if _, err := f.Write(b); err != nil {
-		return err
-	}
-	return f.Commit()
 }

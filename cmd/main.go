@@ -88,7 +88,7 @@ func Run(args []string, stdio IO) (code int) {
 	}
 	switch {
 	case ctx.Err() != nil || errors.Is(err, context.Canceled):
-		fmt.Fprintln(stdio.ErrOut, "churn: interrupted; no output was written")
+		fmt.Fprintln(stdio.ErrOut, "churn: interrupted; outputs being written were discarded (anything already published is complete)")
 		return ExitInterrupted
 	case isUsage(err):
 		fmt.Fprintf(stdio.ErrOut, "churn: %v\nRun '%s --help' for usage.\n", err, commandPath(root, args))

@@ -60,7 +60,7 @@ func (f *AtomicFile) Commit() error {
 		os.Remove(f.Name())
 		return fmt.Errorf("write %s: %w", f.path, err)
 	}
-	return syncDir(filepath.Dir(f.path))
+	return SyncPath(filepath.Dir(f.path))
 }
 
 // Abort discards the file unless it was committed.
@@ -127,7 +127,7 @@ func (d *AtomicDir) Commit() error {
 	if old != "" {
 		os.RemoveAll(old)
 	}
-	return syncDir(filepath.Dir(d.final))
+	return SyncPath(filepath.Dir(d.final))
 }
 
 // Abort removes the temporary directory unless it was committed.
@@ -139,16 +139,32 @@ func (d *AtomicDir) Abort() {
 	os.RemoveAll(d.Path)
 }
 
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
+// SyncPath flushes a file or folder to disk (a no-op where the file system
+// cannot sync folders).
+func SyncPath(p string) error {
+	f, err := os.Open(p)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	if err := f.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return fmt.Errorf("sync %s: %w", dir, err)
+		return fmt.Errorf("sync %s: %w", p, err)
 	}
 	return nil
+}
+
+// WriteFileAtomic writes b to path through an AtomicFile: readers see the
+// old file or the whole new one.
+func WriteFileAtomic(path string, b []byte) error {
+	f, err := CreateAtomic(path)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if _, err := f.Write(b); err != nil {
+		return err
+	}
+	return f.Commit()
 }
 
 // syncTree flushes every file under dir to disk.
@@ -157,14 +173,6 @@ func syncTree(dir string) error {
 		if err != nil {
 			return err
 		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := f.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-			return fmt.Errorf("sync %s: %w", p, err)
-		}
-		return nil
+		return SyncPath(p)
 	})
 }

@@ -307,9 +307,10 @@ var binders = map[string]func(b *Batch, lo, hi int, h *History){
 	},
 }
 
-// sortByTime orders each event slice of h by its time column, keeping the
-// file order of ties. Already-ordered slices (the usual case) cost one pass.
-func (h *History) sortByTime() {
+// SortByTime orders each event slice of h by its time column, keeping the
+// order of ties. Already-ordered slices (the usual case) cost one pass.
+// Scan calls it for every History it hands out.
+func (h *History) SortByTime() {
 	if !sorted(h.Subscriptions, func(x *Subscription) int64 { return int64(x.Start) }) {
 		slices.SortStableFunc(h.Subscriptions, func(a, b Subscription) int { return cmpInt(int64(a.Start), int64(b.Start)) })
 	}

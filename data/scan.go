@@ -370,7 +370,7 @@ func (ds *Dataset) Scan(ctx context.Context, r KeyRange, opt ScanOptions, fn fun
 			st.Rows[c.table] += n
 			st.Orphans[c.table] += o
 		}
-		h.sortByTime()
+		h.SortByTime()
 		st.Customers++
 		if err := fn(&h); err != nil {
 			return st, err

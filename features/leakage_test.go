@@ -106,19 +106,6 @@ var mutations = []futureMutation{
 	},
 }
 
-// sortHistory restores time order after a mutation, as data.Scan would.
-func sortHistory(h *data.History) {
-	slices.SortStableFunc(h.Subscriptions, func(a, b data.Subscription) int { return int(a.Start) - int(b.Start) })
-	slices.SortStableFunc(h.Usage, func(a, b data.Usage) int { return int(a.Date) - int(b.Date) })
-	slices.SortStableFunc(h.Payments, func(a, b data.Payment) int { return int(a.InvoiceDate) - int(b.InvoiceDate) })
-	cmpT := func(a, b data.Timestamp) int { return cmpInt(int64(a), int64(b)) }
-	slices.SortStableFunc(h.Contacts, func(a, b data.Contact) int { return cmpT(a.TS, b.TS) })
-	slices.SortStableFunc(h.Tickets, func(a, b data.Ticket) int { return cmpT(a.OpenedAt, b.OpenedAt) })
-	slices.SortStableFunc(h.Surveys, func(a, b data.Survey) int { return cmpT(a.TS, b.TS) })
-	slices.SortStableFunc(h.Signals, func(a, b data.Signal) int { return cmpT(a.TS, b.TS) })
-	slices.SortStableFunc(h.Orders, func(a, b data.Order) int { return cmpT(a.TS, b.TS) })
-}
-
 func cmpInt(a, b int64) int {
 	switch {
 	case a < b:
@@ -167,7 +154,7 @@ func TestNoLeakage(t *testing.T) {
 						done = append(done, m(r, h, T))
 					}
 				}
-				sortHistory(h)
+				h.SortByTime()
 				var got Values
 				Compute(h, T, cfg, &got)
 				if diff, ok := sameValues(&want, &got); !ok {
@@ -230,7 +217,7 @@ func randomHistory(r *rand.Rand) *data.History {
 	for i, n := 0, r.IntN(25); i < n; i++ {
 		h.Orders = append(h.Orders, data.Order{TS: rt(), Amount: r.Float64() * 200, Items: 1})
 	}
-	sortHistory(h)
+	h.SortByTime()
 	return h
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/churnlab/churn/features"
+	"github.com/churnlab/churn/internal/textutil"
 )
 
 // AlertRule is a manager-defined trigger: every customer for whom When is
@@ -265,31 +266,5 @@ func ruleError(rule string, err error, names []string, env map[string]any) error
 // closest returns the known name nearest to s by edit distance, if it is
 // within a third of its length.
 func closest(s string, env map[string]any) string {
-	best, bestD := "", len(s)/3+1
-	for _, k := range slices.Sorted(maps.Keys(env)) {
-		if d := editDistance(s, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return textutil.Closest(s, slices.Sorted(maps.Keys(env)), len(s)/3+1)
 }

@@ -13,16 +13,6 @@ import (
 	"github.com/churnlab/churn/internal/duckdbtest"
 )
 
-// duckType is how DuckDB reads each of our Parquet types.
-var duckType = map[data.Type]string{
-	data.TypeString:    "VARCHAR",
-	data.TypeInt64:     "BIGINT",
-	data.TypeFloat64:   "DOUBLE",
-	data.TypeBool:      "BOOLEAN",
-	data.TypeDate:      "DATE",
-	data.TypeTimestamp: "TIMESTAMP WITH TIME ZONE",
-}
-
 // TestDuckDBReadsPredictions writes two dates into one folder and reads
 // the predictions folder the way BI tools do, with DuckDB and Hive
 // partitioning: counts, types and values, and the alerts in both formats.
@@ -67,8 +57,8 @@ func TestDuckDBReadsPredictions(t *testing.T) {
 	}
 	for i, c := range PredictionColumns {
 		name, typ := fmt.Sprint(desc.Rows[i][0]), fmt.Sprint(desc.Rows[i][1])
-		if name != c.Name || typ != duckType[c.Type] {
-			t.Errorf("column %d: DuckDB reads %s %s, want %s %s", i, name, typ, c.Name, duckType[c.Type])
+		if name != c.Name || typ != duckdbtest.TypeOf[c.Type.String()] {
+			t.Errorf("column %d: DuckDB reads %s %s, want %s %s", i, name, typ, c.Name, duckdbtest.TypeOf[c.Type.String()])
 		}
 	}
 	counts := res[1].Rows

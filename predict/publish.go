@@ -75,7 +75,7 @@ func cleanStaging(out string, log *slog.Logger) {
 // available the old partition is first moved into the staging folder,
 // which leaves a moment without a partition (never a half one).
 func publish(staged, final string) error {
-	if err := syncPath(staged); err != nil {
+	if err := data.SyncPath(staged); err != nil {
 		return err
 	}
 	parent := filepath.Dir(final)
@@ -106,24 +106,11 @@ func publish(staged, final string) error {
 	default:
 		return fmt.Errorf("publish %s: %w", final, err)
 	}
-	return syncPath(parent)
+	return data.SyncPath(parent)
 }
 
 // errNoExchange says the platform or file system cannot swap two paths.
 var errNoExchange = errors.New("atomic exchange not supported")
-
-// syncPath flushes a file or folder to disk.
-func syncPath(p string) error {
-	f, err := os.Open(p)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return fmt.Errorf("sync %s: %w", p, err)
-	}
-	return nil
-}
 
 // writeFile writes b to path and flushes it to disk.
 func writeFile(path string, b []byte) error {

@@ -12,16 +12,6 @@ import (
 	"github.com/churnlab/churn/internal/duckdbtest"
 )
 
-// duckType is the DuckDB type a contract column must read as, with no cast.
-var duckType = map[data.Type]string{
-	data.TypeString:    "VARCHAR",
-	data.TypeInt64:     "BIGINT",
-	data.TypeFloat64:   "DOUBLE",
-	data.TypeBool:      "BOOLEAN",
-	data.TypeDate:      "DATE",
-	data.TypeTimestamp: "TIMESTAMP WITH TIME ZONE",
-}
-
 // TestDuckDBReadsOurDatasets reads generated data and the four imported
 // public data sets with DuckDB and checks every table's row count and every
 // contract column's type against what churn's own reader sees.
@@ -64,11 +54,11 @@ func TestDuckDBReadsOurDatasets(t *testing.T) {
 			c := check{set: set, table: tf.Table.Name, path: path, rows: tf.NumRows(), types: map[string]string{}}
 			for _, col := range tf.Table.Columns {
 				if tf.HasColumn(col.Name) {
-					c.types[col.Name] = duckType[col.Type]
+					c.types[col.Name] = duckdbtest.TypeOf[col.Type.String()]
 				}
 			}
 			for _, a := range tf.Attrs {
-				c.types[a.Name] = duckType[a.Type]
+				c.types[a.Name] = duckdbtest.TypeOf[a.Type.String()]
 			}
 			checks = append(checks, c)
 			stmts = append(stmts, "SELECT count(*) FROM "+duckdbtest.Parquet(path), "DESCRIBE SELECT * FROM "+duckdbtest.Parquet(path))

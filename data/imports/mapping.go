@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/churnlab/churn/data"
+	"github.com/churnlab/churn/internal/textutil"
 )
 
 // MappingError is a problem with the mapping file: bad YAML, an unknown key,
@@ -483,39 +485,21 @@ func describe(key, parent string) string {
 
 // suggest returns ` (did you mean "x"?)` for a near-miss, else "".
 func suggest(got string, known []string) string {
-	best, bestD := "", 3
-	for _, k := range known {
+	lower := make([]string, len(known))
+	for i, k := range known {
 		if strings.EqualFold(k, got) {
 			return fmt.Sprintf(" (did you mean %q?)", k)
 		}
-		if d := editDistance(strings.ToLower(got), strings.ToLower(k)); d < bestD {
-			best, bestD = k, d
-		}
+		lower[i] = strings.ToLower(k)
+	}
+	best := textutil.Closest(strings.ToLower(got), lower, 3)
+	if i := slices.Index(lower, best); i >= 0 {
+		best = known[i]
 	}
 	if best == "" {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}`)

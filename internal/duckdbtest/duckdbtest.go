@@ -22,6 +22,18 @@ const EnvDir = "CHURN_DUCKDB_DIR"
 // Timeout bounds one Run: DuckDB start-up plus the queries.
 var Timeout = 2 * time.Minute
 
+// TypeOf is the DuckDB type each contract type (by its name, data.Type's
+// String) must read as, with no cast. Keyed by name so that package data's
+// own tests can use this package.
+var TypeOf = map[string]string{
+	"STRING":    "VARCHAR",
+	"INT64":     "BIGINT",
+	"DOUBLE":    "DOUBLE",
+	"BOOLEAN":   "BOOLEAN",
+	"DATE":      "DATE",
+	"TIMESTAMP": "TIMESTAMP WITH TIME ZONE",
+}
+
 // Column is a column of a result: its name and DuckDB type, e.g. "BIGINT",
 // "DATE", "TIMESTAMP WITH TIME ZONE".
 type Column struct {

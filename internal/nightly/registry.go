@@ -93,10 +93,10 @@ func (r *Registry) Add(v string, m *train.Model, card *Card) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(final, "card.json"), append(cj, '\n')); err != nil {
+	if err := data.WriteFileAtomic(filepath.Join(final, "card.json"), append(cj, '\n')); err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(final, "card.md"), cardMarkdown(card))
+	return data.WriteFileAtomic(filepath.Join(final, "card.md"), cardMarkdown(card))
 }
 
 // Champion returns the champion's version, or "" when there is none.
@@ -123,7 +123,7 @@ func (r *Registry) Promote(v string) error {
 	if !r.Has(v) {
 		return fmt.Errorf("registry: no version %s", v)
 	}
-	return writeAtomic(filepath.Join(r.Dir, "CHAMPION"), []byte(v+"\n"))
+	return data.WriteFileAtomic(filepath.Join(r.Dir, "CHAMPION"), []byte(v+"\n"))
 }
 
 // Record appends an event to the history.
@@ -163,18 +163,6 @@ func (r *Registry) Versions() ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
-}
-
-func writeAtomic(path string, b []byte) error {
-	f, err := data.CreateAtomic(path)
-	if err != nil {
-		return err
-	}
-	defer f.Abort()
-	if _, err := f.Write(b); err != nil {
-		return err
-	}
-	return f.Commit()
 }
 
 func cardMarkdown(c *Card) []byte {

@@ -327,19 +327,21 @@ func (j *job) run(ctx context.Context) error {
 	j.mf.Champion = scoreVersion
 	j.mf.Outputs.Registry = c.Registry
 
-	// 6. Score tonight's customers with the champion.
+	// 6. Score tonight's customers with the champion. A required webhook
+	// that failed fails the run, but only after the report is written too:
+	// the predictions are already published.
 	var res *predict.Result
+	var webhookErr error
 	err = j.step("score", func() (string, error) {
 		var err error
 		res, err = predict.Run(ctx, predict.Options{Dataset: ds, Model: scorer, ModelVersion: scoreVersion, AsOf: asOf, Out: c.Out, Config: c.Predict, Now: j.now, Logger: j.log})
 		if err != nil {
 			var we *predict.WebhookError
-			if errors.As(err, &we) && res != nil {
-				j.mf.Warnings = append(j.mf.Warnings, err.Error())
-				err = nil
-			} else {
+			if !errors.As(err, &we) || res == nil {
 				return "", err
 			}
+			webhookErr = err
+			j.mf.Warnings = append(j.mf.Warnings, err.Error())
 		}
 		j.mf.Scored, j.mf.Tiers, j.mf.Alerts, j.mf.Top = res.Rows, res.Tiers, res.Alerts, res.Top
 		j.mf.Outputs.Predictions, j.mf.Outputs.Alerts = res.PredictionsDir, res.AlertsDir
@@ -351,7 +353,7 @@ func (j *job) run(ctx context.Context) error {
 
 	// 7. Report: the challenger's evaluation, with tonight's population
 	// checked for drift against the scoring champion's training data.
-	return j.step("report", func() (string, error) {
+	err = j.step("report", func() (string, error) {
 		pop, err := scoringPopulation(ctx, ds, scorer, asOf, lc)
 		if err != nil {
 			return "", err
@@ -374,6 +376,10 @@ func (j *job) run(ctx context.Context) error {
 		}
 		return rep.Verdict.Level, nil
 	})
+	if err != nil {
+		return err
+	}
+	return webhookErr
 }
 
 // decide compares challenger and champion on the same validation rows.
@@ -470,7 +476,7 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, append(b, '\n'))
+	return data.WriteFileAtomic(path, append(b, '\n'))
 }
 
 // pruneRuns keeps the newest keep run folders.
