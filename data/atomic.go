@@ -73,9 +73,15 @@ func (f *AtomicFile) Abort() {
 	os.Remove(f.Name())
 }
 
-// AtomicDir is a directory built under a temporary name and moved into place
-// by Commit. An existing directory at the final path is replaced: it is moved
-// aside, the new one renamed in, and the old one removed.
+// ErrNoExchange says the platform or file system cannot swap two paths
+// atomically.
+var ErrNoExchange = errors.New("atomic exchange not supported")
+
+// AtomicDir is a directory built under a temporary name (a hidden sibling of
+// the final path) and moved into place by Commit. An existing directory at
+// the final path is replaced atomically where the system can swap two paths
+// (Linux renameat2); elsewhere it is moved aside first, which leaves a
+// moment without it, never a half-written one.
 type AtomicDir struct {
 	// Path is the temporary directory to write into.
 	Path  string
@@ -109,23 +115,31 @@ func (d *AtomicDir) Commit() error {
 		os.RemoveAll(d.Path)
 		return err
 	}
-	var old string
-	if _, err := os.Lstat(d.final); err == nil {
-		old = tmpName(d.final, "old")
+	// Swap an existing directory out atomically where the system can; the
+	// temporary path then holds the old directory, removed after.
+	switch err := RenameExchange(d.Path, d.final); {
+	case err == nil:
+		os.RemoveAll(d.Path)
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.Rename(d.Path, d.final); err != nil {
+			os.RemoveAll(d.Path)
+			return fmt.Errorf("write %s: %w", d.final, err)
+		}
+	case errors.Is(err, ErrNoExchange):
+		old := tmpName(d.final, "old")
 		if err := os.Rename(d.final, old); err != nil {
 			os.RemoveAll(d.Path)
 			return fmt.Errorf("replace %s: %w", d.final, err)
 		}
-	}
-	if err := os.Rename(d.Path, d.final); err != nil {
-		if old != "" {
+		if err := os.Rename(d.Path, d.final); err != nil {
 			os.Rename(old, d.final)
+			os.RemoveAll(d.Path)
+			return fmt.Errorf("replace %s: %w", d.final, err)
 		}
+		os.RemoveAll(old)
+	default:
 		os.RemoveAll(d.Path)
 		return fmt.Errorf("replace %s: %w", d.final, err)
-	}
-	if old != "" {
-		os.RemoveAll(old)
 	}
 	return SyncPath(filepath.Dir(d.final))
 }

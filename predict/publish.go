@@ -82,7 +82,7 @@ func publish(staged, final string) error {
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return err
 	}
-	err := renameExchange(staged, final)
+	err := data.RenameExchange(staged, final)
 	switch {
 	case err == nil:
 		// staged now holds the old partition.
@@ -93,7 +93,7 @@ func publish(staged, final string) error {
 		if err := os.Rename(staged, final); err != nil {
 			return fmt.Errorf("publish %s: %w", final, err)
 		}
-	case errors.Is(err, errNoExchange):
+	case errors.Is(err, data.ErrNoExchange):
 		old := staged + ".old"
 		if err := os.Rename(final, old); err != nil {
 			return fmt.Errorf("replace %s: %w", final, err)
@@ -108,9 +108,6 @@ func publish(staged, final string) error {
 	}
 	return data.SyncPath(parent)
 }
-
-// errNoExchange says the platform or file system cannot swap two paths.
-var errNoExchange = errors.New("atomic exchange not supported")
 
 // writeFile writes b to path and flushes it to disk.
 func writeFile(path string, b []byte) error {
