@@ -88,10 +88,11 @@ func runNightly(ctx context.Context, o *RunOptions) error {
 	if err := cfg.ApplyEnv(os.Getenv); err != nil {
 		return &UsageError{Err: err}
 	}
+	// Flags win over the environment and the file.
 	for _, p := range []struct {
-		flag, val string
-		dst       *string
-	}{{"data", o.Data, &cfg.Data}, {"out", o.Out, &cfg.Out}, {"registry", o.Registry, &cfg.Registry}} {
+		val string
+		dst *string
+	}{{o.Data, &cfg.Data}, {o.Out, &cfg.Out}, {o.Registry, &cfg.Registry}} {
 		if p.val != "" {
 			*p.dst = p.val
 		}
