@@ -11,6 +11,7 @@ import (
 
 	"github.com/churnlab/churn/eval"
 	"github.com/churnlab/churn/features"
+	"github.com/churnlab/churn/predict"
 	"github.com/churnlab/churn/train"
 )
 
@@ -145,7 +146,8 @@ func runEval(ctx context.Context, o *EvalOptions) error {
 	}
 	rep, err := eval.Run(ctx, eval.Options{
 		Model: m, Table: tab, Baseline: base, Config: cfg, Logger: slog.Default(),
-		Inputs: eval.Inputs{Model: filepath.Base(filepath.Clean(o.Model)), Features: filepath.Base(o.Features), BaselineModel: baseName(o.BaselineModel)},
+		Explain: predict.NewExplainer(m.Manifest.Spec).Text,
+		Inputs:  eval.Inputs{Model: filepath.Base(filepath.Clean(o.Model)), Features: filepath.Base(o.Features), BaselineModel: baseName(o.BaselineModel)},
 	})
 	if err != nil {
 		return fmt.Errorf("%s with %s: %w", o.Features, o.Model, err)

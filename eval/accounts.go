@@ -37,13 +37,16 @@ type Account struct {
 // Reason is a feature that raises an account's risk: its contribution to
 // the model's logit (positive), description and value.
 type Reason struct {
-	Feature      string `json:"feature"`
-	Description  string `json:"description"`
-	Value        string `json:"value"`
+	Feature     string `json:"feature"`
+	Description string `json:"description"`
+	Value       string `json:"value"`
+	// Text says it in business words when the report was given an
+	// explainer (Options.Explain), as the predictions do; else "".
+	Text         string `json:"text,omitempty"`
 	Contribution Num    `json:"contribution"`
 }
 
-func topAccounts(ctx context.Context, m *train.Model, t *features.Table, prob []float64, cfg Config) (TopAccounts, error) {
+func topAccounts(ctx context.Context, m *train.Model, t *features.Table, prob []float64, cfg Config, explain func(t *features.Table, i, f int) string) (TopAccounts, error) {
 	latest := data.NoDate
 	for _, d := range t.AsOf {
 		latest = max(latest, d)
@@ -101,7 +104,11 @@ func topAccounts(ctx context.Context, m *train.Model, t *features.Table, prob []
 				break
 			}
 			d := &t.Spec.Features[f]
-			a.Reasons = append(a.Reasons, Reason{Feature: d.Name, Description: d.Description, Value: formatValue(t, d, f, i), Contribution: Num(c[f])})
+			r := Reason{Feature: d.Name, Description: d.Description, Value: formatValue(t, d, f, i), Contribution: Num(c[f])}
+			if explain != nil {
+				r.Text = explain(t, i, f)
+			}
+			a.Reasons = append(a.Reasons, r)
 		}
 		ta.Accounts = append(ta.Accounts, a)
 	}

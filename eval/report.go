@@ -41,6 +41,9 @@ type Options struct {
 	Inputs Inputs
 	// Logger receives progress; nil discards it.
 	Logger *slog.Logger
+	// Explain, when set, renders a feature of a row in business words for
+	// the accounts to call (the commands pass predict.Explainer's Text).
+	Explain func(t *features.Table, row, feature int) string
 	// Population, when set, is what the drift section compares with the
 	// model's training reference instead of the evaluated rows: the
 	// nightly job passes tonight's scoring snapshot and its probabilities.
@@ -413,7 +416,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.Drift = drift(&m.Manifest, pop.Table, all, pop.Prob, cfg.Drift)
 		rep.Drift.Population = pop.Label
 	}
-	if rep.TopAccounts, err = topAccounts(ctx, m, t, all.Prob, cfg); err != nil {
+	if rep.TopAccounts, err = topAccounts(ctx, m, t, all.Prob, cfg, o.Explain); err != nil {
 		return nil, err
 	}
 	rep.Verdict = verdict(rep, cfg)

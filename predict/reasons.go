@@ -617,3 +617,20 @@ func npsText(last, change float64, cfg *features.Config) string {
 	}
 	return s
 }
+
+// Explainer renders a feature of a table row in business words, as the
+// predictions' reasons do ("active users down 45% vs the previous 30
+// days"). Other packages (the evaluation report) use it through a function
+// value, so they need not import predict. It is not safe for concurrent use.
+type Explainer struct{ r *renderer }
+
+// NewExplainer returns an Explainer for tables of spec, with the built-in
+// playbook's categories.
+func NewExplainer(spec *features.Spec) *Explainer {
+	return &Explainer{r: newRenderer(spec, DefaultPlaybook())}
+}
+
+// Text renders feature f of row i of t (a table of the explainer's spec).
+func (e *Explainer) Text(t *features.Table, i, f int) string {
+	return e.r.text(f, tableRow{r: e.r, tab: t, row: i})
+}

@@ -287,8 +287,9 @@ func (j *job) run(ctx context.Context) error {
 	err = j.step("evaluate", func() (string, error) {
 		var err error
 		rep, err = eval.Run(ctx, eval.Options{Model: challenger, Table: table, Baseline: champion, Config: c.Eval,
-			Inputs: eval.Inputs{Model: "challenger " + j.mf.Challenger, Features: fmt.Sprintf("training snapshots %s … %s", dates[0], dates[len(dates)-1]), BaselineModel: prev},
-			Logger: j.log})
+			Explain: predict.NewExplainer(challenger.Manifest.Spec).Text,
+			Inputs:  eval.Inputs{Model: "challenger " + j.mf.Challenger, Features: fmt.Sprintf("training snapshots %s … %s", dates[0], dates[len(dates)-1]), BaselineModel: prev},
+			Logger:  j.log})
 		if err != nil {
 			return "", err
 		}
