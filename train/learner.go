@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime/debug"
 	"strconv"
 
 	"github.com/churnlab/churn/internal/logreg"
@@ -81,12 +82,28 @@ func xgbParams(p *Params) [][2]string {
 	}
 }
 
+// releaseFloats is the size of a training matrix (in values) from which
+// fitXGBoost returns its memory to the operating system once XGBoost has
+// copied it: 16M float32s, 64 MB. Below it the forced collection is not
+// worth its time.
+const releaseFloats = 16 << 20
+
+// fitXGBoost fits a booster on d. It consumes d.train.X: the matrix is
+// dropped (set to nil) once XGBoost holds its own copy.
 func fitXGBoost(ctx context.Context, d *fitData, p *Params, log func(string, ...any)) (_ fitted, err error) {
 	dtrain, err := xgb.NewDMatrix(d.train.X, d.train.N, d.train.P)
 	if err != nil {
 		return nil, err
 	}
 	defer dtrain.Close()
+	// XGBoost copied the rows into its own pages: let the dense matrix go
+	// and hand its memory back now, before boosting allocates XGBoost's
+	// buffers. Otherwise Go keeps the pages for reuse and the process holds
+	// the rows three times (table, matrix, DMatrix) at its peak.
+	d.train.X = nil
+	if d.train.N*d.train.P >= releaseFloats {
+		debug.FreeOSMemory()
+	}
 	if err := dtrain.SetLabels(d.y); err != nil {
 		return nil, err
 	}
