@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"math/bits"
 	"slices"
 	"sort"
 
@@ -42,7 +43,7 @@ func (d *Distribution) Level(s string) int {
 
 // numericDistribution bins xs at their deciles.
 func numericDistribution(name string, xs []float64) Distribution {
-	var vals []float64
+	vals := make([]float64, 0, len(xs))
 	missing := 0
 	for _, x := range xs {
 		if math.IsNaN(x) {
@@ -51,10 +52,16 @@ func numericDistribution(name string, xs []float64) Distribution {
 			vals = append(vals, x)
 		}
 	}
-	slices.Sort(vals)
-	d := Distribution{Name: name}
+	// The deciles by selection: the values sorting would put at these
+	// positions, for a fraction of the cost of sorting.
+	var ranks []int
 	for q := 1; q < 10 && len(vals) > 0; q++ {
-		e := vals[q*len(vals)/10]
+		ranks = append(ranks, q*len(vals)/10)
+	}
+	selectRanks(vals, ranks)
+	d := Distribution{Name: name}
+	for _, k := range ranks {
+		e := vals[k]
 		if len(d.Edges) == 0 || e > d.Edges[len(d.Edges)-1] {
 			d.Edges = append(d.Edges, e)
 		}
@@ -66,6 +73,80 @@ func numericDistribution(name string, xs []float64) Distribution {
 	d.Shares[len(d.Shares)-1] = float64(missing)
 	normalise(d.Shares, len(xs))
 	return d
+}
+
+// selectRanks reorders xs so that xs[k] holds the value sorting would put
+// there, for every k of ranks (ascending, possibly repeated, each in
+// [0, len(xs))). It costs O(n log len(ranks)) comparisons on average, and
+// falls back to sorting on inputs where selection makes no progress. xs
+// must not hold NaN.
+func selectRanks(xs []float64, ranks []int) {
+	if len(ranks) == 0 {
+		return
+	}
+	mid := len(ranks) / 2
+	k := ranks[mid]
+	lo, hi := nthElement(xs, k)
+	// xs[lo:hi] all equal xs[k]; below lo smaller, from hi larger.
+	var left, right []int
+	for _, r := range ranks {
+		switch {
+		case r < lo:
+			left = append(left, r)
+		case r >= hi:
+			right = append(right, r-hi)
+		}
+	}
+	selectRanks(xs[:lo], left)
+	selectRanks(xs[hi:], right)
+}
+
+// nthElement partially orders xs so that xs[k] is the value sorting would
+// put there, everything before lo is smaller, xs[lo:hi] equals it and
+// everything from hi on is larger. It is quickselect with three-way
+// partitioning (so repeated values cost nothing) and a median-of-three
+// pivot, sorting instead when the partitions shrink too slowly.
+func nthElement(xs []float64, k int) (lo, hi int) {
+	lo, hi = 0, len(xs)
+	for budget := 2 * bits.Len(uint(len(xs))); hi-lo > 12; budget-- {
+		if budget == 0 {
+			break
+		}
+		a, b, c := xs[lo], xs[lo+(hi-lo)/2], xs[hi-1]
+		pivot := max(min(a, b), min(max(a, b), c))
+		lt, i, gt := lo, lo, hi
+		for i < gt {
+			switch v := xs[i]; {
+			case v < pivot:
+				xs[lt], xs[i] = v, xs[lt]
+				lt++
+				i++
+			case v > pivot:
+				gt--
+				xs[gt], xs[i] = v, xs[gt]
+			default:
+				i++
+			}
+		}
+		switch {
+		case k < lt:
+			hi = lt
+		case k >= gt:
+			lo = gt
+		default:
+			return lt, gt
+		}
+	}
+	slices.Sort(xs[lo:hi])
+	v := xs[k]
+	l, h := k, k+1
+	for l > lo && xs[l-1] == v {
+		l--
+	}
+	for h < hi && xs[h] == v {
+		h++
+	}
+	return l, h
 }
 
 func categoricalDistribution(name string, xs []string) Distribution {
