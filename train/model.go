@@ -115,6 +115,7 @@ type Scores struct {
 	// Contrib holds, when requested, len(Spec.Features)+1 values per row:
 	// each feature's contribution to the margin (one-hot columns summed per
 	// feature) and the bias last. A row's contributions sum to its margin.
+	// The rows are slices of one array, each capped at its own length.
 	Contrib [][]float64
 }
 
@@ -177,18 +178,42 @@ func (m *Model) ScoreWith(ctx context.Context, t *features.Table, rows []int, op
 	if err := m.CheckTable(t); err != nil {
 		return nil, err
 	}
-	X, n := m.Manifest.Encoder.Matrix(t, rows)
-	mat := matrix{X: X, N: n, P: len(m.Manifest.Encoder.Columns)}
+	// Rows are encoded, predicted and explained a chunk at a time, so the
+	// dense matrix never holds more than a chunk: at a million rows the
+	// whole matrix would be as large as the contributions themselves.
+	enc := m.Manifest.Encoder
+	n := t.Len()
+	if rows != nil {
+		n = len(rows)
+	}
+	p := len(enc.Columns)
 	const chunk = 1 << 16
 	s := &Scores{Margin: make([]float64, 0, n), Prob: make([]float64, 0, n)}
-	featOf := m.Manifest.Encoder.FeatureOf()
+	featOf := enc.FeatureOf()
 	nf := len(m.Manifest.Spec.Features)
+	var contribs []float64 // every row's contributions, back to back
+	if contrib {
+		contribs = make([]float64, n*(nf+1))
+		s.Contrib = make([][]float64, 0, n)
+	}
+	var idx []int
 	for lo := 0; lo < n; lo += chunk {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		hi := min(n, lo+chunk)
-		part := matrix{X: mat.X[lo*mat.P : hi*mat.P], N: hi - lo, P: mat.P}
+		var sel []int
+		if rows != nil {
+			sel = rows[lo:hi]
+		} else {
+			idx = idx[:0]
+			for i := lo; i < hi; i++ {
+				idx = append(idx, i)
+			}
+			sel = idx
+		}
+		X, k := enc.Matrix(t, sel)
+		part := matrix{X: X, N: k, P: p}
 		mg, err := m.learner.margins(part)
 		if err != nil {
 			return nil, err
@@ -205,12 +230,13 @@ func (m *Model) ScoreWith(ctx context.Context, t *features.Table, rows []int, op
 			return nil, err
 		}
 		for r := 0; r < part.N; r++ {
-			row := make([]float64, nf+1)
-			cr := c[r*(mat.P+1) : (r+1)*(mat.P+1)]
-			for j := 0; j < mat.P; j++ {
+			at := (lo + r) * (nf + 1)
+			row := contribs[at : at+nf+1 : at+nf+1]
+			cr := c[r*(p+1) : (r+1)*(p+1)]
+			for j := 0; j < p; j++ {
 				row[featOf[j]] += cr[j]
 			}
-			row[nf] = cr[mat.P]
+			row[nf] = cr[p]
 			s.Contrib = append(s.Contrib, row)
 		}
 	}
