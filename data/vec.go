@@ -115,25 +115,7 @@ func (v *Vec) reset(t Type, n int) {
 	v.Dict = v.Dict[:0]
 	v.dictSrc, v.dictBase, v.dictInts, v.dictFloats = nil, 0, nil, nil
 	clear(v.intern)
-	switch t {
-	case TypeInt64, TypeTimestamp:
-		v.Ints = grow(v.Ints, n)
-	case TypeDate:
-		v.Dates = grow(v.Dates, n)
-	case TypeFloat64:
-		v.Floats = grow(v.Floats, n)
-	case TypeBool:
-		v.Bools = grow(v.Bools, n)
-	case TypeString:
-		v.Codes = grow(v.Codes, n)
-	}
-}
-
-func grow[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n)
-	}
-	return s[:n]
+	v.extend(n)
 }
 
 // Batch holds the decoded columns of one row group.
