@@ -33,6 +33,10 @@ var Stages = []string{features.StageOnboarding, features.StageActive, features.S
 type Playbook struct {
 	Version    int                      `yaml:"version"`
 	Categories map[string]*CategoryPlay `yaml:"categories"`
+	// LowRisk is the play for customers in the low risk tier, whatever
+	// their reasons: their small risk does not warrant the category's
+	// intervention. Nil means they get their category's play too.
+	LowRisk *Play `yaml:"low_risk"`
 	// Features maps feature names or globs (path.Match syntax, e.g.
 	// "nps_*") to categories, overriding the built-in mapping.
 	Features map[string]string `yaml:"features"`
@@ -134,6 +138,9 @@ func (pb *Playbook) merge(user *Playbook) {
 			}
 		}
 	}
+	if user.LowRisk != nil {
+		pb.LowRisk = user.LowRisk
+	}
 	if pb.Features == nil {
 		pb.Features = map[string]string{}
 	}
@@ -165,6 +172,9 @@ func (pb *Playbook) Validate() error {
 				errs = append(errs, fmt.Errorf("playbook %s/%s: owner_role %q must be lower case letters, digits and _", name, s, p.OwnerRole))
 			}
 		}
+	}
+	if p := pb.LowRisk; p != nil && (strings.TrimSpace(p.Action) == "" || !roleName.MatchString(p.OwnerRole)) {
+		errs = append(errs, fmt.Errorf("playbook low_risk: needs an action and an owner_role of lower case letters, digits and _"))
 	}
 	for _, g := range slices.Sorted(maps.Keys(pb.Features)) {
 		if _, err := path.Match(g, ""); err != nil {

@@ -188,8 +188,12 @@ func TestRun(t *testing.T) {
 				t.Fatalf("row %s: reasons not in decreasing contribution: %+v", r.ID, r.Reasons)
 			}
 		}
-		if len(r.Reasons) > 0 {
-			play := DefaultPlaybook().Play(r.Reasons[0].Category, r.Stage)
+		if pb := DefaultPlaybook(); r.Tier == "low" {
+			if r.Action != pb.LowRisk.Action || r.Role != pb.LowRisk.OwnerRole {
+				t.Fatalf("row %s (low risk): action %q/%q, want the low-risk play", r.ID, r.Action, r.Role)
+			}
+		} else if len(r.Reasons) > 0 {
+			play := pb.Play(r.Reasons[0].Category, r.Stage)
 			if play.Action != r.Action || play.OwnerRole != r.Role {
 				t.Fatalf("row %s: action %q/%q, the playbook says %q/%q for %s × %s", r.ID, r.Action, r.Role, play.Action, play.OwnerRole, r.Reasons[0].Category, r.Stage)
 			}

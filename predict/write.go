@@ -62,6 +62,9 @@ func (o *output) resolve(cs *customerScore, r *outRow) {
 		cat = r.reasons[0].Category
 	}
 	r.play = o.pb.Play(cat, cs.stage)
+	if cs.tier == tierLow && o.pb.LowRisk != nil {
+		r.play = *o.pb.LowRisk
+	}
 }
 
 // columnWriter appends one row's value of a column.
