@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"math"
+	"sort"
 
 	"github.com/churnlab/churn/features"
 	"github.com/churnlab/churn/train"
@@ -65,11 +66,7 @@ func driftStatus(psi float64, cfg DriftConfig) string {
 	return "stable"
 }
 
-func driftItem(ref *train.Distribution, bin func(k int) int, n int, cfg DriftConfig) DriftItem {
-	counts := make([]float64, len(ref.Shares))
-	for k := 0; k < n; k++ {
-		counts[bin(k)]++
-	}
+func driftItem(ref *train.Distribution, counts []float64, n int, cfg DriftConfig) DriftItem {
 	act := make([]float64, len(counts))
 	it := DriftItem{Feature: ref.Name, Bins: len(ref.Shares)}
 	for b := range counts {
@@ -82,34 +79,102 @@ func driftItem(ref *train.Distribution, bin func(k int) int, n int, cfg DriftCon
 	return it
 }
 
-func drift(mf *train.Manifest, t *features.Table, rows []int, prob []float64, cfg DriftConfig) Drift {
-	d := Drift{Threshold: Num(cfg.Threshold), Moderate: Num(cfg.Moderate), Rows: len(rows), Features: []DriftItem{}, Drifting: []string{}, Notes: []string{}}
-	refs := map[string]*train.Distribution{}
+// DriftCounter counts a population into a model's reference bins batch by
+// batch, so a population too large to hold (tonight's scored customers)
+// can be checked for drift as it streams by. It is not safe for concurrent
+// use.
+type DriftCounter struct {
+	refs   []*train.Distribution // per spec feature; nil without a reference
+	score  *train.Distribution
+	counts [][]float64 // per spec feature
+	scores []float64
+	n      int
+	notes  []string
+	cfg    DriftConfig
+}
+
+// NewDriftCounter prepares counting tables of spec against mf's reference.
+func NewDriftCounter(mf *train.Manifest, spec *features.Spec, cfg DriftConfig) *DriftCounter {
+	if cfg.Threshold == 0 {
+		cfg.Threshold = 0.2
+	}
+	if cfg.Moderate == 0 {
+		cfg.Moderate = 0.1
+	}
+	byName := map[string]*train.Distribution{}
 	for i := range mf.Reference {
-		refs[mf.Reference[i].Name] = &mf.Reference[i]
+		byName[mf.Reference[i].Name] = &mf.Reference[i]
 	}
-	if len(rows) == 0 {
-		return d
-	}
-	for fi, def := range t.Spec.Features {
-		ref, ok := refs[def.Name]
+	c := &DriftCounter{cfg: cfg, refs: make([]*train.Distribution, len(spec.Features)), counts: make([][]float64, len(spec.Features))}
+	for f, def := range spec.Features {
+		ref, ok := byName[def.Name]
 		if !ok || len(ref.Shares) == 0 {
-			d.Notes = append(d.Notes, fmt.Sprintf("no training reference for %s (model trained before drift references were stored?)", def.Name))
+			c.notes = append(c.notes, fmt.Sprintf("no training reference for %s (model trained before drift references were stored?)", def.Name))
 			continue
 		}
-		var bin func(k int) int
-		if def.Kind == features.Categorical {
-			bin = func(k int) int { return ref.Level(t.Cat[fi][rows[k]]) }
-		} else {
-			bin = func(k int) int { return ref.Bin(t.Num[fi][rows[k]]) }
+		c.refs[f], c.counts[f] = ref, make([]float64, len(ref.Shares))
+	}
+	if ref, ok := byName[train.ScoreName]; ok && len(ref.Shares) > 0 {
+		c.score, c.scores = ref, make([]float64, len(ref.Shares))
+	} else {
+		c.notes = append(c.notes, "no training reference for the score")
+	}
+	return c
+}
+
+// Add counts rows of t (nil: all) and their probabilities (prob[k] for the
+// k-th counted row).
+func (c *DriftCounter) Add(t *features.Table, rows []int, prob []float64) {
+	n := t.Len()
+	if rows != nil {
+		n = len(rows)
+	}
+	row := func(k int) int {
+		if rows == nil {
+			return k
 		}
-		d.Features = append(d.Features, driftItem(ref, bin, len(rows), cfg))
+		return rows[k]
+	}
+	for f, ref := range c.refs {
+		if ref == nil {
+			continue
+		}
+		cnt := c.counts[f]
+		if t.Cat[f] != nil {
+			for k := 0; k < n; k++ {
+				cnt[ref.Level(t.Cat[f][row(k)])]++
+			}
+		} else {
+			for k := 0; k < n; k++ {
+				cnt[ref.Bin(t.Num[f][row(k)])]++
+			}
+		}
+	}
+	if c.score != nil {
+		for k := 0; k < n; k++ {
+			c.scores[c.score.Bin(prob[k])]++
+		}
+	}
+	c.n += n
+}
+
+// Drift returns the PSI of every feature and of the score over the rows
+// counted so far; population names them in the report ("" for the
+// evaluated rows).
+func (c *DriftCounter) Drift(population string) Drift {
+	d := Drift{Population: population, Threshold: Num(c.cfg.Threshold), Moderate: Num(c.cfg.Moderate), Rows: c.n,
+		Features: []DriftItem{}, Drifting: []string{}, Notes: append([]string{}, c.notes...)}
+	if c.n == 0 {
+		return d
+	}
+	for f, ref := range c.refs {
+		if ref != nil {
+			d.Features = append(d.Features, driftItem(ref, c.counts[f], c.n, c.cfg))
+		}
 	}
 	d.Score = DriftItem{Feature: train.ScoreName, PSI: nan(), Status: "unknown"}
-	if ref, ok := refs[train.ScoreName]; ok && len(ref.Shares) > 0 {
-		d.Score = driftItem(ref, func(k int) int { return ref.Bin(prob[k]) }, len(rows), cfg)
-	} else {
-		d.Notes = append(d.Notes, "no training reference for the score")
+	if c.score != nil {
+		d.Score = driftItem(c.score, c.scores, c.n, c.cfg)
 	}
 	type named struct {
 		name string
@@ -121,15 +186,19 @@ func drift(mf *train.Manifest, t *features.Table, rows []int, prob []float64, cf
 			over = append(over, named{it.Feature, it.PSI.F()})
 		}
 	}
-	for i := 1; i < len(over); i++ {
-		for j := i; j > 0 && over[j].psi > over[j-1].psi; j-- {
-			over[j], over[j-1] = over[j-1], over[j]
-		}
-	}
+	sort.SliceStable(over, func(a, b int) bool { return over[a].psi > over[b].psi })
 	for _, o := range over {
 		d.Drifting = append(d.Drifting, o.name)
 	}
 	return d
+}
+
+func drift(mf *train.Manifest, t *features.Table, rows []int, prob []float64, cfg DriftConfig) Drift {
+	c := NewDriftCounter(mf, t.Spec, cfg)
+	if len(rows) > 0 {
+		c.Add(t, rows, prob)
+	}
+	return c.Drift("")
 }
 
 // DriftOf compares a population (every row of pop.Table, with its
@@ -138,19 +207,9 @@ func DriftOf(mf *train.Manifest, pop *Population, cfg DriftConfig) (Drift, error
 	if len(pop.Prob) != pop.Table.Len() {
 		return Drift{}, fmt.Errorf("drift population: %d probabilities for %d rows", len(pop.Prob), pop.Table.Len())
 	}
-	if cfg.Threshold == 0 {
-		cfg.Threshold = 0.2
-	}
-	if cfg.Moderate == 0 {
-		cfg.Moderate = 0.1
-	}
-	all := make([]int, pop.Table.Len())
-	for i := range all {
-		all[i] = i
-	}
-	d := drift(mf, pop.Table, all, pop.Prob, cfg)
-	d.Population = pop.Label
-	return d, nil
+	c := NewDriftCounter(mf, pop.Table.Spec, cfg)
+	c.Add(pop.Table, nil, pop.Prob)
+	return c.Drift(pop.Label), nil
 }
 
 // SetDrift replaces the report's drift section and revises the verdict.

@@ -56,6 +56,12 @@ type Options struct {
 	// Top is the number of riskiest customers returned in Result.Top
 	// (default 10).
 	Top int
+	// Observe, when set, is called with each batch of scored customers —
+	// their features and calibrated probabilities, in customer order, one
+	// batch at a time — before anything is written. The nightly job counts
+	// them for its drift check instead of computing the features again.
+	// The table is only valid during the call.
+	Observe func(t *features.Table, prob []float64)
 
 	// webhookSleep replaces the backoff wait in tests.
 	webhookSleep func(context.Context, time.Duration) error
@@ -261,7 +267,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	}
 	start, lastLog := time.Now(), time.Now()
 	stats, err := builder.Run(ctx, []data.Date{opt.AsOf}, workers, true, func(bt *features.Batch) error {
-		if err := sc.add(ctx, model, contrib, bt); err != nil {
+		if err := sc.add(ctx, model, contrib, bt, opt.Observe); err != nil {
 			return err
 		}
 		if time.Since(lastLog) > 10*time.Second {
@@ -468,7 +474,7 @@ var stageNames = map[string]string{
 	features.StageRenewal: features.StageRenewal, features.StagePastEnd: features.StagePastEnd,
 }
 
-func (s *scoring) add(ctx context.Context, m *train.Model, method train.ContribMethod, bt *features.Batch) error {
+func (s *scoring) add(ctx context.Context, m *train.Model, method train.ContribMethod, bt *features.Batch, observe func(*features.Table, []float64)) error {
 	if bt.N == 0 {
 		return nil
 	}
@@ -476,6 +482,9 @@ func (s *scoring) add(ctx context.Context, m *train.Model, method train.ContribM
 	scores, err := m.ScoreWith(ctx, tab, nil, train.ScoreOptions{Contrib: method})
 	if err != nil {
 		return err
+	}
+	if observe != nil {
+		observe(tab, scores.Prob)
 	}
 	nf := len(s.spec.Features)
 	hasStr := false

@@ -333,9 +333,13 @@ func (j *job) run(ctx context.Context) error {
 	// the predictions are already published.
 	var res *predict.Result
 	var webhookErr error
+	// Tonight's customers are counted for the drift check as they are
+	// scored, against the scoring champion's training data.
+	driftCount := eval.NewDriftCounter(&scorer.Manifest, scorer.Manifest.Spec, c.Eval.Drift)
+	observe := func(t *features.Table, prob []float64) { driftCount.Add(t, nil, prob) }
 	err = j.step("score", func() (string, error) {
 		var err error
-		res, err = predict.Run(ctx, predict.Options{Dataset: ds, Model: scorer, ModelVersion: scoreVersion, AsOf: asOf, Out: c.Out, Config: c.Predict, Now: j.now, Logger: j.log})
+		res, err = predict.Run(ctx, predict.Options{Dataset: ds, Model: scorer, ModelVersion: scoreVersion, AsOf: asOf, Out: c.Out, Config: c.Predict, Now: j.now, Logger: j.log, Observe: observe})
 		if err != nil {
 			var we *predict.WebhookError
 			if !errors.As(err, &we) || res == nil {
@@ -355,15 +359,7 @@ func (j *job) run(ctx context.Context) error {
 	// 7. Report: the challenger's evaluation, with tonight's population
 	// checked for drift against the scoring champion's training data.
 	err = j.step("report", func() (string, error) {
-		pop, err := scoringPopulation(ctx, ds, scorer, asOf, lc)
-		if err != nil {
-			return "", err
-		}
-		pop.Label = fmt.Sprintf("customers scored as of %s, against the training data of %s", asOf, scoreVersion)
-		d, err := eval.DriftOf(&scorer.Manifest, pop, c.Eval.Drift)
-		if err != nil {
-			return "", err
-		}
+		d := driftCount.Drift(fmt.Sprintf("customers scored as of %s, against the training data of %s", asOf, scoreVersion))
 		rep.SetDrift(d)
 		j.mf.Verdict, j.mf.Headline, j.mf.Drifting = rep.Verdict.Level, rep.Verdict.Headline, d.Drifting
 		dir := filepath.Join(c.Out, "reports", "as_of="+asOf.String())
@@ -442,29 +438,6 @@ func (j *job) card(m *train.Model, rep *eval.Report) *Card {
 		XGBoost: mf.XGBoostVersion, Input: mf.InputStamp.Fingerprint, Training: mf.Training, Validation: mf.Validation,
 		Calibration: mf.Calibrator.Method, TopFeatures: top, Verdict: rep.Verdict.Level, Headline: rep.Verdict.Headline,
 		Static: mf.Spec.StaticNames(), Label: fmt.Sprintf("%s, churn within %d days", mf.Spec.Label.Mode, mf.Spec.Label.HorizonDay)}
-}
-
-// scoringPopulation builds tonight's feature rows under the scorer's spec
-// and scores them, for the drift check.
-func scoringPopulation(ctx context.Context, ds *data.Dataset, m *train.Model, asOf data.Date, lc features.LabelConfig) (*eval.Population, error) {
-	lc.Mode = m.Manifest.Spec.Label.Mode
-	b, err := features.NewBuilder(ds, m.Manifest.Spec, lc)
-	if err != nil {
-		return nil, err
-	}
-	var tabs []*features.Table
-	if _, err := b.Run(ctx, []data.Date{asOf}, 0, false, func(bt *features.Batch) error {
-		tabs = append(tabs, bt.Table(m.Manifest.Spec))
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	t := features.Concat(m.Manifest.Spec, tabs)
-	s, err := m.Score(ctx, t, nil, false)
-	if err != nil {
-		return nil, err
-	}
-	return &eval.Population{Table: t, Prob: s.Prob}, nil
 }
 
 func versions(churn string) map[string]string {
