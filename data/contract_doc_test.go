@@ -1,13 +1,10 @@
 package data
 
 import (
-	"flag"
 	"os"
 	"strings"
 	"testing"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files and generated docs")
 
 const (
 	beginMarker = "<!-- BEGIN GENERATED: churn data contract (go test ./data -run TestContractDoc -update) -->\n"
@@ -32,7 +29,7 @@ func TestContractDoc(t *testing.T) {
 	if got == want {
 		return
 	}
-	if *update {
+	if updating() {
 		if err := os.WriteFile(path, []byte(doc[:i+len(beginMarker)]+want+doc[j:]), 0o644); err != nil {
 			t.Fatal(err)
 		}

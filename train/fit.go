@@ -154,8 +154,8 @@ func Fit(ctx context.Context, t *features.Table, p Params, log *slog.Logger) (*M
 	mf.Rounds = final.rounds()
 	mf.InputStamp = t.Spec.Input
 	mf.Importance = importance(t.Spec, enc, final.gain(len(enc.Columns)))
-	mf.Training = summary(t, pl.trainRowsFinal())
-	mf.Reference = append(reference(t, pl.trainRowsFinal()), numericDistribution(ScoreName, probs))
+	mf.Training = summary(t, pl.trainRows())
+	mf.Reference = append(reference(t, pl.trainRows()), numericDistribution(ScoreName, probs))
 	m := &Model{Manifest: mf, learner: final}
 	switch fm := final.(type) {
 	case *xgbModel:
@@ -199,8 +199,6 @@ func (pl *plan) trainRows() []int {
 	}
 	return pl.all
 }
-
-func (pl *plan) trainRowsFinal() []int { return pl.trainRows() }
 
 // makePlan decides the validation split. Out of time: the latest as-of
 // dates holding at least ValidShare of the labelled rows validate; training

@@ -3,7 +3,6 @@ package train
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"runtime/debug"
@@ -323,5 +322,3 @@ func (l *logregModel) gain(p int) []float64 {
 
 func (l *logregModel) rounds() int { return 0 }
 func (l *logregModel) close()      {}
-
-var errNoModel = errors.New("model has no learner")
