@@ -212,7 +212,7 @@ func runFeatures(ctx context.Context, o *FeaturesOptions) error {
 		return err
 	}
 	defer ds.Close()
-	spec, st, err := features.BuildFile(ctx, ds, features.BuildOptions{AsOf: dates, Config: cfg, Label: lc, Workers: o.Workers}, o.Out)
+	spec, st, err := features.BuildFile(ctx, ds, features.BuildOptions{AsOf: dates, Config: cfg, Label: lc, Workers: o.Workers, Writer: data.WriterOptions{ChurnVersion: Version()}}, o.Out)
 	if err != nil {
 		return err
 	}

@@ -119,8 +119,9 @@ func runGenerate(ctx context.Context, stdio IO, o *GenerateOptions) error {
 	start := time.Now()
 	last := start
 	sum, err := synth.Generate(ctx, o.Out, p, synth.WriteOptions{
-		Compression: o.Compression,
-		Workers:     o.Workers,
+		Compression:  o.Compression,
+		Workers:      o.Workers,
+		ChurnVersion: Version(),
 		Progress: func(done int) {
 			if now := time.Now(); now.Sub(last) >= 10*time.Second {
 				last = now

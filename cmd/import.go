@@ -83,7 +83,7 @@ func runImport(ctx context.Context, opts *ImportOptions) error {
 	if err != nil {
 		return err
 	}
-	sum, err := imports.Import(ctx, m, imports.Options{Out: opts.Out, DryRun: opts.DryRun, Logger: slog.Default()})
+	sum, err := imports.Import(ctx, m, imports.Options{Out: opts.Out, DryRun: opts.DryRun, Logger: slog.Default(), ChurnVersion: Version()})
 	if err != nil {
 		return err
 	}

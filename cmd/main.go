@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/churnlab/churn/data"
 )
 
 // Exit codes.
@@ -71,7 +70,6 @@ func Main() int {
 // Run runs churn with the given arguments and streams and returns the exit
 // code. It never panics: a panic is reported as an internal error.
 func Run(args []string, stdio IO) (code int) {
-	data.Version = Version()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	defer func() {

@@ -135,7 +135,7 @@ func runPredict(ctx context.Context, stdio IO, o *PredictOptions) error {
 	start := time.Now()
 	res, err := predict.Run(ctx, predict.Options{
 		Dataset: ds, Model: model, ModelVersion: o.ModelVersion, AsOf: asOf, Out: o.Out, Config: *cfg,
-		Now: now, Workers: o.Workers, Logger: slog.Default(), Top: max(o.Top, 1),
+		Now: now, Workers: o.Workers, Logger: slog.Default(), Top: max(o.Top, 1), ChurnVersion: Version(),
 	})
 	if res != nil {
 		slog.Info("predict finished", "rows", res.Rows, "alerts", res.Alerts, "seconds", time.Since(start).Seconds())

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/churnlab/churn/data"
-	"github.com/churnlab/churn/internal/nightly"
+	"github.com/churnlab/churn/nightly"
 )
 
 func init() { register(newRunCmd) }

@@ -127,7 +127,7 @@ func runScoreTable(ctx context.Context, o *ScoreTableOptions) error {
 		return err
 	}
 	defer f.Abort()
-	w, err := data.NewWriter(f, cols, data.WriterOptions{Metadata: map[string]string{"churn.scores.contributions": cm.String()}})
+	w, err := data.NewWriter(f, cols, data.WriterOptions{Metadata: map[string]string{"churn.scores.contributions": cm.String()}, ChurnVersion: Version()})
 	if err != nil {
 		return err
 	}

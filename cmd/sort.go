@@ -66,7 +66,7 @@ times its uncompressed size in RAM; split very large tables into several files
 }
 
 func runSort(ctx context.Context, opts *SortOptions) error {
-	sum, err := imports.Sort(ctx, opts.Data, imports.SortOptions{Out: opts.Out, Logger: slog.Default()})
+	sum, err := imports.Sort(ctx, opts.Data, imports.SortOptions{Out: opts.Out, Logger: slog.Default(), ChurnVersion: Version()})
 	if err != nil {
 		return err
 	}

@@ -121,7 +121,7 @@ func runTrain(ctx context.Context, o *TrainOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := train.Fit(ctx, tab, o.Params, slog.Default())
+	m, err := train.Fit(ctx, tab, o.Params, train.FitOptions{Logger: slog.Default(), ChurnVersion: Version()})
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,9 @@ type WriterOptions struct {
 	// SortedBy names the columns the caller sorted the rows by (ascending);
 	// it is recorded in the footer. The Writer does not sort.
 	SortedBy []string
+	// ChurnVersion is recorded in the footer's created_by ("churn version
+	// X"); "" records "dev".
+	ChurnVersion string
 }
 
 func (o *WriterOptions) ensureDefaults() {
@@ -51,6 +54,9 @@ func (o *WriterOptions) ensureDefaults() {
 	}
 	if o.Compression == "" {
 		o.Compression = "snappy"
+	}
+	if o.ChurnVersion == "" {
+		o.ChurnVersion = "dev"
 	}
 }
 
@@ -160,7 +166,7 @@ func NewWriter(w io.Writer, cols []ColumnSpec, opt WriterOptions) (*Writer, erro
 	options := []parquet.WriterOption{
 		schema,
 		parquet.Compression(cd),
-		parquet.CreatedBy("churn", Version, ""),
+		parquet.CreatedBy("churn", opt.ChurnVersion, ""),
 		parquet.DataPageStatistics(true),
 	}
 	keys := make([]string, 0, len(opt.Metadata))
@@ -180,9 +186,6 @@ func NewWriter(w io.Writer, cols []ColumnSpec, opt WriterOptions) (*Writer, erro
 	}
 	return &Writer{pw: parquet.NewWriter(w, options...), cols: cols, opt: opt}, nil
 }
-
-// Version is the churn version recorded in files it writes; set by cmd.
-var Version = "dev"
 
 // Rows returns the number of rows written so far.
 func (w *Writer) Rows() int64 { return w.rows }

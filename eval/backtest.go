@@ -190,7 +190,7 @@ func backtest(ctx context.Context, m *train.Model, t *features.Table, cfg Config
 // rows cannot be split out of time (too few dates before the origin).
 func fitOrigin(ctx context.Context, t *features.Table, p train.Params, log *slog.Logger) (*train.Model, error) {
 	quiet := slog.New(slog.DiscardHandler)
-	m, err := train.Fit(ctx, t, p, quiet)
+	m, err := train.Fit(ctx, t, p, train.FitOptions{Logger: quiet})
 	if err == nil || ctx.Err() != nil || errors.Is(err, train.ErrNoLabels) {
 		return m, err
 	}
@@ -199,5 +199,5 @@ func fitOrigin(ctx context.Context, t *features.Table, p train.Params, log *slog
 	}
 	log.Debug("backtest: out-of-time split failed, using k-fold", "err", err)
 	p.Validation = train.ValidationKFold
-	return train.Fit(ctx, t, p, quiet)
+	return train.Fit(ctx, t, p, train.FitOptions{Logger: quiet})
 }

@@ -211,7 +211,7 @@ func TestChampion(t *testing.T) {
 	cfg.Backtest.Disabled = true
 	p := fixtureParams
 	p.Algo = train.AlgoLogReg
-	champ, err := train.Fit(context.Background(), f.table, p, nil)
+	champ, err := train.Fit(context.Background(), f.table, p, train.FitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestChampion(t *testing.T) {
 	spec := *f.table.Spec
 	spec.Features = spec.Features[:len(spec.Features)-1]
 	other.Spec, other.Num, other.Cat = &spec, other.Num[:len(spec.Features)], other.Cat[:len(spec.Features)]
-	champ2, err := train.Fit(context.Background(), other, fixtureParams, nil)
+	champ2, err := train.Fit(context.Background(), other, fixtureParams, train.FitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +305,7 @@ func TestSnapshotTable(t *testing.T) {
 	}
 	p := fixtureParams
 	p.Folds = 3
-	m, err := train.Fit(context.Background(), snap, p, nil)
+	m, err := train.Fit(context.Background(), snap, p, train.FitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -168,7 +168,7 @@ type fixtureSet struct {
 // fixture builds the table and trains the model once per test binary.
 var fixture = sync.OnceValues(func() (*fixtureSet, error) {
 	t := fixtureTable(600, 7, 0)
-	m, err := train.Fit(context.Background(), t, fixtureParams, nil)
+	m, err := train.Fit(context.Background(), t, fixtureParams, train.FitOptions{})
 	if err != nil {
 		return nil, err
 	}

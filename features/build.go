@@ -57,7 +57,7 @@ func NewBuilder(ds *data.Dataset, spec *Spec, lc LabelConfig) (*Builder, error) 
 	for _, d := range spec.Features {
 		id, ok := fixed[d.Name]
 		if d.Group != "attributes" && !ok {
-			return nil, fmt.Errorf("feature %s is not known to this churn version (%s); rebuild the features or retrain the model", d.Name, data.Version)
+			return nil, fmt.Errorf("feature %s (from churn %s) is not known to this churn version; rebuild the features or retrain the model", d.Name, spec.ChurnVersion)
 		}
 		if d.Group == "attributes" {
 			id = -1
@@ -334,7 +334,9 @@ type BuildOptions struct {
 	Config  Config
 	Label   LabelConfig
 	Workers int // default GOMAXPROCS
-	Writer  data.WriterOptions
+	// Writer sets the Parquet output; Writer.ChurnVersion is also recorded
+	// in the spec.
+	Writer data.WriterOptions
 }
 
 // Build computes the feature table of ds and writes it as Parquet to w, with
@@ -343,6 +345,9 @@ func Build(ctx context.Context, ds *data.Dataset, opt BuildOptions, w io.Writer)
 	spec, lc, err := NewSpec(ds, opt.Config, opt.Label)
 	if err != nil {
 		return nil, Stats{}, err
+	}
+	if spec.ChurnVersion = opt.Writer.ChurnVersion; spec.ChurnVersion == "" {
+		spec.ChurnVersion = "dev"
 	}
 	for _, d := range opt.AsOf {
 		spec.AsOf = append(spec.AsOf, d.String())

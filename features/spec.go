@@ -73,11 +73,10 @@ func NewSpec(ds *data.Dataset, cfg Config, lc LabelConfig) (*Spec, LabelConfig, 
 		lc.DataEnd = inferDataEnd(ds)
 	}
 	spec := &Spec{
-		Version:      SpecVersion,
-		Config:       cfg,
-		Label:        LabelSpec{Mode: mode, HorizonDay: lc.Horizon, GapDays: lc.Gap, DataEnd: lc.DataEnd.String()},
-		ChurnVersion: data.Version,
-		Input:        InputStamp{Rows: map[string]int64{}},
+		Version: SpecVersion,
+		Config:  cfg,
+		Label:   LabelSpec{Mode: mode, HorizonDay: lc.Horizon, GapDays: lc.Gap, DataEnd: lc.DataEnd.String()},
+		Input:   InputStamp{Rows: map[string]int64{}},
 	}
 	for _, tf := range ds.Tables() {
 		spec.Tables = append(spec.Tables, tf.Table.Name)

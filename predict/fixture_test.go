@@ -75,7 +75,7 @@ var sharedFixture = sync.OnceValues(func() (*fixture, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := train.Fit(ctx, tab, train.Params{Rounds: 80, Seed: 1, EarlyStopping: -1}, quiet)
+	m, err := train.Fit(ctx, tab, train.Params{Rounds: 80, Seed: 1, EarlyStopping: -1}, train.FitOptions{Logger: quiet})
 	if err != nil {
 		return nil, err
 	}

@@ -63,6 +63,10 @@ type Options struct {
 	// The table is only valid during the call.
 	Observe func(t *features.Table, prob []float64)
 
+	// ChurnVersion is recorded in the files and the webhook's User-Agent
+	// ("" records "dev").
+	ChurnVersion string
+
 	// webhookSleep replaces the backoff wait in tests.
 	webhookSleep func(context.Context, time.Duration) error
 }
@@ -182,6 +186,10 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	if now == nil {
 		now = time.Now
 	}
+	churnVersion := opt.ChurnVersion
+	if churnVersion == "" {
+		churnVersion = "dev"
+	}
 	getenv := opt.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
@@ -224,7 +232,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 				return nil, fmt.Errorf("webhook: the environment variable %s (webhook.auth_env) is not set", cfg.Webhook.AuthEnv)
 			}
 		}
-		hook = newWebhook(cfg.Webhook, auth, opt.HTTPClient, log, data.Version)
+		hook = newWebhook(cfg.Webhook, auth, opt.HTTPClient, log, churnVersion)
 		if opt.webhookSleep != nil {
 			hook.sleep = opt.webhookSleep
 		}
@@ -299,7 +307,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 
 	run := &output{
 		sc: sc, cfg: &cfg, order: order, asOf: opt.AsOf, version: version,
-		scoredAt: data.TimestampOf(scoredAt), pb: cfg.Playbook, workers: workers,
+		scoredAt: data.TimestampOf(scoredAt), pb: cfg.Playbook, workers: workers, churnVersion: churnVersion,
 	}
 	if prev != nil {
 		run.prevAsOf = prev.asOf
@@ -327,7 +335,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		ModelVersion: version, Model: modelInfo(model), ReasonsMethod: method, Tiers: tiers, TierRules: cfg.Tiers,
 		ActiveRule: string(lc.Mode), Alerts: res.Alerts, AlertsByRule: res.AlertsByRule,
 		Input:    InputInfo{Dataset: ds.Dir, Fingerprint: fingerprint, Customers: stats.Customers, Rows: tableRows(ds)},
-		ScoredAt: scoredAt.Format(time.RFC3339Nano), ChurnVersion: data.Version, ConfigSHA256: configHash(&cfg),
+		ScoredAt: scoredAt.Format(time.RFC3339Nano), ChurnVersion: churnVersion, ConfigSHA256: configHash(&cfg),
 	}
 	if prev != nil {
 		man.Previous = &PreviousInfo{AsOf: prev.asOf.String(), Rows: int64(len(prev.ids)), Matched: matched}

@@ -31,6 +31,8 @@ type output struct {
 	version  string
 	scoredAt data.Timestamp
 	workers  int
+	// churnVersion is recorded in the files' footers.
+	churnVersion string
 }
 
 // outRow is one customer resolved for output.
@@ -175,7 +177,7 @@ func (o *output) parquetFile(ctx context.Context, path string, cols []Column, ex
 	hw := &hashWriter{w: bw, h: sha256.New()}
 	oc := o.cfg.Output
 	w, err := data.NewWriter(hw, specs(cols), data.WriterOptions{
-		RowGroupRows: oc.RowGroupRows, Compression: oc.Compression, SortedBy: []string{"rank"},
+		RowGroupRows: oc.RowGroupRows, Compression: oc.Compression, SortedBy: []string{"rank"}, ChurnVersion: o.churnVersion,
 		Metadata: map[string]string{
 			"churn.predictions.schema_version": strconv.Itoa(SchemaVersion),
 			"churn.predictions.as_of":          o.asOf.String(),

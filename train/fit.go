@@ -44,11 +44,25 @@ type plan struct {
 	all       []int   // every labelled row
 }
 
+// FitOptions are the inputs of Fit that are not hyperparameters.
+type FitOptions struct {
+	// Logger receives progress (nil: discarded).
+	Logger *slog.Logger
+	// ChurnVersion is recorded in the model's manifest (and so in its
+	// digest); "" records "dev".
+	ChurnVersion string
+}
+
 // Fit trains a model on the labelled rows of t (rows whose label is null
-// are skipped: their outcome is not yet known). log may be nil.
-func Fit(ctx context.Context, t *features.Table, p Params, log *slog.Logger) (*Model, error) {
+// are skipped: their outcome is not yet known).
+func Fit(ctx context.Context, t *features.Table, p Params, opt FitOptions) (*Model, error) {
+	log := opt.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	churnVersion := opt.ChurnVersion
+	if churnVersion == "" {
+		churnVersion = "dev"
 	}
 	p.EnsureDefaults()
 	if err := p.Validate(); err != nil {
@@ -148,7 +162,7 @@ func Fit(ctx context.Context, t *features.Table, p Params, log *slog.Logger) (*M
 			return nil, err
 		}
 	}
-	mf := newManifest(p)
+	mf := newManifest(p, churnVersion)
 	mf.Spec, mf.Encoder, mf.Calibrator, mf.Calibration = t.Spec, enc, cal, choice
 	mf.Validation, mf.Search = val, log1
 	mf.Rounds = final.rounds()

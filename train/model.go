@@ -349,13 +349,19 @@ func Load(dir string) (*Model, error) {
 	return m, nil
 }
 
-func newManifest(p Params) Manifest {
-	mf := Manifest{FormatVersion: FormatVersion, Algo: p.Algo, ChurnVersion: data.Version, GoVersion: runtime.Version(), Seed: p.Seed, Params: p}
+func newManifest(p Params, churnVersion string) Manifest {
+	mf := Manifest{FormatVersion: FormatVersion, Algo: p.Algo, ChurnVersion: churnVersion, GoVersion: runtime.Version(), Seed: p.Seed, Params: p}
 	if p.Algo == AlgoXGBoost {
-		a, b, c := xgb.Version()
-		mf.XGBoostVersion = fmt.Sprintf("%d.%d.%d", a, b, c)
+		mf.XGBoostVersion = XGBoostVersion()
 	}
 	return mf
+}
+
+// XGBoostVersion is the version of the XGBoost library churn is linked
+// with, as major.minor.patch.
+func XGBoostVersion() string {
+	a, b, c := xgb.Version()
+	return fmt.Sprintf("%d.%d.%d", a, b, c)
 }
 
 func importance(spec *features.Spec, enc *features.Encoder, gain []float64) []Importance {

@@ -28,7 +28,7 @@ func TestOrangeCV(t *testing.T) {
 		t.Fatal(err)
 	}
 	tab := buildTable(t, filepath.Join(dir, "d"), features.BuildOptions{})
-	m, err := Fit(context.Background(), tab, Params{Folds: 5, Seed: 1}, nil)
+	m, err := Fit(context.Background(), tab, Params{Folds: 5, Seed: 1}, FitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestPlantedSignsRankHigh(t *testing.T) {
 		dates = append(dates, data.MakeDate(2024, m, 1))
 	}
 	tab := buildTable(t, dir, features.BuildOptions{AsOf: dates})
-	m, err := Fit(context.Background(), tab, Params{Seed: 1}, nil)
+	m, err := Fit(context.Background(), tab, Params{Seed: 1}, FitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 // (capped slices that sum to the margin).
 func TestScoreWithAcrossChunks(t *testing.T) {
 	ctx := context.Background()
-	m, err := Fit(ctx, synthTable(3000, []data.Date{data.MakeDate(2024, 1, 1)}), Params{Seed: 1, Folds: 2, Rounds: 20}, nil)
+	m, err := Fit(ctx, synthTable(3000, []data.Date{data.MakeDate(2024, 1, 1)}), Params{Seed: 1, Folds: 2, Rounds: 20}, FitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 // like exact ones but differ from them, and Score(contrib=true) = exact.
 func TestScoreWithApprox(t *testing.T) {
 	tab := telco(t)
-	m, err := Fit(context.Background(), tab, Params{Seed: 3, Folds: 3, Rounds: 40}, nil)
+	m, err := Fit(context.Background(), tab, Params{Seed: 3, Folds: 3, Rounds: 40}, FitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

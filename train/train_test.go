@@ -66,7 +66,7 @@ func TestTelcoAccuracy(t *testing.T) {
 		min  float64
 	}{{AlgoXGBoost, 0.845}, {AlgoLogReg, 0.84}} {
 		t.Run(tt.algo, func(t *testing.T) {
-			m, err := Fit(context.Background(), tab, Params{Algo: tt.algo, Folds: 10, Seed: 1}, nil)
+			m, err := Fit(context.Background(), tab, Params{Algo: tt.algo, Folds: 10, Seed: 1}, FitOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -97,7 +97,7 @@ func TestSaveLoadDeterminism(t *testing.T) {
 			dirs := []string{filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")}
 			var first *Model
 			for i, dir := range dirs {
-				m, err := Fit(context.Background(), tab, p, nil)
+				m, err := Fit(context.Background(), tab, p, FitOptions{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -188,7 +188,7 @@ func synthTable(n int, dates []data.Date) *features.Table {
 func TestOutOfTimeValidation(t *testing.T) {
 	dates := []data.Date{data.MakeDate(2024, 1, 1), data.MakeDate(2024, 2, 1), data.MakeDate(2024, 3, 1), data.MakeDate(2024, 4, 1), data.MakeDate(2024, 5, 1)}
 	tab := synthTable(2000, dates)
-	m, err := Fit(context.Background(), tab, Params{Seed: 1, SearchBudget: 2}, nil)
+	m, err := Fit(context.Background(), tab, Params{Seed: 1, SearchBudget: 2}, FitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func TestFitBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tab := synthTable(200, dates)
 			tt.mutate(tab)
-			_, err := Fit(context.Background(), tab, tt.params, nil)
+			_, err := Fit(context.Background(), tab, tt.params, FitOptions{})
 			if err == nil || (tt.want != nil && !errors.Is(err, tt.want)) || !strings.Contains(err.Error(), tt.msg) {
 				t.Fatalf("err = %v, want %v mentioning %q", err, tt.want, tt.msg)
 			}
@@ -253,7 +253,7 @@ func TestFitBadInput(t *testing.T) {
 
 func TestLoadRejectsBadArtifacts(t *testing.T) {
 	tab := synthTable(300, []data.Date{data.MakeDate(2024, 1, 1)})
-	m, err := Fit(context.Background(), tab, Params{Seed: 1, Rounds: 20, Folds: 3}, nil)
+	m, err := Fit(context.Background(), tab, Params{Seed: 1, Rounds: 20, Folds: 3}, FitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

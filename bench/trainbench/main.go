@@ -180,7 +180,7 @@ func benchSpec(p int, rows int, seed uint64) *features.Spec {
 		AsOf:         []string{trainDate, holdoutDate},
 		Tables:       []string{"synthetic"},
 		Input:        features.InputStamp{Fingerprint: fmt.Sprintf("trainbench rows=%d features=%d seed=%d", rows, p, seed), Rows: map[string]int64{"synthetic": int64(rows)}},
-		ChurnVersion: data.Version,
+		ChurnVersion: "bench",
 	}
 	s.Config.EnsureDefaults()
 	for j := 0; j < p; j++ {
@@ -332,7 +332,7 @@ func fit(ctx context.Context, featPath, modelDir, cpuProfile string) error {
 		return err
 	}
 	t1 := time.Now()
-	m, err := train.Fit(ctx, tab, benchParams(), nil)
+	m, err := train.Fit(ctx, tab, benchParams(), train.FitOptions{})
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,8 @@ type Options struct {
 	DryRun bool
 	// Logger receives progress; nil means slog.Default().
 	Logger *slog.Logger
+	// ChurnVersion is recorded in the written files ("" records "dev").
+	ChurnVersion string
 }
 
 // colPlan says how one output column is made.
@@ -83,7 +85,7 @@ func Import(ctx context.Context, m *Mapping, opt Options) (*Summary, error) {
 			return nil, err
 		}
 	}
-	im := &importer{m: m, log: log, cache: sourceCache{}, tables: map[string]*tableData{}}
+	im := &importer{m: m, opt: opt, log: log, cache: sourceCache{}, tables: map[string]*tableData{}}
 	sum := &Summary{Mapping: m.File, Out: opt.Out, DryRun: opt.DryRun}
 	start := time.Now()
 	// Tables read from files first, then the derived customers table.
@@ -147,6 +149,7 @@ func Import(ctx context.Context, m *Mapping, opt Options) (*Summary, error) {
 
 type importer struct {
 	m      *Mapping
+	opt    Options
 	log    *slog.Logger
 	cache  sourceCache
 	tables map[string]*tableData
@@ -922,8 +925,9 @@ func (im *importer) writeTable(dir string, td *tableData) error {
 		source = filepath.Base(td.sd.path)
 	}
 	w, err := data.NewWriter(f, specs, data.WriterOptions{
-		SortedBy: sortedBy,
-		Metadata: map[string]string{"churn.import.mapping": filepath.Base(im.m.File), "churn.import.source": source},
+		SortedBy:     sortedBy,
+		ChurnVersion: im.opt.ChurnVersion,
+		Metadata:     map[string]string{"churn.import.mapping": filepath.Base(im.m.File), "churn.import.source": source},
 	})
 	if err != nil {
 		return fmt.Errorf("write %s: %w", td.table.Name, err)

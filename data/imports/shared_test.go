@@ -258,7 +258,7 @@ func checkSorted(t *testing.T, dir string) {
 	defer ds.Close()
 	for _, tf := range ds.Tables() {
 		for _, f := range tf.Files {
-			n, sorted, err := sortFile(context.Background(), f.Path, tf.Table, nil, false)
+			n, sorted, err := sortFile(context.Background(), f.Path, tf.Table, nil, false, "")
 			if err != nil || !sorted || n != f.NumRows {
 				t.Errorf("%s: sorted=%v rows=%d err=%v", f.Path, sorted, n, err)
 			}

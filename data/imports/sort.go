@@ -24,6 +24,8 @@ type SortOptions struct {
 	Out string
 	// Logger receives progress; nil means slog.Default().
 	Logger *slog.Logger
+	// ChurnVersion is recorded in the written files ("" records "dev").
+	ChurnVersion string
 }
 
 // SortSummary reports what Sort did, one entry per Parquet file.
@@ -118,7 +120,7 @@ func Sort(ctx context.Context, dir string, opt SortOptions) (*SortSummary, error
 				return nil, err
 			}
 			pending = append(pending, af)
-			if sf.Rows, sf.WasSorted, err = sortFile(ctx, j.path, j.table, af, false); err != nil {
+			if sf.Rows, sf.WasSorted, err = sortFile(ctx, j.path, j.table, af, false, opt.ChurnVersion); err != nil {
 				return nil, err
 			}
 			if sf.WasSorted {
@@ -127,7 +129,7 @@ func Sort(ctx context.Context, dir string, opt SortOptions) (*SortSummary, error
 			}
 		} else {
 			dst := filepath.Join(outDir.Path, rel)
-			if sf.Rows, sf.WasSorted, err = sortFileTo(ctx, j.path, j.table, dst); err != nil {
+			if sf.Rows, sf.WasSorted, err = sortFileTo(ctx, j.path, j.table, dst, opt.ChurnVersion); err != nil {
 				return nil, err
 			}
 		}
@@ -188,7 +190,7 @@ func notTableData(dir string) []string {
 }
 
 // sortFileTo writes the sorted file (or a copy, if it is sorted) to dst.
-func sortFileTo(ctx context.Context, path string, t *data.Table, dst string) (int64, bool, error) {
+func sortFileTo(ctx context.Context, path string, t *data.Table, dst, version string) (int64, bool, error) {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return 0, false, err
 	}
@@ -196,7 +198,7 @@ func sortFileTo(ctx context.Context, path string, t *data.Table, dst string) (in
 	if err != nil {
 		return 0, false, err
 	}
-	n, wasSorted, err := sortFile(ctx, path, t, f, true)
+	n, wasSorted, err := sortFile(ctx, path, t, f, true, version)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -206,7 +208,10 @@ func sortFileTo(ctx context.Context, path string, t *data.Table, dst string) (in
 // sortFile reads the Parquet file at path and writes it to w sorted. If
 // the file is already sorted it copies it unchanged when copyIfSorted is
 // set and writes nothing otherwise. A nil w only checks the order.
-func sortFile(ctx context.Context, path string, t *data.Table, w io.Writer, copyIfSorted bool) (n int64, wasSorted bool, err error) {
+func sortFile(ctx context.Context, path string, t *data.Table, w io.Writer, copyIfSorted bool, version string) (n int64, wasSorted bool, err error) {
+	if version == "" {
+		version = "dev"
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, false, err
@@ -332,7 +337,7 @@ func sortFile(ctx context.Context, path string, t *data.Table, w io.Writer, copy
 	options := []parquet.WriterOption{
 		schema,
 		parquet.Compression(&snappy.Codec{}),
-		parquet.CreatedBy("churn", data.Version, ""),
+		parquet.CreatedBy("churn", version, ""),
 		parquet.DataPageStatistics(true),
 		parquet.MaxRowsPerRowGroup(1 << 17),
 		parquet.SortingWriterConfig(parquet.SortingColumns(sortedBy...)),

@@ -133,7 +133,7 @@ func TestSortFixture(t *testing.T) {
 		}
 		table := strings.Split(rel, string(filepath.Separator))[0]
 		ct, _ := data.LookupTable(strings.TrimSuffix(table, ".parquet"))
-		if _, sorted, err := sortFile(context.Background(), committed, ct, nil, false); err != nil || sorted {
+		if _, sorted, err := sortFile(context.Background(), committed, ct, nil, false, ""); err != nil || sorted {
 			t.Errorf("%s: sorted=%v, err=%v; the fixture must be out of order", committed, sorted, err)
 		}
 		return nil

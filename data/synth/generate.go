@@ -177,6 +177,7 @@ func newTableWriter(dir string, t int, p *Params, opt *WriteOptions, buffer int)
 		Compression:  opt.Compression,
 		SortedBy:     sorted,
 		Metadata:     map[string]string{"churn.synth": p.describe()},
+		ChurnVersion: opt.ChurnVersion,
 	})
 	if err != nil {
 		f.Close()

@@ -85,6 +85,8 @@ type WriteOptions struct {
 	// handed to the writers, with the number of customers done so far. It
 	// is called from a single goroutine, in order.
 	Progress func(done int)
+	// ChurnVersion is recorded in the written files ("" records "dev").
+	ChurnVersion string
 }
 
 func (o *WriteOptions) ensureDefaults() {

@@ -17,7 +17,6 @@ import (
 	"github.com/churnlab/churn/data"
 	"github.com/churnlab/churn/eval"
 	"github.com/churnlab/churn/features"
-	"github.com/churnlab/churn/internal/xgb"
 	"github.com/churnlab/churn/predict"
 	"github.com/churnlab/churn/train"
 )
@@ -239,7 +238,7 @@ func (j *job) run(ctx context.Context) error {
 	j.mf.Inputs.DataEnd = lc.DataEnd.String()
 	trainPath := filepath.Join(j.runDir, "training_features.parquet")
 	err = j.step("training snapshots", func() (string, error) {
-		_, st, err := features.BuildFile(ctx, ds, features.BuildOptions{AsOf: dates, Config: fc, Label: lc}, trainPath)
+		_, st, err := features.BuildFile(ctx, ds, features.BuildOptions{AsOf: dates, Config: fc, Label: lc, Writer: data.WriterOptions{ChurnVersion: j.opt.Version}}, trainPath)
 		if err != nil {
 			return "", err
 		}
@@ -258,7 +257,7 @@ func (j *job) run(ctx context.Context) error {
 	var challenger *train.Model
 	err = j.step("train challenger", func() (string, error) {
 		var err error
-		if challenger, err = train.Fit(ctx, table, c.Training.Params, j.log); err != nil {
+		if challenger, err = train.Fit(ctx, table, c.Training.Params, train.FitOptions{Logger: j.log, ChurnVersion: j.opt.Version}); err != nil {
 			return "", err
 		}
 		j.mf.Challenger, err = VersionOf(asOf, challenger)
@@ -339,7 +338,7 @@ func (j *job) run(ctx context.Context) error {
 	observe := func(t *features.Table, prob []float64) { driftCount.Add(t, nil, prob) }
 	err = j.step("score", func() (string, error) {
 		var err error
-		res, err = predict.Run(ctx, predict.Options{Dataset: ds, Model: scorer, ModelVersion: scoreVersion, AsOf: asOf, Out: c.Out, Config: c.Predict, Now: j.now, Logger: j.log, Observe: observe})
+		res, err = predict.Run(ctx, predict.Options{Dataset: ds, Model: scorer, ModelVersion: scoreVersion, AsOf: asOf, Out: c.Out, Config: c.Predict, Now: j.now, Logger: j.log, Observe: observe, ChurnVersion: j.opt.Version})
 		if err != nil {
 			var we *predict.WebhookError
 			if !errors.As(err, &we) || res == nil {
@@ -441,8 +440,7 @@ func (j *job) card(m *train.Model, rep *eval.Report) *Card {
 }
 
 func versions(churn string) map[string]string {
-	a, b, c := xgb.Version()
-	return map[string]string{"churn": churn, "go": runtime.Version(), "xgboost": fmt.Sprintf("%d.%d.%d", a, b, c)}
+	return map[string]string{"churn": churn, "go": runtime.Version(), "xgboost": train.XGBoostVersion()}
 }
 
 func writeJSON(path string, v any) error {
