@@ -91,7 +91,7 @@ func evalConfig(o *EvalOptions) (eval.Config, error) {
 	if o.ConfigFile != "" {
 		var err error
 		if cfg, err = eval.LoadConfig(o.ConfigFile); err != nil {
-			return cfg, &UsageError{Err: err}
+			return cfg, err // the file's content: a failure (1), like every config file's
 		}
 	}
 	changed := o.changed
@@ -117,7 +117,7 @@ func evalConfig(o *EvalOptions) (eval.Config, error) {
 		cfg.Rows = o.Rows
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, &UsageError{Err: err}
+		return cfg, &UsageError{Err: err} // the file was valid: a flag is not
 	}
 	return cfg, nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -80,44 +81,73 @@ func Run(args []string, stdio IO) (code int) {
 	root := NewRootCmd(stdio)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return ExitOK
-	}
-	switch {
-	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+	code = ExitCode(ctx, err)
+	switch code {
+	case ExitOK:
+	case ExitInterrupted:
 		fmt.Fprintln(stdio.ErrOut, "churn: interrupted; outputs being written were discarded (anything already published is complete)")
-		return ExitInterrupted
-	case isUsage(err):
+	case ExitUsage:
 		fmt.Fprintf(stdio.ErrOut, "churn: %v\nRun '%s --help' for usage.\n", err, commandPath(root, args))
-		return ExitUsage
 	default:
 		fmt.Fprintf(stdio.ErrOut, "churn: %v\n", err)
-		return ExitFailure
 	}
+	return code
 }
 
-func isUsage(err error) bool {
+// ExitCode maps a command's error to churn's exit code; it is the only
+// place that does. ctx is the command's context: an error after it was
+// cancelled (Ctrl-C, SIGTERM) is an interruption whatever the error says.
+// Only a *UsageError (a mistake in how churn was called: flags, arguments,
+// their values) exits 2; every other error is a failure, exit 1.
+func ExitCode(ctx context.Context, err error) int {
 	var ue *UsageError
-	if errors.As(err, &ue) {
-		return true
+	switch {
+	case err == nil:
+		return ExitOK
+	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+		return ExitInterrupted
+	case errors.As(err, &ue):
+		return ExitUsage
 	}
-	// cobra's own flag and argument errors.
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "invalid argument", "flag needs an argument", "required flag", "accepts ", "requires at least", "requires at most", "if any flags in the group"} {
-		if len(msg) >= len(p) && containsStr(msg, p) {
-			return true
-		}
-	}
-	return false
+	return ExitFailure
 }
 
-func containsStr(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
+// typeUsageErrors makes every mistake cobra itself finds in a command line
+// a *UsageError: wrong positional arguments (each command's Args) and
+// unknown subcommands. Flag parsing errors go through SetFlagErrorFunc and
+// required or grouped flags through the root's PersistentPreRunE.
+func typeUsageErrors(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	// The root runs (instead of cobra's untyped "unknown command" check) so
+	// that an unknown command is a usage error with suggestions.
+	root.Args = cobra.ArbitraryArgs
+	root.SuggestionsMinimumDistance = 2
+	root.RunE = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return c.Help()
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += "; did you mean " + strings.Join(s, " or ") + "?"
+		}
+		return &UsageError{Err: errors.New(msg)}
+	}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if check := c.Args; check != nil && c != root {
+			c.Args = func(c *cobra.Command, args []string) error {
+				if err := check(c, args); err != nil {
+					return &UsageError{Err: err}
+				}
+				return nil
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
 		}
 	}
-	return false
+	walk(root)
 }
 
 func commandPath(root *cobra.Command, args []string) string {
@@ -154,6 +184,10 @@ reasons and next steps for BI tools.`,
 				return &UsageError{Err: err}
 			}
 			slog.SetDefault(logger)
+			// cobra checks these again right after, with untyped errors.
+			if err := errors.Join(cmd.ValidateRequiredFlags(), cmd.ValidateFlagGroups()); err != nil {
+				return &UsageError{Err: err}
+			}
 			return nil
 		},
 	}
@@ -166,6 +200,7 @@ reasons and next steps for BI tools.`,
 	for _, add := range subcommands {
 		root.AddCommand(add(stdio))
 	}
+	typeUsageErrors(root)
 	return root
 }
 
