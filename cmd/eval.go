@@ -31,7 +31,10 @@ type EvalOptions struct {
 	Resamples int
 	Origins   int
 	Rows      string
-	IO        IO
+	// Now is the clock for the report's generation time (--now); nil
+	// means time.Now.
+	Now func() time.Time
+	IO  IO
 
 	changed func(name string) bool
 }
@@ -78,6 +81,7 @@ the verdict.`,
 	f.Float64Var(&o.Threshold, "threshold", 0.3, "probability threshold for precision and recall")
 	f.IntVar(&o.Resamples, "resamples", 500, "bootstrap resamples")
 	f.IntVar(&o.Origins, "origins", 4, "backtest origins (latest labelled as-of dates)")
+	addNowFlag(f, &o.Now)
 	f.StringVar(&o.Rows, "rows", eval.RowsHoldout, "evaluated rows: holdout (leave out the model's training dates) or all")
 	c.MarkFlagRequired("model")
 	c.MarkFlagRequired("features")
@@ -145,7 +149,7 @@ func runEval(ctx context.Context, o *EvalOptions) error {
 		return err
 	}
 	rep, err := eval.Run(ctx, eval.Options{
-		Model: m, Table: tab, Baseline: base, Config: cfg, Logger: slog.Default(),
+		Model: m, Table: tab, Baseline: base, Config: cfg, Logger: slog.Default(), Now: o.Now,
 		Explain: predict.NewExplainer(m.Manifest.Spec).Text,
 		Inputs:  eval.Inputs{Model: filepath.Base(filepath.Clean(o.Model)), Features: filepath.Base(o.Features), BaselineModel: baseName(o.BaselineModel)},
 	})

@@ -32,7 +32,8 @@ type PredictOptions struct {
 	ModelVersion string
 	Workers      int
 	Top          int
-	// Now is the clock (tests fix it); nil means time.Now.
+	// Now is the clock for scored_at and "today" (--now); nil means
+	// time.Now.
 	Now func() time.Time
 }
 
@@ -82,6 +83,7 @@ unless webhook.required is false.`,
 	f.StringVar(&o.ModelVersion, "model-version", "", "model version written in every row (default: sha256 of the model's model.json)")
 	f.IntVar(&o.Workers, "workers", 0, "parallel workers (default: number of CPUs)")
 	f.IntVar(&o.Top, "top", 10, "riskiest customers to list on stdout")
+	addNowFlag(f, &o.Now)
 	c.MarkFlagRequired("data")
 	c.MarkFlagRequired("model")
 	c.MarkFlagRequired("as-of")
@@ -90,10 +92,7 @@ unless webhook.required is false.`,
 }
 
 func runPredict(ctx context.Context, stdio IO, o *PredictOptions) error {
-	now := o.Now
-	if now == nil {
-		now = time.Now
-	}
+	now := clockOr(o.Now)
 	var asOf data.Date
 	if o.AsOf == "today" {
 		asOf = data.DateOf(now())

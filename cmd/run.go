@@ -18,9 +18,11 @@ func init() { register(newRunCmd) }
 
 // RunOptions are the inputs of churn run.
 type RunOptions struct {
-	Config     string
-	AsOf       string
-	Now        string
+	Config string
+	AsOf   string
+	// Now is the clock for run ids, scored_at and report footers (--now);
+	// nil means time.Now.
+	Now        func() time.Time
 	Data       string
 	Out        string
 	Registry   string
@@ -59,7 +61,7 @@ CHURN_THREADS) > the config file > defaults. See docs/nightly.md.`,
 	f := c.Flags()
 	f.StringVar(&o.Config, "config", "", "config file (churn.yaml); optional when --data, --out and --registry are given")
 	f.StringVar(&o.AsOf, "as-of", "", "as-of date YYYY-MM-DD (required): score the customers of that day")
-	f.StringVar(&o.Now, "now", "", "fix the clock (RFC 3339) for reproducible outputs, e.g. in tests")
+	addNowFlag(f, &o.Now)
 	f.StringVar(&o.Data, "data", "", "input dataset directory (overrides the config)")
 	f.StringVar(&o.Out, "out", "", "output directory (overrides the config)")
 	f.StringVar(&o.Registry, "registry", "", "model registry directory (overrides the config)")
@@ -73,14 +75,7 @@ func runNightly(ctx context.Context, o *RunOptions) error {
 	if err != nil {
 		return usageErrorf("--as-of: %v", err)
 	}
-	now := time.Now
-	if o.Now != "" {
-		t, err := time.Parse(time.RFC3339, o.Now)
-		if err != nil {
-			return usageErrorf("--now: %q is not an RFC 3339 time like 2024-12-01T02:00:00Z", o.Now)
-		}
-		now = func() time.Time { return t }
-	}
+	now := clockOr(o.Now)
 	cfg, err := nightly.LoadConfig(o.Config)
 	if err != nil {
 		return err

@@ -7,7 +7,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"time"
 
 	_ "embed"
 )
@@ -82,10 +81,11 @@ type htmlView struct {
 }
 
 // HTML returns report.html: one self-contained page (inline CSS and SVG,
-// no script, nothing fetched). Its footer carries the generation time, so
-// unlike report.json it differs between runs.
+// no script, nothing fetched). Its footer carries the generation time
+// (Report.Generated, from Options.Now), nothing else that depends on the
+// clock: with a fixed clock the page is byte-identical between runs.
 func (r *Report) HTML() ([]byte, error) {
-	v := htmlView{Report: r, Charts: r.charts(), Generated: time.Now().UTC().Format("2006-01-02 15:04 UTC"), HealthAUC: nan(), HealthGain: Interval{nan(), nan(), nan()}}
+	v := htmlView{Report: r, Charts: r.charts(), Generated: r.Generated.UTC().Format("2006-01-02 15:04 UTC"), HealthAUC: nan(), HealthGain: Interval{nan(), nan(), nan()}}
 	for _, b := range r.Baselines {
 		if b.Name == "health_score" && b.Available {
 			v.HealthAUC, v.HealthGain = b.ROCAUC, b.AUCGain

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+
+	"github.com/churnlab/churn/internal/metrics"
 )
 
 // Num is a float64 that marshals to JSON rounded to 6 decimals, with NaN
@@ -17,11 +19,7 @@ func (x Num) MarshalJSON() ([]byte, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return []byte("null"), nil
 	}
-	r := math.Round(f*1e6) / 1e6
-	if r == 0 {
-		r = 0 // no negative zero
-	}
-	return strconv.AppendFloat(nil, r, 'f', -1, 64), nil
+	return strconv.AppendFloat(nil, metrics.Round(f, 6), 'f', -1, 64), nil
 }
 
 // UnmarshalJSON implements json.Unmarshaler: null is NaN.

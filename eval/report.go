@@ -48,6 +48,10 @@ type Options struct {
 	// model's training reference instead of the evaluated rows: the
 	// nightly job passes tonight's scoring snapshot and its probabilities.
 	Population *Population
+	// Now is the clock for the report's generation time in report.html's
+	// footer (default time.Now); fix it (churn eval --now, churn run
+	// --now) for byte-identical reports.
+	Now func() time.Time
 }
 
 // Population is a feature table of rows to check for drift, with the
@@ -92,8 +96,11 @@ type Report struct {
 	Drift             Drift              `json:"drift"`
 	TopAccounts       TopAccounts        `json:"top_accounts"`
 
-	// Elapsed is how long Run took; it is shown in the HTML footer only.
+	// Elapsed is how long Run took (not written: it differs between runs).
 	Elapsed time.Duration `json:"-"`
+	// Generated is when the report was made (Options.Now), shown in the
+	// HTML footer only.
+	Generated time.Time `json:"-"`
 }
 
 // ModelInfo describes a model artifact.
@@ -421,6 +428,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep.Verdict = verdict(rep, cfg)
 	rep.Elapsed = time.Since(start)
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	rep.Generated = now().UTC()
 	return rep, nil
 }
 

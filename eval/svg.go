@@ -7,6 +7,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/churnlab/churn/internal/metrics"
 )
 
 // Colours: the Okabe–Ito palette, distinguishable with colour-blindness.
@@ -101,7 +103,7 @@ func tickLabel(v float64, percent bool) string {
 	if math.Abs(v) >= 10000 {
 		return money(Num(v))
 	}
-	return strconv.FormatFloat(math.Round(v*1e6)/1e6, 'f', -1, 64)
+	return strconv.FormatFloat(metrics.Round(v, 6), 'f', -1, 64)
 }
 
 func svgOpen(b *strings.Builder, id, title string, w, h int) {

@@ -40,6 +40,22 @@ func (r *Report) Write(dir string) error {
 			}
 		}
 	}
+	ad, err := data.CreateAtomicDir(dir)
+	if err != nil {
+		return err
+	}
+	defer ad.Abort()
+	if err := r.WriteFiles(ad.Path); err != nil {
+		return err
+	}
+	return ad.Commit()
+}
+
+// WriteFiles writes report.html, report.json and report.md into dir, an
+// empty (staging) directory, and flushes them to disk. Publishing dir is
+// the caller's: the nightly job stages the report with the predictions and
+// commits them together.
+func (r *Report) WriteFiles(dir string) error {
 	js, err := r.JSON()
 	if err != nil {
 		return err
@@ -48,17 +64,15 @@ func (r *Report) Write(dir string) error {
 	if err != nil {
 		return err
 	}
-	ad, err := data.CreateAtomicDir(dir)
-	if err != nil {
-		return err
-	}
-	defer ad.Abort()
-	for name, b := range map[string][]byte{JSONFile: js, HTMLFile: html, MarkdownFile: r.Markdown()} {
-		if err := os.WriteFile(filepath.Join(ad.Path, name), b, 0o644); err != nil {
+	for _, f := range []struct {
+		name string
+		b    []byte
+	}{{JSONFile, js}, {HTMLFile, html}, {MarkdownFile, r.Markdown()}} {
+		if err := data.WriteFileSync(filepath.Join(dir, f.name), f.b); err != nil {
 			return err
 		}
 	}
-	return ad.Commit()
+	return nil
 }
 
 var levelWord = map[string]string{LevelTrust: "Trust", LevelCaution: "Caution", LevelDoNotTrust: "Do not trust"}

@@ -7,13 +7,16 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 
+	"github.com/churnlab/churn/data"
 	"github.com/churnlab/churn/features"
 	"github.com/churnlab/churn/internal/textutil"
 )
@@ -136,10 +139,18 @@ type ruleSet struct {
 
 // compileRules compiles the rules once against the prediction fields and
 // the features of spec. Unknown names, type errors and syntax errors are
-// RuleErrors naming the rule and the position.
-func compileRules(rules []AlertRule, spec *features.Spec) (*ruleSet, error) {
+// RuleErrors naming the rule and the position. now() in a rule is the
+// as-of date (midnight UTC), never the clock, so that alerts depend on the
+// data alone. A nil spec accepts any name that is not a prediction field
+// as a feature (for checking a config before a model exists).
+func compileRules(rules []AlertRule, spec *features.Spec, asOf data.Date) (*ruleSet, error) {
 	env := map[string]any{}
 	isField := map[string]bool{}
+	opts := []expr.Option{expr.AsBool(), missingFunc, asOfNow(asOf)}
+	if spec == nil {
+		spec = &features.Spec{}
+		opts = append(opts, expr.AllowUndefinedVariables())
+	}
 	for _, d := range spec.Features {
 		if d.Kind == features.Categorical {
 			env[d.Name] = ""
@@ -166,13 +177,13 @@ func compileRules(rules []AlertRule, spec *features.Spec) (*ruleSet, error) {
 	var errs []error
 	for _, r := range rules {
 		names := identifiers(r.When)
-		if r.builtin {
+		if r.builtin && len(spec.Features) > 0 {
 			if missing := unknownNames(names, env); len(missing) > 0 {
 				rs.skipped = append(rs.skipped, fmt.Sprintf("%s (the model has no %s)", r.Name, strings.Join(missing, ", ")))
 				continue
 			}
 		}
-		prog, err := expr.Compile(r.When, expr.Env(env), expr.AsBool(), missingFunc)
+		prog, err := expr.Compile(r.When, append([]expr.Option{expr.Env(env)}, opts...)...)
 		if err != nil {
 			errs = append(errs, ruleError(r.Name, err, names, env))
 			continue
@@ -200,6 +211,16 @@ func compileRules(rules []AlertRule, spec *features.Spec) (*ruleSet, error) {
 		}
 	}
 	return rs, nil
+}
+
+// asOfNow replaces expr's now(), which reads the clock, with the as-of
+// date at midnight UTC.
+func asOfNow(asOf data.Date) expr.Option {
+	t := asOf.Time()
+	return func(c *conf.Config) {
+		expr.DisableBuiltin("now")(c)
+		expr.Function("now", func(...any) (any, error) { return t, nil }, new(func() time.Time))(c)
+	}
 }
 
 // missingFunc is missing(x): true for NaN numbers and empty strings.

@@ -8,11 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/churnlab/churn/internal/textutil"
 )
 
 // Config is the predict configuration file (YAML): how customers are put in
@@ -368,21 +369,8 @@ func ParseConfig(name string, src []byte) (*Config, error) {
 	return &c, nil
 }
 
-var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
-
 // yamlError turns a yaml.v3 error into a ConfigError with the line.
 func yamlError(file string, err error) error {
-	msg := err.Error()
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg = te.Errors[0]
-	}
-	msg = strings.TrimSpace(strings.TrimPrefix(msg, "yaml: unmarshal errors:\n"))
-	ce := &ConfigError{File: file}
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		ce.Line, _ = strconv.Atoi(m[1])
-		msg = msg[len(m[0]):]
-	}
-	ce.Err = fmt.Errorf("invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
-	return ce
+	line, msg := textutil.YAMLError(err)
+	return &ConfigError{File: file, Line: line, Err: msg}
 }

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/churnlab/churn/data"
 )
 
 // FuzzParseConfig: any bytes give a config that validates or an error,
@@ -29,7 +31,7 @@ func FuzzParseConfig(f *testing.F) {
 		if err := c.Validate(); err != nil {
 			t.Fatalf("ParseConfig returned a config that does not validate: %v", err)
 		}
-		compileRules(c.Alerts, spec)
+		compileRules(c.Alerts, spec, data.MakeDate(2024, 6, 1))
 	})
 }
 
@@ -44,7 +46,7 @@ func FuzzCompileRule(f *testing.F) {
 	}
 	spec := testSpec()
 	f.Fuzz(func(t *testing.T, when string) {
-		_, err := compileRules([]AlertRule{{Name: "r", When: when}}, spec)
+		_, err := compileRules([]AlertRule{{Name: "r", When: when}}, spec, data.MakeDate(2024, 6, 1))
 		if err == nil {
 			return
 		}

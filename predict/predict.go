@@ -12,6 +12,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -158,20 +159,149 @@ func ModelFingerprint(m *train.Model) string {
 // Run scores every customer of the dataset who is a customer at opt.AsOf
 // and writes the predictions and alerts partitions. It computes
 // everything before writing anything: bad input fails the run with nothing
-// written, and each partition appears whole or not at all (a partition of
-// the same date is replaced atomically). After both partitions are
-// written, the alerts are posted to the webhook if one is configured; a
+// written. Both partitions are staged in Out/_staging and published
+// together (a partition of the same date is replaced atomically; if the
+// second cannot be published, the first is put back). After they are
+// published, the alerts are posted to the webhook if one is configured; a
 // failed delivery returns the Result together with a *WebhookError when
 // the webhook is required.
 func Run(ctx context.Context, opt Options) (*Result, error) {
+	if opt.Out == "" {
+		return nil, errors.New("predict: an output folder is required")
+	}
+	log := opt.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	txn, err := BeginStaging(opt.Out, log)
+	if err != nil {
+		return nil, err
+	}
+	defer txn.Abort()
+	st, err := Stage(ctx, opt, txn)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := txn.Commit(); err != nil {
+		return nil, err
+	}
+	log.Info("published", "predictions", st.Result.PredictionsDir, "alerts", st.Result.AlertsDir)
+	return st.Result, st.Deliver(ctx)
+}
+
+// BeginStaging removes what interrupted runs left in out/_staging and
+// starts a transaction there, outside the folders readers glob.
+func BeginStaging(out string, log *slog.Logger) (*data.Txn, error) {
+	root := filepath.Join(out, StagingDir)
+	removed, err := data.CleanStaging(root)
+	for _, dir := range removed {
+		log.Info("removed the staging folder of an interrupted run", "dir", dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("clean %s: %w", root, err)
+	}
+	return data.BeginTxn(root)
+}
+
+// StagingDir is the folder under the output folder where partitions are
+// built before they are moved into place. It lies outside predictions/ and
+// alerts/, so readers globbing predictions/*/*.parquet never see a
+// partition being written (DuckDB's globs include hidden folders, so a
+// hidden sibling would not do).
+const StagingDir = "_staging"
+
+// Staged is a scored run whose partitions are staged but not published:
+// commit the transaction given to Stage, then call Deliver.
+type Staged struct {
+	// Result describes the run; its paths are where the partitions will be
+	// once the transaction is committed.
+	Result *Result
+
+	hook     *webhook
+	cfg      WebhookConfig
+	payloads [][]byte
+	counts   []int
+	log      *slog.Logger
+}
+
+// Deliver posts the alerts to the webhook, if one is configured, and
+// records the outcome in Result.Webhook. Call it after the partitions are
+// published. The error is a *WebhookError when a required webhook failed;
+// a webhook that is not required only logs its failure.
+func (s *Staged) Deliver(ctx context.Context) error {
+	res, log := s.Result, s.log
+	if s.hook == nil {
+		return nil
+	}
+	if len(s.payloads) == 0 {
+		res.Webhook = WebhookResult{Configured: true, URL: redactURL(s.cfg.URL), Required: s.cfg.IsRequired()}
+		log.Info("webhook: no alerts to send", "url", res.Webhook.URL)
+		return nil
+	}
+	res.Webhook = s.hook.send(ctx, s.payloads, s.counts)
+	if err := res.Webhook.Err; err != nil {
+		if res.Webhook.Required {
+			return err
+		}
+		log.Warn("webhook delivery failed (webhook.required is false; the run succeeds)", "error", err)
+		return nil
+	}
+	log.Info("webhook delivered", "url", res.Webhook.URL, "alerts", res.Webhook.Alerts, "requests", res.Webhook.Sent, "attempts", res.Webhook.Attempts)
+	return nil
+}
+
+// Check compiles and checks everything of cfg that scoring with a model of
+// spec as of asOf would use, without reading data or writing anything:
+// tiers, reasons, output, the playbook, every alert rule (syntax, names
+// and types against spec's features and the prediction fields) and the
+// webhook (URL and auth variable, read with getenv; nil means os.Getenv).
+// A nil spec checks the rules against the prediction fields only, taking
+// any other name for a feature. The nightly job calls it before any side
+// effect; Stage calls it too.
+func Check(cfg Config, spec *features.Spec, asOf data.Date, getenv func(string) string) error {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("predict config: %w", err)
+	}
+	if _, err := compileRules(cfg.Alerts, spec, asOf); err != nil {
+		return err
+	}
+	_, err := webhookAuth(cfg.Webhook, getenv)
+	return err
+}
+
+// webhookAuth returns the value of the webhook's auth variable ("" when
+// none is configured).
+func webhookAuth(w WebhookConfig, getenv func(string) string) (string, error) {
+	if w.URL == "" || w.AuthEnv == "" {
+		return "", nil
+	}
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	auth := getenv(w.AuthEnv)
+	if auth == "" {
+		return "", fmt.Errorf("webhook: the environment variable %s (webhook.auth_env) is not set", w.AuthEnv)
+	}
+	return auth, nil
+}
+
+// Stage scores every customer of the dataset who is a customer at
+// opt.AsOf and writes the predictions and alerts partitions into txn;
+// nothing is published until txn is committed. opt.Out decides the final
+// paths.
+func Stage(ctx context.Context, opt Options, txn *data.Txn) (*Staged, error) {
 	if opt.Dataset == nil || opt.Model == nil {
 		return nil, errors.New("predict: Options.Dataset and Options.Model are required")
 	}
 	if !opt.AsOf.Valid() {
 		return nil, errors.New("predict: an as-of date is required")
 	}
-	if opt.Out == "" {
-		return nil, errors.New("predict: an output folder is required")
+	if opt.Out == "" || txn == nil {
+		return nil, errors.New("predict: an output folder and a staging transaction are required")
 	}
 	cfg := opt.Config
 	cfg.EnsureDefaults()
@@ -189,10 +319,6 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	churnVersion := opt.ChurnVersion
 	if churnVersion == "" {
 		churnVersion = "dev"
-	}
-	getenv := opt.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
 	}
 	workers := opt.Workers
 	if workers <= 0 {
@@ -217,7 +343,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the dataset %s cannot provide the model's features: %w", ds.Dir, err)
 	}
-	rules, err := compileRules(cfg.Alerts, spec)
+	rules, err := compileRules(cfg.Alerts, spec, opt.AsOf)
 	if err != nil {
 		return nil, err
 	}
@@ -226,11 +352,9 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	}
 	var hook *webhook
 	if cfg.Webhook.URL != "" {
-		auth := ""
-		if cfg.Webhook.AuthEnv != "" {
-			if auth = getenv(cfg.Webhook.AuthEnv); auth == "" {
-				return nil, fmt.Errorf("webhook: the environment variable %s (webhook.auth_env) is not set", cfg.Webhook.AuthEnv)
-			}
+		auth, err := webhookAuth(cfg.Webhook, opt.Getenv)
+		if err != nil {
+			return nil, err
 		}
 		hook = newWebhook(cfg.Webhook, auth, opt.HTTPClient, log, churnVersion)
 		if opt.webhookSleep != nil {
@@ -238,7 +362,6 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		}
 	}
 	warnStale(ds, opt.AsOf, log)
-	cleanStaging(opt.Out, log)
 	prev, err := readPrevious(ctx, opt.Out, opt.AsOf)
 	if err != nil {
 		return nil, err
@@ -341,37 +464,19 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		man.Previous = &PreviousInfo{AsOf: prev.asOf.String(), Rows: int64(len(prev.ids)), Matched: matched}
 	}
 
-	// Write: predictions, then alerts, each staged and published whole.
-	if res.PredictionsDir, res.Files, err = run.writePredictions(ctx, opt.Out, man); err != nil {
+	// Write: predictions, then alerts, both staged in txn.
+	if res.PredictionsDir, res.Files, err = run.writePredictions(ctx, txn, opt.Out, man); err != nil {
 		return nil, err
 	}
-	log.Info("predictions written", "dir", res.PredictionsDir, "rows", res.Rows, "files", len(res.Files))
-	payloads, counts, dir, err := run.writeAlerts(ctx, opt.Out, alerts, rules, cfg.Webhook.BatchSize)
+	log.Info("predictions staged", "dir", res.PredictionsDir, "rows", res.Rows, "files", len(res.Files))
+	payloads, counts, dir, err := run.writeAlerts(ctx, txn, opt.Out, alerts, rules, cfg.Webhook.BatchSize)
 	if err != nil {
-		return nil, fmt.Errorf("the predictions are written, but the alerts are not: %w", err)
+		return nil, err
 	}
 	res.AlertsDir = dir
-	log.Info("alerts written", "dir", dir, "alerts", res.Alerts)
+	log.Info("alerts staged", "dir", dir, "alerts", res.Alerts)
 	res.Top = run.top(opt.Top)
-
-	if hook == nil {
-		return res, nil
-	}
-	if len(payloads) == 0 {
-		res.Webhook = WebhookResult{Configured: true, URL: redactURL(cfg.Webhook.URL), Required: cfg.Webhook.IsRequired()}
-		log.Info("webhook: no alerts to send", "url", res.Webhook.URL)
-		return res, nil
-	}
-	res.Webhook = hook.send(ctx, payloads, counts)
-	if err := res.Webhook.Err; err != nil {
-		if res.Webhook.Required {
-			return res, err
-		}
-		log.Warn("webhook delivery failed (webhook.required is false; the run succeeds)", "error", err)
-		return res, nil
-	}
-	log.Info("webhook delivered", "url", res.Webhook.URL, "alerts", res.Webhook.Alerts, "requests", res.Webhook.Sent, "attempts", res.Webhook.Attempts)
-	return res, nil
+	return &Staged{Result: res, hook: hook, cfg: cfg.Webhook, payloads: payloads, counts: counts, log: log}, nil
 }
 
 // checkTables reports tables the model's features were computed from that

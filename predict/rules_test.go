@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/churnlab/churn/data"
 	"github.com/churnlab/churn/features"
 )
 
@@ -98,7 +99,7 @@ func TestCompileRules(t *testing.T) {
 		{"type mismatch", `tier > 3`, "invalid operation"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			rs, err := compileRules([]AlertRule{{Name: "r", When: tt.when}}, spec)
+			rs, err := compileRules([]AlertRule{{Name: "r", When: tt.when}}, spec, data.MakeDate(2024, 6, 1))
 			if tt.want == "" {
 				if err != nil || len(rs.rules) != 1 {
 					t.Fatalf("err = %v", err)
@@ -112,7 +113,7 @@ func TestCompileRules(t *testing.T) {
 		})
 	}
 	// Default rules naming features the model lacks are skipped.
-	rs, err := compileRules(DefaultAlertRules(), spec)
+	rs, err := compileRules(DefaultAlertRules(), spec, data.MakeDate(2024, 6, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +133,7 @@ func TestEvaluateRules(t *testing.T) {
 		{Name: "stage", When: `lifecycle_stage == "renewal" and owner == "csm-1" and not has_previous`},
 		{Name: "nodata", When: `missing(days_to_renewal)`},
 		{Name: "basic", When: `plan == "basic" and days_to_renewal > 20`},
-	}, spec)
+	}, spec, data.MakeDate(2024, 6, 1))
 	if err != nil {
 		t.Fatal(err)
 	}

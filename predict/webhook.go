@@ -71,19 +71,20 @@ func checkWebhookURL(s string) error {
 	return nil
 }
 
-// redactURL drops a URL's user info and query, which may hold secrets, so
-// it can be logged.
+// redactURL keeps only a URL's scheme and host (with the port), so it can
+// be logged and written to manifests: user info, path, query and fragment
+// may all hold secrets (Slack-style hooks carry their token in the path).
+// "/…" marks that something was left out.
 func redactURL(s string) string {
 	u, err := url.Parse(s)
-	if err != nil {
+	if err != nil || u.Host == "" {
 		return "(unparsable URL)"
 	}
-	u.User = nil
-	if u.RawQuery != "" || u.ForceQuery {
-		u.RawQuery, u.ForceQuery = "REDACTED", false
+	r := u.Scheme + "://" + u.Host
+	if (u.Path != "" && u.Path != "/") || u.RawPath != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.Opaque != "" {
+		r += "/…"
 	}
-	u.Fragment, u.RawFragment = "", ""
-	return u.String()
+	return r
 }
 
 // redactError removes the URL from net/http and net/url errors.

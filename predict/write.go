@@ -239,12 +239,12 @@ func (o *output) parquetFile(ctx context.Context, path string, cols []Column, ex
 // writePredictions writes the predictions partition: part files in rank
 // order (written in parallel), _manifest.json and _SUCCESS, staged and
 // then published whole.
-func (o *output) writePredictions(ctx context.Context, out string, man *Manifest) (string, []string, error) {
-	dir, err := stage(out, PredictionsDir, o.asOf)
+func (o *output) writePredictions(ctx context.Context, txn *data.Txn, out string, man *Manifest) (string, []string, error) {
+	final := PartitionDir(out, PredictionsDir, o.asOf)
+	dir, err := txn.Dir(PredictionsDir, final)
 	if err != nil {
 		return "", nil, err
 	}
-	defer unstage(dir) // after publish, it holds the replaced partition or nothing
 	n := len(o.order)
 	per := o.cfg.Output.RowsPerFile
 	parts := (n + per - 1) / per
@@ -270,17 +270,10 @@ func (o *output) writePredictions(ctx context.Context, out string, man *Manifest
 	if err != nil {
 		return "", nil, err
 	}
-	if err := writeFile(filepath.Join(dir, ManifestFile), b); err != nil {
+	if err := data.WriteFileSync(filepath.Join(dir, ManifestFile), b); err != nil {
 		return "", nil, err
 	}
-	if err := writeFile(filepath.Join(dir, SuccessFile), nil); err != nil {
-		return "", nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return "", nil, err
-	}
-	final := PartitionDir(out, PredictionsDir, o.asOf)
-	if err := publish(dir, final); err != nil {
+	if err := data.WriteFileSync(filepath.Join(dir, SuccessFile), nil); err != nil {
 		return "", nil, err
 	}
 	files := make([]string, parts)
@@ -350,12 +343,12 @@ type webhookPayload struct {
 // writeAlerts writes the alerts partition (alerts.parquet, alerts.jsonl,
 // _manifest.json, _SUCCESS) and returns the webhook payloads, batchSize
 // alerts each, with their alert counts.
-func (o *output) writeAlerts(ctx context.Context, out string, alerts []alertRef, rules *ruleSet, batchSize int) ([][]byte, []int, string, error) {
-	dir, err := stage(out, AlertsDir, o.asOf)
+func (o *output) writeAlerts(ctx context.Context, txn *data.Txn, out string, alerts []alertRef, rules *ruleSet, batchSize int) ([][]byte, []int, string, error) {
+	final := PartitionDir(out, AlertsDir, o.asOf)
+	dir, err := txn.Dir(AlertsDir, final)
 	if err != nil {
 		return nil, nil, "", err
 	}
-	defer unstage(dir)
 	// Parquet: the alert columns draw on the same writers, plus rule,
 	// owner_role and next_step of each alert.
 	var owner, step string
@@ -407,7 +400,7 @@ func (o *output) writeAlerts(ctx context.Context, out string, alerts []alertRef,
 			batch = batch[:0]
 		}
 	}
-	if err := writeFile(filepath.Join(dir, AlertsJSONL), jl.Bytes()); err != nil {
+	if err := data.WriteFileSync(filepath.Join(dir, AlertsJSONL), jl.Bytes()); err != nil {
 		return nil, nil, "", err
 	}
 	sum := sha256.Sum256(jl.Bytes())
@@ -443,17 +436,10 @@ func (o *output) writeAlerts(ctx context.Context, out string, alerts []alertRef,
 	if err != nil {
 		return nil, nil, "", err
 	}
-	if err := writeFile(filepath.Join(dir, ManifestFile), b); err != nil {
+	if err := data.WriteFileSync(filepath.Join(dir, ManifestFile), b); err != nil {
 		return nil, nil, "", err
 	}
-	if err := writeFile(filepath.Join(dir, SuccessFile), nil); err != nil {
-		return nil, nil, "", err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, nil, "", err
-	}
-	final := PartitionDir(out, AlertsDir, o.asOf)
-	if err := publish(dir, final); err != nil {
+	if err := data.WriteFileSync(filepath.Join(dir, SuccessFile), nil); err != nil {
 		return nil, nil, "", err
 	}
 	return payloads, counts, final, nil

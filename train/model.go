@@ -16,6 +16,7 @@ import (
 	"github.com/churnlab/churn/data"
 	"github.com/churnlab/churn/features"
 	"github.com/churnlab/churn/internal/logreg"
+	"github.com/churnlab/churn/internal/metrics"
 	"github.com/churnlab/churn/internal/xgb"
 )
 
@@ -383,11 +384,13 @@ func importance(spec *features.Spec, enc *features.Encoder, gain []float64) []Im
 	return out
 }
 
+// round6 rounds an importance for the manifest: an undefined one (no
+// gain at all) is 0.
 func round6(x float64) float64 {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return 0
 	}
-	return math.Round(x*1e6) / 1e6
+	return metrics.Round(x, 6)
 }
 
 func sortImportance(xs []Importance) {

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -390,24 +389,10 @@ func (m *Mapping) recordLines(doc *yaml.Node) {
 	}
 }
 
-var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
-
 // yamlError turns a yaml.v3 error into a MappingError with the line.
 func yamlError(file string, err error) error {
-	msg := err.Error()
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg = te.Errors[0]
-	}
-	msg = strings.TrimPrefix(msg, "yaml: unmarshal errors:\n")
-	msg = strings.TrimSpace(msg)
-	me := &MappingError{File: file}
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		me.Line, _ = strconv.Atoi(m[1])
-		msg = msg[len(m[0]):]
-	}
-	me.Err = fmt.Errorf("invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
-	return me
+	line, msg := textutil.YAMLError(err)
+	return &MappingError{File: file, Line: line, Err: msg}
 }
 
 // checkKeys reports the first mapping key that t has no field for, with its

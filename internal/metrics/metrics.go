@@ -261,3 +261,22 @@ func StdDev(xs []float64) float64 {
 	}
 	return math.Sqrt(s / float64(len(xs)-1))
 }
+
+// Round rounds x to the given number of decimals, halves away from zero.
+// NaN and ±Inf are returned as they are (callers that write JSON decide
+// what an undefined number becomes); -0 becomes 0.
+func Round(x float64, decimals int) float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return x
+	}
+	p := math.Pow10(decimals)
+	r := math.Round(x*p) / p
+	if r == 0 || math.IsNaN(r) || math.IsInf(r, 0) {
+		// 0 without a sign; x*p overflowing means x needs no rounding.
+		if r == 0 {
+			return 0
+		}
+		return x
+	}
+	return r
+}

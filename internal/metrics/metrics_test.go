@@ -68,3 +68,28 @@ func TestLossesAndCalibration(t *testing.T) {
 		t.Error("Sigmoid(Logit(0.3)) != 0.3")
 	}
 }
+
+func TestRound(t *testing.T) {
+	tests := []struct {
+		name string
+		x    float64
+		d    int
+		want float64
+	}{
+		{"six decimals", 0.12345678, 6, 0.123457},
+		{"half away from zero", 0.0000005, 6, 0.000001},
+		{"negative", -1.23456789, 3, -1.235},
+		{"negative zero", -0.0000001, 6, 0},
+		{"huge", 1e300, 6, 1e300},
+		{"NaN stays NaN", math.NaN(), 6, math.NaN()},
+		{"Inf stays Inf", math.Inf(-1), 3, math.Inf(-1)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Round(tt.x, tt.d)
+			if got != tt.want && !(math.IsNaN(got) && math.IsNaN(tt.want)) || math.Signbit(got) != math.Signbit(tt.want) {
+				t.Errorf("Round(%v, %d) = %v, want %v", tt.x, tt.d, got, tt.want)
+			}
+		})
+	}
+}

@@ -2,6 +2,16 @@
 // messages.
 package textutil
 
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
 // EditDistance returns the Levenshtein distance between a and b, counted in
 // bytes.
 func EditDistance(a, b string) int {
@@ -34,4 +44,23 @@ func Closest(s string, candidates []string, limit int) string {
 		}
 	}
 	return best
+}
+
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
+
+// YAMLError splits an error of gopkg.in/yaml.v3 into the line it names (0
+// when none) and the message without the position, as "invalid YAML: …".
+// Of several type errors it keeps the first.
+func YAMLError(err error) (line int, msg error) {
+	s := err.Error()
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		s = te.Errors[0]
+	}
+	s = strings.TrimSpace(strings.TrimPrefix(s, "yaml: unmarshal errors:\n"))
+	if m := yamlLine.FindStringSubmatch(s); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		s = s[len(m[0]):]
+	}
+	return line, fmt.Errorf("invalid YAML: %s", strings.TrimPrefix(s, "yaml: "))
 }
