@@ -378,10 +378,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		a, _ := others[j].rankMetrics(y, nil)
 		return iv(numMetrics+j, point[mAUC]-a)
 	}
-	base := rankBaseline("base_rate", fmt.Sprintf("predicts the training base rate (%.4f) for every account", trainRate), constant, y, asOf, cfg)
+	base := rankBaseline(BaselineBaseRate, fmt.Sprintf("predicts the training base rate (%.4f) for every account", trainRate), constant, y, asOf, cfg)
 	base.AUCGain = gain(0)
 	base.LogLoss, base.Brier = Num(metrics.LogLoss(constant, y, nil)), Num(metrics.Brier(constant, y, nil))
-	hs := rankBaseline("health_score", "rule-based health score: risk points for warning signs (docs/eval.md)", health, y, asOf, cfg)
+	hs := rankBaseline(BaselineHealthScore, "rule-based health score: risk points for warning signs (docs/eval.md)", health, y, asOf, cfg)
 	hs.AUCGain, hs.Rules = gain(1), rules
 	if len(rules) == 0 {
 		hs.Available, hs.Note = false, "no feature of the table is used by a health score rule"
@@ -390,11 +390,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Baseline != nil {
 		mi := modelInfo(o.Baseline)
 		if champ == nil {
-			rep.Baselines = append(rep.Baselines, Baseline{Name: "champion", Description: "the previous champion model", Note: champNote, Model: &mi,
+			rep.Baselines = append(rep.Baselines, Baseline{Name: BaselineChampion, Description: "the previous champion model", Note: champNote, Model: &mi,
 				ROCAUC: nan(), PRAUC: nan(), LogLoss: nan(), Brier: nan(), TopDecileLift: nan(), TopDecileCapture: nan(), CapacityPrecision: nan(), CapacityRecall: nan(),
 				AUCGain: Interval{nan(), nan(), nan()}, ROC: []ROCPoint{}})
 		} else {
-			c := rankBaseline("champion", "the previous champion model", champ, y, asOf, cfg)
+			c := rankBaseline(BaselineChampion, "the previous champion model", champ, y, asOf, cfg)
 			c.AUCGain, c.Model = gain(2), &mi
 			c.LogLoss, c.Brier = Num(metrics.LogLoss(champ, y, nil)), Num(metrics.Brier(champ, y, nil))
 			rep.Baselines = append(rep.Baselines, c)

@@ -26,7 +26,9 @@ import (
 
 // Config is the job's configuration file (churn.yaml). Precedence: command
 // flags > CHURN_* environment variables > the file > defaults. Relative
-// paths are relative to the file's folder.
+// paths written in the file are relative to the file's folder (LoadConfig
+// resolves them); relative paths from flags and the environment are
+// relative to the working directory, as everywhere else.
 type Config struct {
 	// Data is the input dataset directory.
 	Data string `yaml:"data"`
@@ -45,8 +47,6 @@ type Config struct {
 	// KeepRuns is how many run folders (with their training tables) are kept
 	// under out/runs (default 14).
 	KeepRuns int `yaml:"keep_runs"`
-
-	dir string // the config file's folder
 }
 
 // FeaturesConfig sets the feature windows and groups.
@@ -194,11 +194,12 @@ func LoadConfig(path string) (*Config, error) {
 		if err := dec.Decode(c); err != nil && err != io.EOF {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		c.dir = filepath.Dir(path)
+		dir := filepath.Dir(path)
+		for _, p := range []*string{&c.Data, &c.Out, &c.Registry} {
+			*p = resolvePath(dir, *p)
+		}
 		if p := c.Predict.PlaybookFile; p != "" {
-			if !filepath.IsAbs(p) {
-				p = filepath.Join(c.dir, p)
-			}
+			p = resolvePath(dir, p)
 			pb, err := predict.LoadPlaybook(p)
 			if err != nil {
 				return nil, fmt.Errorf("%s: predict.playbook: %w", path, err)
@@ -239,11 +240,11 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	return errors.Join(errs...)
 }
 
-// resolve makes relative paths relative to the config file's folder.
-func (c *Config) resolve() {
-	for _, p := range []*string{&c.Data, &c.Out, &c.Registry} {
-		if *p != "" && !filepath.IsAbs(*p) && c.dir != "" {
-			*p = filepath.Join(c.dir, *p)
-		}
+// resolvePath makes a relative path written in the config file relative to
+// the file's folder.
+func resolvePath(dir, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
 	}
+	return filepath.Join(dir, p)
 }

@@ -1,60 +1,121 @@
 package nightly
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
+
+	"github.com/churnlab/churn/data"
 )
 
-// ErrLocked is returned when another run holds the lock.
+// ErrLocked is returned when another run holds the output folder's lock.
 var ErrLocked = errors.New("another churn run is in progress")
 
-// lock is an exclusive advisory lock (flock) on a file in the output
-// folder. The kernel releases it when the process ends, however it ends,
-// so a crashed run never leaves a stale lock behind.
-type lock struct {
-	f *os.File
-}
-
+// lockInfo is what a lock's holder writes into the lock file, for the
+// message of whoever finds it locked.
 type lockInfo struct {
 	PID     int    `json:"pid"`
 	Started string `json:"started"`
-	AsOf    string `json:"as_of"`
+	AsOf    string `json:"as_of,omitempty"`
+	RunID   string `json:"run_id,omitempty"`
 	Host    string `json:"host"`
 }
 
-func acquireLock(dir, asOf string, now time.Time) (*lock, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+func (w lockInfo) String() string {
+	s := fmt.Sprintf("pid %d on %s started %s", w.PID, w.Host, w.Started)
+	if w.AsOf != "" {
+		s += " for as-of " + w.AsOf
 	}
-	path := filepath.Join(dir, ".churn-run.lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if w.RunID != "" {
+		s += " (run " + w.RunID + ")"
+	}
+	return s
+}
+
+// takeLock takes the lock on path without waiting and records who holds
+// it. When another process has it, the error wraps data.ErrLocked and says
+// who.
+func takeLock(path string, who lockInfo) (*data.Lock, error) {
+	lk, err := data.TryLock(path)
+	if errors.Is(err, data.ErrLocked) {
+		var holder lockInfo
+		if json.Unmarshal(data.ReadInfo(path), &holder) == nil && holder.PID != 0 {
+			return nil, fmt.Errorf("%w: held by %s (lock %s)", data.ErrLocked, holder, path)
+		}
+		return nil, fmt.Errorf("%w (lock %s)", data.ErrLocked, path)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		var who lockInfo
-		b := make([]byte, 512)
-		n, _ := f.ReadAt(b, 0)
-		f.Close()
-		if json.Unmarshal(b[:n], &who) == nil && who.PID != 0 {
-			return nil, fmt.Errorf("%w: pid %d on %s started %s for as-of %s (lock %s)", ErrLocked, who.PID, who.Host, who.Started, who.AsOf, path)
-		}
-		return nil, fmt.Errorf("%w (lock %s)", ErrLocked, path)
+	who.PID = os.Getpid()
+	who.Host, _ = os.Hostname()
+	b, err := json.Marshal(who)
+	if err == nil {
+		err = lk.SetInfo(b)
 	}
-	host, _ := os.Hostname()
-	b, _ := json.Marshal(lockInfo{PID: os.Getpid(), Started: now.UTC().Format(time.RFC3339), AsOf: asOf, Host: host})
-	f.Truncate(0)
-	f.WriteAt(b, 0)
-	return &lock{f: f}, nil
+	if err != nil {
+		lk.Unlock()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return lk, nil
 }
 
-func (l *lock) release() {
-	l.f.Truncate(0)
-	syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
-	l.f.Close()
+// acquireRunLock takes the output folder's lock: one run at a time per
+// output folder. The kernel releases it when the process ends, however it
+// ends, so a crashed run never leaves a stale lock behind.
+func acquireRunLock(dir, asOf string, now time.Time) (*data.Lock, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	lk, err := takeLock(filepath.Join(dir, ".churn-run.lock"), lockInfo{Started: now.UTC().Format(time.RFC3339), AsOf: asOf})
+	if errors.Is(err, data.ErrLocked) {
+		return nil, fmt.Errorf("%w: %w", ErrLocked, err)
+	}
+	return lk, err
+}
+
+// registryPoll is how often a run waiting for the registry lock tries again.
+var registryPoll = 250 * time.Millisecond
+
+// Lock takes the registry's lock, waiting while another run holds it
+// (until ctx is done), and returns the function that releases it. Runs
+// that share a registry hold it from reading the champion to promoting, so
+// each compares with, promotes and scores with the champion it reports.
+func (r *Registry) Lock(ctx context.Context, runID string, log *slog.Logger) (func(), error) {
+	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(r.Dir, ".lock")
+	who := lockInfo{Started: time.Now().UTC().Format(time.RFC3339), RunID: runID}
+	waiting := false
+	for {
+		lk, err := takeLock(path, who)
+		if err == nil {
+			if waiting {
+				log.Info("model registry lock taken", "registry", r.Dir)
+			}
+			return func() {
+				if err := lk.Unlock(); err != nil {
+					log.Warn("release the model registry lock", "error", err)
+				}
+			}, nil
+		}
+		if !errors.Is(err, data.ErrLocked) {
+			return nil, err
+		}
+		if !waiting {
+			waiting = true
+			log.Info("waiting for the model registry", "registry", r.Dir, "holder", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(registryPoll):
+		}
+	}
 }

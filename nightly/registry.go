@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/churnlab/churn/data"
+	"github.com/churnlab/churn/eval"
 	"github.com/churnlab/churn/train"
 )
 
@@ -55,10 +56,10 @@ type Event struct {
 	AsOf     string  `json:"as_of"`
 	RunID    string  `json:"run_id"`
 	Previous string  `json:"previous,omitempty"`
-	Metric   string  `json:"metric,omitempty"`
-	Value    float64 `json:"value,omitempty"`
-	Baseline float64 `json:"baseline,omitempty"`
-	Reason   string  `json:"reason,omitempty"`
+	Metric   string   `json:"metric,omitempty"`
+	Value    eval.Num `json:"value,omitempty"`
+	Baseline eval.Num `json:"baseline,omitempty"`
+	Reason   string   `json:"reason,omitempty"`
 }
 
 // VersionOf names a model by content: its run's as-of date and a hash of its
@@ -79,24 +80,32 @@ func (r *Registry) Has(v string) bool {
 	return err == nil
 }
 
-// Add stores a model and its card as a version (a version that exists is
-// left as it is: same content, same name).
-func (r *Registry) Add(v string, m *train.Model, card *Card) error {
+// Add stores a model and its card as a version and reports whether it was
+// new (a version that exists is left as it is: same content, same name).
+// The version folder appears whole: model and card are staged together.
+func (r *Registry) Add(v string, m *train.Model, card *Card) (bool, error) {
 	if r.Has(v) {
-		return nil
-	}
-	final := r.versionDir(v)
-	if err := m.Save(final); err != nil {
-		return err
+		return false, nil
 	}
 	cj, err := json.MarshalIndent(card, "", "  ")
 	if err != nil {
-		return err
+		return false, err
 	}
-	if err := data.WriteFileAtomic(filepath.Join(final, "card.json"), append(cj, '\n')); err != nil {
-		return err
+	ad, err := data.CreateAtomicDir(r.versionDir(v))
+	if err != nil {
+		return false, err
 	}
-	return data.WriteFileAtomic(filepath.Join(final, "card.md"), cardMarkdown(card))
+	defer ad.Abort()
+	if err := m.SaveFiles(ad.Path); err != nil {
+		return false, err
+	}
+	if err := data.WriteFileSync(filepath.Join(ad.Path, "card.json"), append(cj, '\n')); err != nil {
+		return false, err
+	}
+	if err := data.WriteFileSync(filepath.Join(ad.Path, "card.md"), cardMarkdown(card)); err != nil {
+		return false, err
+	}
+	return true, ad.Commit()
 }
 
 // Champion returns the champion's version, or "" when there is none.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,6 +18,7 @@ import (
 	"github.com/churnlab/churn/data"
 	"github.com/churnlab/churn/eval"
 	"github.com/churnlab/churn/features"
+	"github.com/churnlab/churn/internal/metrics"
 	"github.com/churnlab/churn/predict"
 	"github.com/churnlab/churn/train"
 )
@@ -31,8 +33,15 @@ type Options struct {
 	// Progress, when set, receives a progress bar (a terminal).
 	Progress io.Writer
 	Logger   *slog.Logger
-	// Version is the churn version recorded in the manifest.
+	// Version is the churn version recorded in the manifest, the models and
+	// the files written.
 	Version string
+	// Getenv reads the webhook's auth variable (default os.Getenv).
+	Getenv func(string) string
+
+	// beforePublish, when set, is called when everything is staged and
+	// nothing published (tests look at the output folder then).
+	beforePublish func()
 }
 
 // Manifest records a run: inputs, versions, timings and outcome. It is
@@ -79,12 +88,17 @@ type RunInputs struct {
 	ValidationWrn int      `json:"validation_warnings"`
 }
 
-// RunOutputs names what the run wrote.
+// RunOutputs names what the run published (nothing when it failed before
+// publishing). The predictions, alerts and report folders are published
+// together and all hold the output of this run, scored with ModelVersion;
+// each names it too (model_version in the partitions' _manifest.json and
+// rows, the report's inputs).
 type RunOutputs struct {
-	Predictions string `json:"predictions,omitempty"`
-	Alerts      string `json:"alerts,omitempty"`
-	Report      string `json:"report,omitempty"`
-	Registry    string `json:"registry,omitempty"`
+	Predictions  string `json:"predictions,omitempty"`
+	Alerts       string `json:"alerts,omitempty"`
+	Report       string `json:"report,omitempty"`
+	Registry     string `json:"registry,omitempty"`
+	ModelVersion string `json:"model_version,omitempty"`
 }
 
 // Step is one stage of the run with its timing.
@@ -94,30 +108,53 @@ type Step struct {
 	Note    string  `json:"note,omitempty"`
 }
 
-// PromotionLog records the champion/challenger comparison.
+// PromotionLog records the champion/challenger comparison. The metrics
+// are null when undefined (or, for the champion, not compared).
 type PromotionLog struct {
-	Metric     string  `json:"metric"`
-	Margin     float64 `json:"margin"`
-	Challenger float64 `json:"challenger"`
-	Champion   float64 `json:"champion,omitempty"`
-	Rows       int     `json:"rows"`
-	Reason     string  `json:"reason"`
+	Metric     string   `json:"metric"`
+	Margin     float64  `json:"margin"`
+	Challenger eval.Num `json:"challenger"`
+	Champion   eval.Num `json:"champion"`
+	Rows       int      `json:"rows"`
+	Reason     string   `json:"reason"`
 }
 
 // ErrInput marks a run stopped by bad input before anything was published.
 var ErrInput = errors.New("input validation failed")
 
+// ErrNoModel marks a run that has no model it may score with: no champion
+// yet and a challenger that must not be promoted. Nothing is published.
+var ErrNoModel = errors.New("no model to score with")
+
 // stepNames are the stages, for the progress bar.
-var stepNames = []string{"validate inputs", "training snapshots", "train challenger", "evaluate", "promote", "score", "report"}
+var stepNames = []string{"validate inputs", "training snapshots", "train challenger", "evaluate", "decide", "score", "report", "publish"}
 
 // Run runs the nightly job. The returned manifest is also written to
-// out/runs/<run id>/manifest.json, on failure too.
+// out/runs/<run id>/manifest.json, on failure too (errors in the
+// configuration are found before anything is written, and return no
+// manifest).
+//
+// Nothing is published until every output is ready: the model registry
+// is changed, and the predictions, alerts and report appear, only in the
+// last step, which puts every output back if one cannot be published.
+// The registry is locked from reading the champion to promoting, so runs
+// sharing a registry compare against, promote and score with the champion
+// they report.
 func Run(ctx context.Context, opt Options) (*Manifest, error) {
 	c := opt.Config
 	c.EnsureDefaults()
-	c.resolve()
 	if err := c.Validate(); err != nil {
 		return nil, err
+	}
+	getenv := opt.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	// Every part of the predict configuration (rules, playbook, webhook,
+	// tiers) is compiled now, before any side effect; the rules are checked
+	// again against the models' features once they are known.
+	if err := predict.Check(c.Predict, nil, opt.AsOf, getenv); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	now := opt.Now
 	if now == nil {
@@ -131,17 +168,21 @@ func Run(ctx context.Context, opt Options) (*Manifest, error) {
 	runID := opt.AsOf.String() + "_" + start.Format("20060102T150405Z")
 	mf := &Manifest{RunID: runID, AsOf: opt.AsOf.String(), Started: start.Format(time.RFC3339), Outcome: "failed",
 		Inputs: RunInputs{Data: c.Data}, Versions: versions(opt.Version)}
-	lk, err := acquireLock(c.Out, opt.AsOf.String(), start)
+	lk, err := acquireRunLock(c.Out, opt.AsOf.String(), start)
 	if err != nil {
 		return nil, err
 	}
-	defer lk.release()
+	defer func() {
+		if uerr := lk.Unlock(); uerr != nil {
+			log.Warn("release the run lock", "error", uerr)
+		}
+	}()
 	runDir := filepath.Join(c.Out, "runs", runID)
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return nil, err
 	}
 	bar := newProgress(opt.Progress, stepNames)
-	j := &job{c: c, opt: opt, log: log, mf: mf, runDir: runDir, now: now, bar: bar, reg: &Registry{Dir: c.Registry}}
+	j := &job{c: c, opt: opt, log: log, mf: mf, runDir: runDir, now: now, bar: bar, getenv: getenv, reg: &Registry{Dir: c.Registry}}
 	err = j.run(ctx)
 	bar.finish(err)
 	mf.Finished = now().UTC().Format(time.RFC3339)
@@ -150,12 +191,17 @@ func Run(ctx context.Context, opt Options) (*Manifest, error) {
 	} else {
 		mf.Error = err.Error()
 	}
-	if werr := writeJSON(filepath.Join(runDir, "manifest.json"), mf); werr != nil && err == nil {
-		err = werr
+	if werr := writeJSON(filepath.Join(runDir, "manifest.json"), mf); werr != nil {
+		err = errors.Join(err, fmt.Errorf("write the run manifest: %w", werr))
 	}
-	pruneRuns(filepath.Join(c.Out, "runs"), c.KeepRuns)
+	if perr := pruneRuns(filepath.Join(c.Out, "runs"), c.KeepRuns); perr != nil {
+		log.Warn("prune old run folders", "error", perr)
+	}
 	return mf, err
 }
+
+// ErrConfig marks a configuration that cannot work; nothing was written.
+var ErrConfig = errors.New("invalid configuration")
 
 type job struct {
 	c      *Config
@@ -165,6 +211,7 @@ type job struct {
 	runDir string
 	now    func() time.Time
 	bar    *progress
+	getenv func(string) string
 	reg    *Registry
 }
 
@@ -172,11 +219,12 @@ func (j *job) step(name string, f func() (string, error)) error {
 	j.bar.start(name)
 	t := time.Now()
 	note, err := f()
-	j.mf.Steps = append(j.mf.Steps, Step{Name: name, Seconds: round3(time.Since(t).Seconds()), Note: note})
+	secs := metrics.Round(time.Since(t).Seconds(), 3)
+	j.mf.Steps = append(j.mf.Steps, Step{Name: name, Seconds: secs, Note: note})
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	j.log.Info("step done", "step", name, "seconds", round3(time.Since(t).Seconds()), "note", note)
+	j.log.Info("step done", "step", name, "seconds", secs, "note", note)
 	return nil
 }
 
@@ -188,11 +236,20 @@ func (j *job) run(ctx context.Context) error {
 			ds.Close()
 		}
 	}()
+	// Staging for everything the run publishes, outside the folders readers
+	// glob; what killed runs left there goes first.
+	txn, err := predict.BeginStaging(c.Out, j.log)
+	if err != nil {
+		return err
+	}
+	defer txn.Abort()
+	removeLegacyStaging(c.Out, j.log)
+
 	// 1. Validate: errors stop the run before anything is published.
-	err := j.step("validate inputs", func() (string, error) {
+	err = j.step("validate inputs", func() (string, error) {
 		rep, err := data.Validate(ctx, c.Data, data.ValidateOptions{AsOf: asOf.Time(), Now: j.now()})
 		if err != nil {
-			return "", fmt.Errorf("%w: %v", ErrInput, err)
+			return "", fmt.Errorf("%w: %w", ErrInput, err)
 		}
 		j.mf.Inputs.ValidationErr, j.mf.Inputs.ValidationWrn = rep.Errors, rep.Warnings
 		if !rep.OK {
@@ -212,7 +269,7 @@ func (j *job) run(ctx context.Context) error {
 			return "", fmt.Errorf("%w: %d errors in %s (run churn validate %s --as-of %s for all of them): %s", ErrInput, rep.Errors, c.Data, c.Data, asOf, strings.Join(msgs, "; "))
 		}
 		if ds, err = data.Open(c.Data); err != nil {
-			return "", fmt.Errorf("%w: %v", ErrInput, err)
+			return "", fmt.Errorf("%w: %w", ErrInput, err)
 		}
 		j.mf.Inputs.Fingerprint, err = ds.Fingerprint()
 		return fmt.Sprintf("%d warnings", rep.Warnings), err
@@ -224,7 +281,10 @@ func (j *job) run(ctx context.Context) error {
 	// 2. Training snapshots: every StepDays back from the last date whose
 	// label window ends before tonight. Labels never look at or past the
 	// as-of date, whatever the data holds.
-	fc, _ := c.featureConfig()
+	fc, err := c.featureConfig()
+	if err != nil {
+		return fmt.Errorf("%w: features: %w", ErrConfig, err)
+	}
 	lc := *c.labelConfig()
 	lc.DataEnd = asOf.AddDays(-1)
 	last := asOf.AddDays(-(lc.Horizon + lc.Gap))
@@ -253,23 +313,38 @@ func (j *job) run(ctx context.Context) error {
 		return err
 	}
 
-	// 3. Challenger.
+	// 3. Challenger. It must be able to score with tonight's configuration
+	// before anything depends on it.
 	var challenger *train.Model
 	err = j.step("train challenger", func() (string, error) {
 		var err error
 		if challenger, err = train.Fit(ctx, table, c.Training.Params, train.FitOptions{Logger: j.log, ChurnVersion: j.opt.Version}); err != nil {
 			return "", err
 		}
-		j.mf.Challenger, err = VersionOf(asOf, challenger)
+		if j.mf.Challenger, err = VersionOf(asOf, challenger); err != nil {
+			return "", err
+		}
+		if err := predict.Check(c.Predict, challenger.Manifest.Spec, asOf, j.getenv); err != nil {
+			return "", fmt.Errorf("%w: the predict configuration does not fit the challenger's features: %w", ErrConfig, err)
+		}
 		v := challenger.Manifest.Validation
-		return fmt.Sprintf("%s: %s validation AUC %.4f", j.mf.Challenger, v.Method, v.AUC), err
+		return fmt.Sprintf("%s: %s validation AUC %.4f", j.mf.Challenger, v.Method, v.AUC), nil
 	})
+	if challenger != nil {
+		defer challenger.Close()
+	}
 	if err != nil {
 		return err
 	}
-	defer challenger.Close()
 
-	// 4. Evaluate against the champion on the same rows.
+	// 4. Evaluate against the champion on the same rows. The registry stays
+	// locked from here until the run has published (or failed), so the
+	// champion read now is the one compared with, replaced, and reported.
+	unlock, err := j.reg.Lock(ctx, j.mf.RunID, j.log)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	prev, err := j.reg.Champion()
 	if err != nil {
 		return err
@@ -288,67 +363,60 @@ func (j *job) run(ctx context.Context) error {
 		rep, err = eval.Run(ctx, eval.Options{Model: challenger, Table: table, Baseline: champion, Config: c.Eval,
 			Explain: predict.NewExplainer(challenger.Manifest.Spec).Text,
 			Inputs:  eval.Inputs{Model: "challenger " + j.mf.Challenger, Features: fmt.Sprintf("training snapshots %s … %s", dates[0], dates[len(dates)-1]), BaselineModel: prev},
-			Logger:  j.log})
+			Logger:  j.log, Now: j.now})
 		if err != nil {
 			return "", err
 		}
+		j.mf.Verdict, j.mf.Headline = rep.Verdict.Level, rep.Verdict.Headline
 		return rep.Verdict.Level + ": " + rep.Verdict.Headline, nil
 	})
 	if err != nil {
 		return err
 	}
 
-	// 5. Promote only on a win by the margin.
+	// 5. Decide, without side effects: promote only on a win by the margin,
+	// and never a challenger the evaluation says not to trust.
 	scorer, scoreVersion := champion, prev
-	err = j.step("promote", func() (string, error) {
-		if err := j.reg.Add(j.mf.Challenger, challenger, j.card(challenger, rep)); err != nil {
-			return "", err
-		}
-		if err := j.reg.Record(Event{Event: "added", Version: j.mf.Challenger, AsOf: asOf.String(), RunID: j.mf.RunID}); err != nil {
-			return "", err
-		}
+	var promote bool
+	err = j.step("decide", func() (string, error) {
 		win, pl := j.decide(rep, prev)
 		j.mf.Promotion = pl
 		if win && j.mf.Challenger != prev {
-			if err := j.reg.Promote(j.mf.Challenger); err != nil {
-				return "", err
-			}
-			j.mf.Promoted = true
-			scorer, scoreVersion = challenger, j.mf.Challenger
-			ev := Event{Event: "promoted", Version: j.mf.Challenger, AsOf: asOf.String(), RunID: j.mf.RunID, Previous: prev, Metric: pl.Metric, Value: pl.Challenger, Baseline: pl.Champion, Reason: pl.Reason}
-			return "promoted: " + pl.Reason, j.reg.Record(ev)
+			promote, scorer, scoreVersion = true, challenger, j.mf.Challenger
 		}
-		ev := Event{Event: "kept", Version: prev, AsOf: asOf.String(), RunID: j.mf.RunID, Previous: j.mf.Challenger, Metric: pl.Metric, Value: pl.Champion, Baseline: pl.Challenger, Reason: pl.Reason}
-		return "kept " + prev + ": " + pl.Reason, j.reg.Record(ev)
+		if scorer == nil {
+			return "", fmt.Errorf("%w: %s and the registry %s has no champion yet; nothing was published (%s)", ErrNoModel, pl.Reason, c.Registry, criticalFindings(rep))
+		}
+		if scorer == champion {
+			if err := predict.Check(c.Predict, champion.Manifest.Spec, asOf, j.getenv); err != nil {
+				return "", fmt.Errorf("%w: the predict configuration does not fit the champion %s's features: %w", ErrConfig, prev, err)
+			}
+		}
+		if promote {
+			return "promote " + j.mf.Challenger + ": " + pl.Reason, nil
+		}
+		return "keep " + prev + ": " + pl.Reason, nil
 	})
 	if err != nil {
 		return err
 	}
-	j.mf.Champion = scoreVersion
-	j.mf.Outputs.Registry = c.Registry
+	j.mf.Promoted, j.mf.Champion = promote, scoreVersion
 
-	// 6. Score tonight's customers with the champion. A required webhook
-	// that failed fails the run, but only after the report is written too:
-	// the predictions are already published.
-	var res *predict.Result
-	var webhookErr error
+	// 6. Score tonight's customers with the chosen model, into staging.
 	// Tonight's customers are counted for the drift check as they are
-	// scored, against the scoring champion's training data.
+	// scored, against the scoring model's training data.
+	var staged *predict.Staged
 	driftCount := eval.NewDriftCounter(&scorer.Manifest, scorer.Manifest.Spec, c.Eval.Drift)
 	observe := func(t *features.Table, prob []float64) { driftCount.Add(t, nil, prob) }
 	err = j.step("score", func() (string, error) {
 		var err error
-		res, err = predict.Run(ctx, predict.Options{Dataset: ds, Model: scorer, ModelVersion: scoreVersion, AsOf: asOf, Out: c.Out, Config: c.Predict, Now: j.now, Logger: j.log, Observe: observe, ChurnVersion: j.opt.Version})
+		staged, err = predict.Stage(ctx, predict.Options{Dataset: ds, Model: scorer, ModelVersion: scoreVersion, AsOf: asOf, Out: c.Out, Config: c.Predict,
+			Now: j.now, Logger: j.log, Observe: observe, ChurnVersion: j.opt.Version, Getenv: j.getenv}, txn)
 		if err != nil {
-			var we *predict.WebhookError
-			if !errors.As(err, &we) || res == nil {
-				return "", err
-			}
-			webhookErr = err
-			j.mf.Warnings = append(j.mf.Warnings, err.Error())
+			return "", err
 		}
+		res := staged.Result
 		j.mf.Scored, j.mf.Tiers, j.mf.Alerts, j.mf.Top = res.Rows, res.Tiers, res.Alerts, res.Top
-		j.mf.Outputs.Predictions, j.mf.Outputs.Alerts = res.PredictionsDir, res.AlertsDir
 		return fmt.Sprintf("%d customers: %d high, %d medium, %d low; %d alerts", res.Rows, res.Tiers.High, res.Tiers.Medium, res.Tiers.Low, res.Alerts), nil
 	})
 	if err != nil {
@@ -356,16 +424,19 @@ func (j *job) run(ctx context.Context) error {
 	}
 
 	// 7. Report: the challenger's evaluation, with tonight's population
-	// checked for drift against the scoring champion's training data.
+	// checked for drift against the scoring model's training data.
+	reportDir := filepath.Join(c.Out, "reports", "as_of="+asOf.String())
 	err = j.step("report", func() (string, error) {
 		d := driftCount.Drift(fmt.Sprintf("customers scored as of %s, against the training data of %s", asOf, scoreVersion))
 		rep.SetDrift(d)
 		j.mf.Verdict, j.mf.Headline, j.mf.Drifting = rep.Verdict.Level, rep.Verdict.Headline, d.Drifting
-		dir := filepath.Join(c.Out, "reports", "as_of="+asOf.String())
-		if err := rep.Write(dir); err != nil {
+		dir, err := txn.Dir("report", reportDir)
+		if err != nil {
 			return "", err
 		}
-		j.mf.Outputs.Report = filepath.Join(dir, "report.html")
+		if err := rep.WriteFiles(dir); err != nil {
+			return "", err
+		}
 		if len(d.Drifting) > 0 {
 			j.log.Warn("drift", "features", strings.Join(d.Drifting, ", "), "threshold", c.Eval.Drift.Threshold)
 			j.mf.Warnings = append(j.mf.Warnings, "drift above the threshold: "+strings.Join(d.Drifting, ", "))
@@ -375,13 +446,96 @@ func (j *job) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return webhookErr
+
+	// 8. Publish: store the challenger, move every output into place
+	// together, then move the champion pointer. Each published folder
+	// names the model version it holds, and so does the manifest.
+	err = j.step("publish", func() (string, error) {
+		added, err := j.reg.Add(j.mf.Challenger, challenger, j.card(challenger, rep))
+		if err != nil {
+			return "", err
+		}
+		if added {
+			if err := j.reg.Record(Event{Event: "added", Version: j.mf.Challenger, AsOf: asOf.String(), RunID: j.mf.RunID}); err != nil {
+				return "", err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		if j.opt.beforePublish != nil {
+			j.opt.beforePublish()
+		}
+		if err := txn.Commit(); err != nil {
+			return "", err
+		}
+		res := staged.Result
+		j.mf.Outputs = RunOutputs{Predictions: res.PredictionsDir, Alerts: res.AlertsDir, Report: filepath.Join(reportDir, eval.HTMLFile), Registry: c.Registry, ModelVersion: scoreVersion}
+		pl := j.mf.Promotion
+		if promote {
+			if err := j.reg.Promote(j.mf.Challenger); err != nil {
+				return "", err
+			}
+			ev := Event{Event: "promoted", Version: j.mf.Challenger, AsOf: asOf.String(), RunID: j.mf.RunID, Previous: prev, Metric: pl.Metric, Value: pl.Challenger, Baseline: pl.Champion, Reason: pl.Reason}
+			return "promoted " + j.mf.Challenger, j.reg.Record(ev)
+		}
+		ev := Event{Event: "kept", Version: prev, AsOf: asOf.String(), RunID: j.mf.RunID, Previous: j.mf.Challenger, Metric: pl.Metric, Value: pl.Champion, Baseline: pl.Challenger, Reason: pl.Reason}
+		return "kept " + prev, j.reg.Record(ev)
+	})
+	if err != nil {
+		return err
+	}
+
+	// 9. Notify: the webhook, after everything is published. A required
+	// webhook that failed fails the run; the outputs stay published.
+	if err := staged.Deliver(ctx); err != nil {
+		j.mf.Warnings = append(j.mf.Warnings, err.Error())
+		return fmt.Errorf("%w (the predictions, alerts and report are published)", err)
+	}
+	return nil
+}
+
+// criticalFindings lists the report's critical findings, for messages.
+func criticalFindings(rep *eval.Report) string {
+	var out []string
+	for _, f := range rep.Verdict.Findings {
+		if f.Severity == eval.SeverityCritical {
+			out = append(out, f.Message)
+		}
+	}
+	if len(out) == 0 {
+		return rep.Verdict.Headline
+	}
+	return strings.Join(out, "; ")
+}
+
+// removeLegacyStaging removes what killed runs of older churn versions
+// left inside the published folders: hidden siblings named
+// .as_of=DATE.tmp-… (the run lock is held, so nobody else is writing).
+func removeLegacyStaging(out string, log *slog.Logger) {
+	for _, kind := range []string{predict.PredictionsDir, predict.AlertsDir, "reports"} {
+		es, err := os.ReadDir(filepath.Join(out, kind))
+		if err != nil {
+			continue
+		}
+		for _, e := range es {
+			if n := e.Name(); strings.HasPrefix(n, ".as_of=") && (strings.Contains(n, ".tmp-") || strings.Contains(n, ".old-")) {
+				p := filepath.Join(out, kind, n)
+				if err := os.RemoveAll(p); err != nil {
+					log.Warn("remove a stale staging folder", "dir", p, "error", err)
+					continue
+				}
+				log.Info("removed a stale staging folder of an interrupted run", "dir", p)
+			}
+		}
+	}
 }
 
 // decide compares challenger and champion on the same validation rows.
+// It has no side effects.
 func (j *job) decide(rep *eval.Report, prev string) (bool, *PromotionLog) {
 	c := j.c
-	pl := &PromotionLog{Metric: c.Promotion.Metric, Margin: c.Promotion.Margin, Rows: rep.Data.Rows}
+	pl := &PromotionLog{Metric: c.Promotion.Metric, Margin: c.Promotion.Margin, Rows: rep.Data.Rows, Champion: eval.Num(math.NaN())}
 	pick := func(auc, pr, ll float64) float64 {
 		switch c.Promotion.Metric {
 		case "pr_auc":
@@ -391,9 +545,10 @@ func (j *job) decide(rep *eval.Report, prev string) (bool, *PromotionLog) {
 		}
 		return auc
 	}
-	pl.Challenger = round6(pick(float64(rep.Metrics.ROCAUC.Value), float64(rep.Metrics.PRAUC.Value), float64(rep.Metrics.LogLoss.Value)))
-	if rep.Verdict.Level == "do_not_trust" {
-		pl.Reason = "the challenger's verdict is do_not_trust"
+	challenger := pick(float64(rep.Metrics.ROCAUC.Value), float64(rep.Metrics.PRAUC.Value), float64(rep.Metrics.LogLoss.Value))
+	pl.Challenger = eval.Num(challenger)
+	if rep.Verdict.Level == eval.LevelDoNotTrust {
+		pl.Reason = "the challenger's verdict is " + eval.LevelDoNotTrust
 		return false, pl
 	}
 	if prev == "" {
@@ -402,7 +557,7 @@ func (j *job) decide(rep *eval.Report, prev string) (bool, *PromotionLog) {
 	}
 	var champ *eval.Baseline
 	for i := range rep.Baselines {
-		if rep.Baselines[i].Name == "champion" {
+		if rep.Baselines[i].Name == eval.BaselineChampion {
 			champ = &rep.Baselines[i]
 		}
 	}
@@ -414,16 +569,17 @@ func (j *job) decide(rep *eval.Report, prev string) (bool, *PromotionLog) {
 		pl.Reason = note + "; the challenger replaces it"
 		return true, pl
 	}
-	pl.Champion = round6(pick(float64(champ.ROCAUC), float64(champ.PRAUC), float64(champ.LogLoss)))
-	gain := pl.Challenger - pl.Champion
+	champion := pick(float64(champ.ROCAUC), float64(champ.PRAUC), float64(champ.LogLoss))
+	pl.Champion = eval.Num(champion)
+	gain := challenger - champion
 	if c.Promotion.Metric == "log_loss" {
 		gain = -gain
 	}
 	if gain >= c.Promotion.Margin {
-		pl.Reason = fmt.Sprintf("%s %.4f vs %.4f: better by %.4f ≥ margin %.4f", pl.Metric, pl.Challenger, pl.Champion, gain, c.Promotion.Margin)
+		pl.Reason = fmt.Sprintf("%s %.4f vs %.4f: better by %.4f ≥ margin %.4f", pl.Metric, challenger, champion, gain, c.Promotion.Margin)
 		return true, pl
 	}
-	pl.Reason = fmt.Sprintf("%s %.4f vs %.4f: not better by the margin %.4f", pl.Metric, pl.Challenger, pl.Champion, c.Promotion.Margin)
+	pl.Reason = fmt.Sprintf("%s %.4f vs %.4f: not better by the margin %.4f", pl.Metric, challenger, champion, c.Promotion.Margin)
 	return false, pl
 }
 
@@ -452,10 +608,10 @@ func writeJSON(path string, v any) error {
 }
 
 // pruneRuns keeps the newest keep run folders.
-func pruneRuns(dir string, keep int) {
+func pruneRuns(dir string, keep int) error {
 	es, err := os.ReadDir(dir)
 	if err != nil {
-		return
+		return err
 	}
 	var names []string
 	for _, e := range es {
@@ -464,10 +620,12 @@ func pruneRuns(dir string, keep int) {
 		}
 	}
 	sort.Slice(names, func(a, b int) bool { return runTime(names[a]) < runTime(names[b]) })
+	var errs []error
 	for len(names) > keep {
-		os.RemoveAll(filepath.Join(dir, names[0]))
+		errs = append(errs, os.RemoveAll(filepath.Join(dir, names[0])))
 		names = names[1:]
 	}
+	return errors.Join(errs...)
 }
 
 // runTime is the start-time part of a run id (DATE_TIME), for ordering.
@@ -477,6 +635,3 @@ func runTime(id string) string {
 	}
 	return id
 }
-
-func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
-func round6(x float64) float64 { return float64(int64(x*1e6+0.5)) / 1e6 }

@@ -97,7 +97,8 @@ func TestRunTwice(t *testing.T) {
 		}
 	}
 	hist, _ := os.ReadFile(filepath.Join(reg.Dir, "history.jsonl"))
-	if n := strings.Count(string(hist), "\n"); n != 4 || !strings.Contains(string(hist), `"event":"promoted"`) || !strings.Contains(string(hist), `"event":"kept"`) {
+	// added (once: the second run trains the same version), promoted, kept.
+	if n := strings.Count(string(hist), "\n"); n != 3 || strings.Count(string(hist), `"event":"added"`) != 1 || !strings.Contains(string(hist), `"event":"promoted"`) || !strings.Contains(string(hist), `"event":"kept"`) {
 		t.Errorf("history:\n%s", hist)
 	}
 }
@@ -106,11 +107,11 @@ func TestRunTwice(t *testing.T) {
 func TestRunLocked(t *testing.T) {
 	root := t.TempDir()
 	cfg := testConfig(t, demo(t), root)
-	lk, err := acquireLock(cfg.Out, "2024-12-01", clock())
+	lk, err := acquireRunLock(cfg.Out, "2024-12-01", clock())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lk.release()
+	defer lk.Unlock()
 	_, err = Run(context.Background(), Options{Config: cfg, AsOf: data.MakeDate(2024, 12, 1), Now: clock})
 	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "pid") {
 		t.Fatalf("err = %v, want ErrLocked naming the holder", err)
@@ -161,12 +162,15 @@ func TestConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.ApplyEnv(func(k string) string { return map[string]string{"CHURN_SNAPSHOTS": "10", "CHURN_OUT": "/x"}[k] }); err != nil {
+	// Paths in the file are relative to its folder; from the environment
+	// (and flags), relative to the working directory: left as given.
+	if err := c.ApplyEnv(func(k string) string {
+		return map[string]string{"CHURN_SNAPSHOTS": "10", "CHURN_OUT": "/x", "CHURN_REGISTRY": "rel/models"}[k]
+	}); err != nil {
 		t.Fatal(err)
 	}
 	c.EnsureDefaults()
-	c.resolve()
-	if c.Training.Snapshots != 10 || c.Out != "/x" || c.Data != filepath.Join(dir, "d") || c.Training.Params.Algo != "logreg" || c.Promotion.Metric != "log_loss" {
+	if c.Training.Snapshots != 10 || c.Out != "/x" || c.Data != filepath.Join(dir, "d") || c.Registry != "rel/models" || c.Training.Params.Algo != "logreg" || c.Promotion.Metric != "log_loss" {
 		t.Errorf("config = %+v", c)
 	}
 	if err := c.Validate(); err != nil {

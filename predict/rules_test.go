@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/expr-lang/expr/vm"
+
 	"github.com/churnlab/churn/data"
 	"github.com/churnlab/churn/features"
 )
@@ -301,5 +303,53 @@ webhook:
 				t.Fatalf("err = %v; want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestRuleNowIsAsOf is the regression test for now() in alert rules
+// reading the clock: it is the as-of date at midnight UTC, so the same data
+// give the same alerts whenever the run happens.
+func TestRuleNowIsAsOf(t *testing.T) {
+	for _, tt := range []struct {
+		asOf data.Date
+		want bool
+	}{
+		{data.MakeDate(2024, 6, 1), true},
+		{data.MakeDate(2024, 6, 2), false},
+	} {
+		rs, err := compileRules([]AlertRule{{Name: "r", When: `now() == date("2024-06-01T00:00:00Z") and tier == "high"`}}, testSpec(), tt.asOf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var machine vm.VM
+		out, err := machine.Run(rs.rules[0].prog, map[string]any{"tier": "high"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out != tt.want {
+			t.Errorf("as of %s: now() == 2024-06-01 is %v, want %v", tt.asOf, out, tt.want)
+		}
+	}
+}
+
+// TestCheckWithoutSpec: a config is checked before any model exists —
+// syntax and prediction fields, any other name taken for a feature.
+func TestCheckWithoutSpec(t *testing.T) {
+	asOf := data.MakeDate(2024, 6, 1)
+	for _, tt := range []struct{ name, when, want string }{
+		{"feature names pass", `tier == "high" and some_feature > 3`, ""},
+		{"syntax", `tier == `, `alert rule "r"`},
+		{"field types", `tier > 3`, "invalid operation"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Check(Config{Alerts: []AlertRule{{Name: "r", When: tt.when}}}, nil, asOf, nil)
+			if (tt.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Check = %v, want %q", err, tt.want)
+			}
+		})
+	}
+	err := Check(Config{Webhook: WebhookConfig{URL: "https://hooks.example.com/x", AuthEnv: "CHURN_TEST_UNSET"}}, nil, asOf, func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), "CHURN_TEST_UNSET") {
+		t.Errorf("unset webhook auth variable: %v", err)
 	}
 }

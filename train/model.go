@@ -252,19 +252,27 @@ func (m *Model) Save(dir string) error {
 		return err
 	}
 	defer ad.Abort()
+	if err := m.SaveFiles(ad.Path); err != nil {
+		return err
+	}
+	return ad.Commit()
+}
+
+// SaveFiles writes the artifact's files (model.json, and booster.json for
+// XGBoost) into dir, an existing folder that the caller publishes (the
+// model registry stages them with the model card), and flushes them.
+func (m *Model) SaveFiles(dir string) error {
 	b, err := json.MarshalIndent(&m.Manifest, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(ad.Path, ManifestFile), append(b, '\n'), 0o644); err != nil {
+	if err := data.WriteFileSync(filepath.Join(dir, ManifestFile), append(b, '\n')); err != nil {
 		return err
 	}
 	if m.Manifest.Algo == AlgoXGBoost {
-		if err := os.WriteFile(filepath.Join(ad.Path, BoosterFile), m.booster, 0o644); err != nil {
-			return err
-		}
+		return data.WriteFileSync(filepath.Join(dir, BoosterFile), m.booster)
 	}
-	return ad.Commit()
+	return nil
 }
 
 // Digest returns the SHA-256 (hex) of the model's artifact content: the

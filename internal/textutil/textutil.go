@@ -46,11 +46,16 @@ func Closest(s string, candidates []string, limit int) string {
 	return best
 }
 
-var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
+var (
+	yamlLine  = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
+	yamlValue = regexp.MustCompile("`[^`]*` ")
+)
 
 // YAMLError splits an error of gopkg.in/yaml.v3 into the line it names (0
 // when none) and the message without the position, as "invalid YAML: …".
-// Of several type errors it keeps the first.
+// Of several type errors it keeps the first. The file's values are never
+// echoed (yaml.v3 quotes the start of a value it cannot convert): a path
+// pointing at the wrong file, say a secrets file, must not print it.
 func YAMLError(err error) (line int, msg error) {
 	s := err.Error()
 	var te *yaml.TypeError
@@ -58,6 +63,7 @@ func YAMLError(err error) (line int, msg error) {
 		s = te.Errors[0]
 	}
 	s = strings.TrimSpace(strings.TrimPrefix(s, "yaml: unmarshal errors:\n"))
+	s = yamlValue.ReplaceAllString(s, "")
 	if m := yamlLine.FindStringSubmatch(s); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		s = s[len(m[0]):]

@@ -1,6 +1,11 @@
 package textutil
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
 
 func TestEditDistance(t *testing.T) {
 	tests := []struct {
@@ -17,5 +22,35 @@ func TestEditDistance(t *testing.T) {
 	}
 	if got := Closest("xyz", []string{"tier"}, 2); got != "" {
 		t.Errorf("Closest = %q, want none", got)
+	}
+}
+
+// TestYAMLError is the regression test for errors echoing a config or
+// playbook file's content: the line is kept, the value is not.
+func TestYAMLError(t *testing.T) {
+	type play struct {
+		Action string `yaml:"action"`
+	}
+	var v struct {
+		Categories map[string]play `yaml:"categories"`
+	}
+	for _, tt := range []struct{ name, src, want string }{
+		{"value of the wrong type", "categories:\n  usage: \"SECRET-token-1234\"\n", "invalid YAML: cannot unmarshal !!str into textutil.play"},
+		{"not a mapping", "SECRET_TOKEN=abc123xyz\n", "invalid YAML: cannot unmarshal !!str into struct"},
+		{"syntax", "a: [b\n", "invalid YAML: did not find expected ',' or ']'"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := yaml.Unmarshal([]byte(tt.src), &v)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			_, msg := YAMLError(err)
+			if strings.Contains(msg.Error(), "SECRET") || strings.Contains(msg.Error(), "abc123") {
+				t.Errorf("the error echoes the file: %v", msg)
+			}
+			if !strings.Contains(msg.Error(), tt.want) {
+				t.Errorf("message %q, want %q", msg, tt.want)
+			}
+		})
 	}
 }
