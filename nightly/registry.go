@@ -51,11 +51,11 @@ type Card struct {
 
 // Event is one line of history.jsonl.
 type Event struct {
-	Event    string  `json:"event"` // added, promoted, kept
-	Version  string  `json:"version"`
-	AsOf     string  `json:"as_of"`
-	RunID    string  `json:"run_id"`
-	Previous string  `json:"previous,omitempty"`
+	Event    string   `json:"event"` // added, promoted, kept
+	Version  string   `json:"version"`
+	AsOf     string   `json:"as_of"`
+	RunID    string   `json:"run_id"`
+	Previous string   `json:"previous,omitempty"`
 	Metric   string   `json:"metric,omitempty"`
 	Value    eval.Num `json:"value,omitempty"`
 	Baseline eval.Num `json:"baseline,omitempty"`
