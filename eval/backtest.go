@@ -99,7 +99,7 @@ func backtest(ctx context.Context, m *train.Model, t *features.Table, cfg Config
 		bt.Note = "the table has labelled rows at a single as-of date (snapshot data): there is no earlier data to retrain on, so no backtest"
 		return bt, nil
 	}
-	window := data.Date(t.Spec.Label.GapDays + t.Spec.Label.HorizonDay)
+	ls := t.Spec.Label
 	p := m.Manifest.Params
 	p.SearchBudget = 0 // the chosen setting only
 	p.Threads = cfg.Workers
@@ -112,7 +112,7 @@ func backtest(ctx context.Context, m *train.Model, t *features.Table, cfg Config
 		or := Origin{AsOf: o.String(), ROCAUC: nan(), PRAUC: nan(), LogLoss: nan(), Brier: nan(), BaseRate: nan()}
 		var trainRows []int
 		for _, d := range dates {
-			if d+window <= o {
+			if ls.ClosedBefore(d, o) {
 				trainRows = append(trainRows, byDate[d]...)
 			}
 		}
@@ -134,7 +134,7 @@ func backtest(ctx context.Context, m *train.Model, t *features.Table, cfg Config
 		}
 		switch {
 		case len(trainRows) == 0:
-			or.Skipped, or.Note = true, fmt.Sprintf("no labelled rows whose %d-day label window ended by %s", window, o)
+			or.Skipped, or.Note = true, fmt.Sprintf("no labelled rows whose %d-day label window ended before %s", ls.GapDays+ls.HorizonDay, o)
 		case or.TrainPositives == 0 || or.TrainPositives == len(trainRows):
 			or.Skipped, or.Note = true, "the training rows have one class only"
 		case or.Positives == 0 || or.Positives == len(test):

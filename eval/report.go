@@ -477,19 +477,18 @@ func selectRows(t *features.Table, m *train.Model, cfg Config, d *DataInfo) ([]i
 	return sel, nil
 }
 
-// observed reports whether row i's label window (as_of + gap + horizon)
-// ends on or before the table's data end, so that both outcomes could be
-// seen. Rows without an as-of date (snapshot labels) count as observed.
+// observed reports whether row i's label window (LabelSpec.LastDay) ends
+// on or before the table's data end, so that both outcomes could be seen.
+// Rows without an as-of date (snapshot labels) count as observed.
 func observed(t *features.Table) func(i int) bool {
 	ls := t.Spec.Label
 	end, err := data.ParseDate(ls.DataEnd)
 	if ls.DataEnd == "" || err != nil || ls.Mode == features.LabelSnapshot {
 		return func(int) bool { return true }
 	}
-	window := ls.GapDays + ls.HorizonDay
 	return func(i int) bool {
 		d := t.AsOf[i]
-		return d == data.NoDate || d.AddDays(window) <= end
+		return d == data.NoDate || ls.Observed(d, end)
 	}
 }
 

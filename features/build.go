@@ -349,6 +349,10 @@ func Build(ctx context.Context, ds *data.Dataset, opt BuildOptions, w io.Writer)
 	if spec.ChurnVersion = opt.Writer.ChurnVersion; spec.ChurnVersion == "" {
 		spec.ChurnVersion = "dev"
 	}
+	first, _ := DataRange(ds)
+	if err := checkAsOf(opt.AsOf, first, lc.DataEnd); err != nil {
+		return nil, Stats{}, err
+	}
 	for _, d := range opt.AsOf {
 		spec.AsOf = append(spec.AsOf, d.String())
 	}

@@ -216,8 +216,9 @@ func (pl *plan) trainRows() []int {
 
 // makePlan decides the validation split. Out of time: the latest as-of
 // dates holding at least ValidShare of the labelled rows validate; training
-// rows are those whose label window ended by the first validation date, so
-// no training label looks past it. K-fold: customers are assigned to folds
+// rows are those whose label window ended before the first validation date
+// (features.LabelSpec.ClosedBefore), so no training label looks at it or
+// past it. K-fold: customers are assigned to folds
 // by a seeded hash of their id, so a customer's snapshots stay together.
 func makePlan(t *features.Table, labelled []int, p *Params) (*plan, error) {
 	pl := &plan{all: labelled}
@@ -253,7 +254,7 @@ func makePlan(t *features.Table, labelled []int, p *Params) (*plan, error) {
 			}
 		}
 		cutoff := ds[k]
-		window := data.Date(t.Spec.Label.GapDays + t.Spec.Label.HorizonDay)
+		ls := t.Spec.Label
 		for _, d := range ds[k:] {
 			pl.validAsOf = append(pl.validAsOf, d.String())
 		}
@@ -261,12 +262,12 @@ func makePlan(t *features.Table, labelled []int, p *Params) (*plan, error) {
 			switch d := t.AsOf[i]; {
 			case d >= cutoff:
 				pl.valid = append(pl.valid, i)
-			case d+window <= cutoff:
+			case ls.ClosedBefore(d, cutoff):
 				pl.train = append(pl.train, i)
 			}
 		}
 		if len(pl.train) == 0 {
-			return nil, fmt.Errorf("out-of-time validation from %s leaves no training rows whose %d-day label window ends by then; add earlier snapshots", cutoff, window)
+			return nil, fmt.Errorf("out-of-time validation from %s leaves no training rows whose %d-day label window ends before then; add earlier snapshots", cutoff, ls.GapDays+ls.HorizonDay)
 		}
 		if err := twoClasses(t, pl.train, "training"); err != nil {
 			return nil, err
