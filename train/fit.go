@@ -85,8 +85,8 @@ func Fit(ctx context.Context, t *features.Table, p Params, opt FitOptions) (*Mod
 	case pos == 0 || pos == len(labelled):
 		return nil, fmt.Errorf("%w: all %d labelled rows are %v", ErrOneClass, len(labelled), t.Label[labelled[0]])
 	}
-	if p.PositiveWeight == -1 {
-		p.PositiveWeight = float64(len(labelled)-pos) / float64(pos)
+	if p.PositiveWeight.Auto() {
+		p.PositiveWeight = ClassWeight(float64(len(labelled)-pos) / float64(pos))
 	}
 	pl, err := makePlan(t, labelled, &p)
 	if err != nil {
@@ -321,11 +321,11 @@ func foldOf(id string, seed uint64, k int) int {
 func buildFit(t *features.Table, enc *features.Encoder, rows, valid []int, p *Params) *fitData {
 	X, n := enc.Matrix(t, rows)
 	d := &fitData{train: matrix{X: X, N: n, P: len(enc.Columns)}, names: enc.Names()}
-	d.y, d.w = labelsWeights(t, rows, p.PositiveWeight)
+	d.y, d.w = labelsWeights(t, rows, float64(p.PositiveWeight))
 	if valid != nil {
 		vX, vn := enc.Matrix(t, valid)
 		d.valid = &matrix{X: vX, N: vn, P: len(enc.Columns)}
-		d.vy, d.vw = labelsWeights(t, valid, p.PositiveWeight)
+		d.vy, d.vw = labelsWeights(t, valid, float64(p.PositiveWeight))
 	}
 	return d
 }
@@ -491,9 +491,9 @@ func perturb(p Params, r *rand.Rand) Params {
 	}
 	q.MaxDepth = int(pick(3, 4, 5, 6, 8))
 	q.Eta = pick(0.03, 0.05, 0.1, 0.2)
-	q.MinChildWeight = pick(1, 3, 5, 10)
+	q.MinChildWeight = ptr(pick(1, 3, 5, 10))
 	q.Subsample = pick(0.7, 0.85, 1)
 	q.ColsampleByTree = pick(0.6, 0.8, 1)
-	q.Lambda = pick(0.5, 1, 2, 5)
+	q.Lambda = ptr(pick(0.5, 1, 2, 5))
 	return q
 }
