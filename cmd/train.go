@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/churnlab/churn/eval"
 	"github.com/churnlab/churn/features"
 	"github.com/churnlab/churn/train"
 )
@@ -176,10 +177,17 @@ func printModelSummary(stdio IO, dir string, mf *train.Manifest) error {
 		fmt.Fprintf(tw, ", %d rounds", mf.Rounds)
 	}
 	fmt.Fprintf(tw, ")\n")
-	fmt.Fprintf(tw, "trained on\t%d rows, %d churned\n", mf.Training.Rows, mf.Training.Positives)
+	fmt.Fprintf(tw, "trained on\t%d rows, %d churned, at %d as-of dates (every labelled row)\n", mf.Training.Rows, mf.Training.Positives, max(1, len(mf.Training.AsOf)))
+	for _, lo := range mf.Training.LeftOut {
+		fmt.Fprintf(tw, "left out\t%d rows: %s\n", lo.Rows, lo.Reason)
+	}
 	switch v.Method {
 	case train.ValidationOOT:
-		fmt.Fprintf(tw, "validation\tout of time on %s: %d rows\n", strings.Join(v.ValidAsOf, ", "), v.ValidRows)
+		fmt.Fprintf(tw, "validation\tout of time on %s: %d rows, by a model fitted on %d earlier rows", strings.Join(v.ValidAsOf, ", "), v.ValidRows, v.TrainRows)
+		if v.PurgedRows > 0 {
+			fmt.Fprintf(tw, " (%d rows left out: their label window reaches %s)", v.PurgedRows, v.ValidAsOf[0])
+		}
+		fmt.Fprintln(tw)
 	default:
 		fmt.Fprintf(tw, "validation\t%d-fold by customer: %d rows out of fold\n", v.Folds, v.ValidRows)
 	}
@@ -198,8 +206,15 @@ func printModelSummary(stdio IO, dir string, mf *train.Manifest) error {
 		if i > 0 {
 			fmt.Fprintf(tw, ", ")
 		}
-		fmt.Fprintf(tw, "%s (%.0f%%)", imp.Feature, imp.Share*100)
+		static := ""
+		if d, ok := mf.Spec.Lookup(imp.Feature); ok && d.Static {
+			static = ", static"
+		}
+		fmt.Fprintf(tw, "%s (%.0f%%%s)", imp.Feature, imp.Share*100, static)
 	}
 	fmt.Fprintln(tw)
+	if limit := eval.DefaultConfig().Verdict.MaxAUC; v.AUC > limit {
+		fmt.Fprintf(tw, "warning\tvalidation AUC %.4f is near perfect (above %.2f): a feature probably encodes the outcome; churn eval will not trust this model\n", v.AUC, limit)
+	}
 	return tw.Flush()
 }

@@ -52,30 +52,6 @@ type Origin struct {
 	Note       string `json:"note,omitempty"`
 }
 
-// subTable returns the rows of t as a new table sharing t's spec.
-func subTable(t *features.Table, rows []int) *features.Table {
-	s := &features.Table{Spec: t.Spec, IDs: make([]string, len(rows)), AsOf: make([]data.Date, len(rows)), Label: make([]float64, len(rows)),
-		Num: make([][]float64, len(t.Num)), Cat: make([][]string, len(t.Cat))}
-	for k, i := range rows {
-		s.IDs[k], s.AsOf[k], s.Label[k] = t.IDs[i], t.AsOf[i], t.Label[i]
-	}
-	for f := range t.Spec.Features {
-		if t.Num[f] != nil {
-			s.Num[f] = make([]float64, len(rows))
-			for k, i := range rows {
-				s.Num[f][k] = t.Num[f][i]
-			}
-		}
-		if t.Cat[f] != nil {
-			s.Cat[f] = make([]string, len(rows))
-			for k, i := range rows {
-				s.Cat[f][k] = t.Cat[f][i]
-			}
-		}
-	}
-	return s
-}
-
 func backtest(ctx context.Context, m *train.Model, t *features.Table, cfg Config, log *slog.Logger) (Backtest, error) {
 	bt := Backtest{Origins: []Origin{}, AUCMean: nan(), AUCStd: nan(), AUCMin: nan(), AUCMax: nan(), PRAUCMean: nan()}
 	if cfg.Backtest.Disabled {
@@ -145,7 +121,7 @@ func backtest(ctx context.Context, m *train.Model, t *features.Table, cfg Config
 			bt.Origins = append(bt.Origins, or)
 			continue
 		}
-		fm, err := fitOrigin(ctx, subTable(t, trainRows), p, log)
+		fm, err := fitOrigin(ctx, t.Rows(trainRows), p, log)
 		if err != nil {
 			if ctx.Err() != nil {
 				return bt, ctx.Err()

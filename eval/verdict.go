@@ -172,11 +172,19 @@ func verdict(r *Report, cfg Config) Verdict {
 
 	d := r.Data
 	switch {
-	case d.InSample:
-		add("in_sample", SeverityWarning, "evaluated on rows the model was (probably) trained on: the metrics are optimistic; evaluate on later as-of dates")
+	case d.InSample && d.TrainingShare.Valid():
+		add("in_sample", SeverityWarning, "%.0f%% of the evaluated rows were training rows (customer and as-of date among the model's training keys): the metrics are optimistic; evaluate on customers held out from training (churn features --holdout) or on later as-of dates",
+			100*d.TrainingShare.F())
 		concerns = append(concerns, "in-sample")
+	case d.InSample:
+		add("in_sample", SeverityWarning, "evaluated on rows the model was (probably) trained on (the model records no training keys; judged from its training dates): the metrics are optimistic; evaluate on later as-of dates")
+		concerns = append(concerns, "in-sample")
+	case d.Selection == RowsHoldout && d.TrainingShare.Valid():
+		add("rows", SeverityInfo, "evaluated on %d labelled rows the model did not train on, at %d as-of dates (%d rows it trained on left out: %.0f%% of the labelled rows)", d.EvaluatedRows, len(d.EvaluatedAsOf), d.ExcludedTrainingRows, 100*d.TrainingShare.F())
 	case d.Selection == RowsHoldout:
 		add("rows", SeverityInfo, "evaluated on %d labelled rows at %d as-of dates the model did not train on (%d rows at training dates left out)", d.EvaluatedRows, len(d.EvaluatedAsOf), d.ExcludedTrainingRows)
+	case d.TrainingShare.Valid():
+		add("rows", SeverityInfo, "evaluated on all %d labelled rows, %.0f%% of them training rows (about 1%% is the training-key sketch's false-positive rate): the model did not train on these customers at these dates", d.EvaluatedRows, 100*d.TrainingShare.F())
 	default:
 		add("rows", SeverityInfo, "evaluated on all %d labelled rows", d.EvaluatedRows)
 	}

@@ -42,6 +42,7 @@ type plan struct {
 	validAsOf []string
 	folds     [][]int // kfold: the rows of each fold
 	all       []int   // every labelled row
+	purged    int     // oot: rows before the cutoff whose label window reaches it
 }
 
 // FitOptions are the inputs of Fit that are not hyperparameters.
@@ -93,6 +94,12 @@ func Fit(ctx context.Context, t *features.Table, p Params, opt FitOptions) (*Mod
 		return nil, err
 	}
 	enc := features.FitEncoder(t, pl.trainRows(), features.EncoderOptions{})
+	finalEnc := enc
+	if pl.method == ValidationOOT {
+		// The final model is fitted on every labelled row: its encoder
+		// knows the levels of the latest snapshots too.
+		finalEnc = features.FitEncoder(t, pl.all, features.EncoderOptions{})
+	}
 	log.Info("training", "algo", p.Algo, "rows", len(labelled), "positives", pos, "columns", len(enc.Columns), "validation", pl.method)
 
 	// Search: the given setting first, then random ones around it.
@@ -136,7 +143,7 @@ func Fit(ctx context.Context, t *features.Table, p Params, opt FitOptions) (*Mod
 		probs[i] = cal.Apply(m)
 	}
 	val := Validation{
-		Method: pl.method, ValidAsOf: pl.validAsOf, TrainRows: len(pl.trainRows()), ValidRows: len(ev.margins), Folds: len(pl.folds),
+		Method: pl.method, ValidAsOf: pl.validAsOf, TrainRows: len(pl.trainRows()), ValidRows: len(ev.margins), PurgedRows: pl.purged, Folds: len(pl.folds),
 		AUC: round6(metrics.AUC(probs, ev.labels, nil)), PRAUC: round6(metrics.AveragePrecision(probs, ev.labels, nil)),
 		LogLoss: round6(metrics.LogLoss(probs, ev.labels, nil)), Brier: round6(metrics.Brier(probs, ev.labels, nil)),
 		BaseRate: round6(metrics.BaseRate(ev.labels, nil)),
@@ -149,27 +156,41 @@ func Fit(ctx context.Context, t *features.Table, p Params, opt FitOptions) (*Mod
 		val.AUCStd = round6(metrics.StdDev(ev.foldAUC))
 	}
 
-	// The final learner: for out-of-time validation it is the one validated;
-	// for k-fold it is refitted on every labelled row.
-	final := ev.model
-	if pl.method == ValidationKFold {
-		q := p
-		if ev.rounds > 0 {
-			q.Rounds = ev.rounds
-		}
-		d := buildFit(t, enc, pl.all, nil, &q)
-		if final, err = fitLearner(ctx, d, &q, logf(log)); err != nil {
-			return nil, err
-		}
+	// The final learner is refitted on every labelled row with the
+	// validated number of rounds (as k-fold always did): out-of-time
+	// validation leaves the latest snapshots and the rows whose label
+	// window reaches them out of the validated model, and a model fitted
+	// without its most recent rows would be the wrong one to deploy. The
+	// calibrator, fitted on the validated model's held-out margins, is
+	// kept.
+	ev.release()
+	q := p
+	if ev.rounds > 0 {
+		q.Rounds = ev.rounds
 	}
+	q.EarlyStopping = -1
+	d := buildFit(t, finalEnc, pl.all, nil, &q)
+	final, err := fitLearner(ctx, d, &q, logf(log))
+	if err != nil {
+		return nil, err
+	}
+	enc = finalEnc
 	mf := newManifest(p, churnVersion)
 	mf.Spec, mf.Encoder, mf.Calibrator, mf.Calibration = t.Spec, enc, cal, choice
 	mf.Validation, mf.Search = val, log1
 	mf.Rounds = final.rounds()
 	mf.InputStamp = t.Spec.Input
 	mf.Importance = importance(t.Spec, enc, final.gain(len(enc.Columns)))
-	mf.Training = summary(t, pl.trainRows())
-	mf.Reference = append(reference(t, pl.trainRows()), numericDistribution(ScoreName, probs))
+	mf.Training = summary(t, pl.all)
+	mf.TrainingKeys = NewKeySketch(len(pl.all), KeySketchFPRate)
+	for _, i := range pl.all {
+		mf.TrainingKeys.Add(t.IDs[i], t.AsOf[i])
+	}
+	if n := t.Len() - len(pl.all); n > 0 {
+		mf.Training.LeftOut = append(mf.Training.LeftOut, LeftOut{Rows: n,
+			Reason: "label unknown: the label window is not observed by the data end (censored), or the customer churned during the gap"})
+	}
+	mf.Reference = append(reference(t, pl.all), numericDistribution(ScoreName, probs))
 	m := &Model{Manifest: mf, learner: final}
 	switch fm := final.(type) {
 	case *xgbModel:
@@ -264,6 +285,8 @@ func makePlan(t *features.Table, labelled []int, p *Params) (*plan, error) {
 				pl.valid = append(pl.valid, i)
 			case ls.ClosedBefore(d, cutoff):
 				pl.train = append(pl.train, i)
+			default:
+				pl.purged++
 			}
 		}
 		if len(pl.train) == 0 {
