@@ -307,12 +307,13 @@ func (s *Spec) Compatible(t *Spec) error {
 // end. Snapshot labels (and none) have no window: LastDay returns T.
 func (s LabelSpec) LastDay(T data.Date) data.Date {
 	switch s.Mode {
-	case LabelChurnDate, LabelChurnEvents, LabelAuto:
-		return T.AddDays(s.GapDays + s.HorizonDay)
+	case LabelSnapshot, LabelNone:
+		return T
 	case LabelInactivity:
 		return T.AddDays(s.GapDays + s.HorizonDay - 1)
 	}
-	return T
+	// churn_date, churn_events, and (conservatively) an unresolved mode.
+	return T.AddDays(s.GapDays + s.HorizonDay)
 }
 
 // LastLabelledAsOf is the latest as-of date whose label window is observed
