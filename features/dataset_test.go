@@ -258,20 +258,7 @@ func TestBuildRoundTrip(t *testing.T) {
 // unlabelled rows that train later refuses with a misleading label error
 // (issue 9, item 14).
 func TestBuildAsOfOutsideData(t *testing.T) {
-	dir := t.TempDir()
-	r := newRand()
-	var hs []*data.History
-	for i := 0; i < 10; i++ {
-		h := randomHistory(r)
-		h.Customer.ID = fmt.Sprintf("C%02d", i)
-		hs = append(hs, h)
-	}
-	writeDataset(t, dir, hs, data.UsageTable, data.Tickets)
-	ds, err := data.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ds.Close()
+	ds := randomDataset(t, 10)
 	first, last := DataRange(ds)
 	if first == data.NoDate || last == data.NoDate || first >= last {
 		t.Fatalf("DataRange = %s, %s", first, last)
@@ -318,4 +305,25 @@ func TestBuildAsOfOutsideData(t *testing.T) {
 			}
 		})
 	}
+}
+
+// randomDataset writes n random customers (ids C000…) with usage and
+// tickets and opens the dataset; it is closed when the test ends.
+func randomDataset(t *testing.T, n int) *data.Dataset {
+	t.Helper()
+	dir := t.TempDir()
+	r := newRand()
+	var hs []*data.History
+	for i := 0; i < n; i++ {
+		h := randomHistory(r)
+		h.Customer.ID = fmt.Sprintf("C%03d", i)
+		hs = append(hs, h)
+	}
+	writeDataset(t, dir, hs, data.UsageTable, data.Tickets)
+	ds, err := data.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ds.Close() })
+	return ds
 }

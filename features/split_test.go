@@ -16,20 +16,7 @@ import (
 // sides, the share is about the one asked, and the same seed gives the
 // same split (issue 9, item 16).
 func TestHoldoutBuild(t *testing.T) {
-	dir := t.TempDir()
-	r := newRand()
-	var hs []*data.History
-	for i := 0; i < 200; i++ {
-		h := randomHistory(r)
-		h.Customer.ID = fmt.Sprintf("C%03d", i)
-		hs = append(hs, h)
-	}
-	writeDataset(t, dir, hs, data.UsageTable, data.Tickets)
-	ds, err := data.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ds.Close()
+	ds := randomDataset(t, 200)
 	_, last := DataRange(ds)
 	dates := []data.Date{last.AddDays(-200), last.AddDays(-100)}
 	build := func(keep func(string) bool) *Table {
