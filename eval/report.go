@@ -98,20 +98,20 @@ type Report struct {
 
 // ModelInfo describes a model artifact.
 type ModelInfo struct {
-	Algo              string         `json:"algo"`
-	Rounds            int            `json:"rounds"`
-	ChurnVersion      string         `json:"churn_version"`
-	Calibration       string         `json:"calibration"`
-	Features          int            `json:"features"`
-	Seed              uint64         `json:"seed"`
-	TrainingRows      int            `json:"training_rows"`
-	TrainingPositives int            `json:"training_positives"`
-	TrainingAsOf      []string       `json:"training_as_of"`
+	Algo              string   `json:"algo"`
+	Rounds            int      `json:"rounds"`
+	ChurnVersion      string   `json:"churn_version"`
+	Calibration       string   `json:"calibration"`
+	Features          int      `json:"features"`
+	Seed              uint64   `json:"seed"`
+	TrainingRows      int      `json:"training_rows"`
+	TrainingPositives int      `json:"training_positives"`
+	TrainingAsOf      []string `json:"training_as_of"`
 	// TrainingLeftOut lists the rows of the training table the model was
 	// not fitted on, and why.
-	TrainingLeftOut []train.LeftOut `json:"training_left_out"`
-	Validation        ValidationInfo `json:"validation"`
-	InputFingerprint  string         `json:"input_fingerprint"`
+	TrainingLeftOut  []train.LeftOut `json:"training_left_out"`
+	Validation       ValidationInfo  `json:"validation"`
+	InputFingerprint string          `json:"input_fingerprint"`
 }
 
 // ValidationInfo is the model's own held-out validation, from its

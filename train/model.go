@@ -32,23 +32,23 @@ const (
 // Manifest is everything about a model except the XGBoost trees: it is
 // model.json in the artifact directory. It holds data only.
 type Manifest struct {
-	FormatVersion  int                 `json:"format_version"`
-	Algo           string              `json:"algo"`
-	ChurnVersion   string              `json:"churn_version"`
-	XGBoostVersion string              `json:"xgboost_version,omitempty"`
-	GoVersion      string              `json:"go_version"`
-	Seed           uint64              `json:"seed"`
-	Params         Params              `json:"params"`
-	Rounds         int                 `json:"rounds,omitempty"` // boosting rounds used
-	Spec           *features.Spec      `json:"feature_spec"`
-	Encoder        *features.Encoder   `json:"encoder"`
-	Calibrator     Calibrator          `json:"calibrator"`
-	Calibration    CalibrationChoice   `json:"calibration"`
-	LogReg         *logreg.Model       `json:"logreg,omitempty"`
-	Validation     Validation          `json:"validation"`
-	Search         []SearchTrial       `json:"search,omitempty"`
-	Importance     []Importance        `json:"importance"`
-	Training       TrainingSummary     `json:"training"`
+	FormatVersion  int               `json:"format_version"`
+	Algo           string            `json:"algo"`
+	ChurnVersion   string            `json:"churn_version"`
+	XGBoostVersion string            `json:"xgboost_version,omitempty"`
+	GoVersion      string            `json:"go_version"`
+	Seed           uint64            `json:"seed"`
+	Params         Params            `json:"params"`
+	Rounds         int               `json:"rounds,omitempty"` // boosting rounds used
+	Spec           *features.Spec    `json:"feature_spec"`
+	Encoder        *features.Encoder `json:"encoder"`
+	Calibrator     Calibrator        `json:"calibrator"`
+	Calibration    CalibrationChoice `json:"calibration"`
+	LogReg         *logreg.Model     `json:"logreg,omitempty"`
+	Validation     Validation        `json:"validation"`
+	Search         []SearchTrial     `json:"search,omitempty"`
+	Importance     []Importance      `json:"importance"`
+	Training       TrainingSummary   `json:"training"`
 	// TrainingKeys sketches the (customer_id, as_of) keys of the rows the
 	// final model was fitted on, so that eval can tell its rows that were
 	// training rows (nil in models from before it was recorded).
