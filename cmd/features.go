@@ -32,7 +32,16 @@ type FeaturesOptions struct {
 	Windows   string
 	Groups    []string
 	Workers   int
-	IO        IO
+	// Holdout is the share of customers written to HoldoutOut instead of
+	// Out (0: no holdout), chosen by a hash of customer_id and HoldoutSeed.
+	Holdout     float64
+	HoldoutSeed uint64
+	HoldoutOut  string
+	// Customers and ExcludeCustomers are id list files: keep only the
+	// listed customers, or leave the listed ones out.
+	Customers        string
+	ExcludeCustomers string
+	IO               IO
 }
 
 func newFeaturesCmd(stdio IO) *cobra.Command {
@@ -48,10 +57,21 @@ not used for training). Several as-of dates stack into one training table
 with an as_of column.
 
 The feature spec (names, descriptions, units, windows, label settings and a
-fingerprint of the input) is stored in the Parquet file's metadata.`,
+fingerprint of the input) is stored in the Parquet file's metadata.
+
+To hold out a test set, --holdout SHARE writes that share of the customers
+(every as-of row of each) to --holdout-out instead of --out, chosen by a
+hash of customer_id and --holdout-seed: the same seed gives the same split.
+--customers FILE keeps only the listed customers and --exclude-customers
+FILE leaves them out (one id a line; a customer_id header, blank lines and
+# comments are skipped). Every table keeps the spec, so churn train, eval
+and score-table take it. Evaluate a model trained on --out with churn eval
+on --holdout-out.`,
 		Example: `  churn features --data demo/data --as-of 2024-10-01 --out features.parquet
   churn features --data demo/data --snapshots 2024-01-01:2024-09-01:1m --horizon 90d --out train.parquet
-  churn features --data telco --out telco-features.parquet   # snapshot data: no dates needed`,
+  churn features --data telco --out telco-features.parquet   # snapshot data: no dates needed
+  churn features --data demo/data --snapshots 2024-01-01:2024-09-01:1m --out train.parquet --holdout 0.2 --holdout-seed 7 --holdout-out test.parquet
+  churn features --data demo/data --as-of 2024-10-01 --out f.parquet --exclude-customers pilots.txt`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runFeatures(cmd.Context(), o)
@@ -70,6 +90,11 @@ fingerprint of the input) is stored in the Parquet file's metadata.`,
 	f.StringVar(&o.Windows, "windows", "30,90,180", "short, medium and long windows in days")
 	f.StringSliceVar(&o.Groups, "groups", nil, "feature groups to compute (default all): "+strings.Join(features.GroupNames(), ", "))
 	f.IntVar(&o.Workers, "workers", 0, "parallel workers (default: number of CPUs)")
+	f.Float64Var(&o.Holdout, "holdout", 0, "share of customers to hold out into --holdout-out, e.g. 0.2")
+	f.Uint64Var(&o.HoldoutSeed, "holdout-seed", 0, "seed of the customer hash that picks the held-out customers")
+	f.StringVar(&o.HoldoutOut, "holdout-out", "", "feature table of the held-out customers, .parquet (with --holdout)")
+	f.StringVar(&o.Customers, "customers", "", "file of customer ids (one a line): only these customers")
+	f.StringVar(&o.ExcludeCustomers, "exclude-customers", "", "file of customer ids (one a line) to leave out")
 	c.MarkFlagRequired("data")
 	c.MarkFlagRequired("out")
 	c.MarkFlagsMutuallyExclusive("as-of", "snapshots")
@@ -206,16 +231,43 @@ func runFeatures(ctx context.Context, o *FeaturesOptions) error {
 			return &UsageError{Err: err}
 		}
 	}
+	keep, heldOut, err := customerFilter(o)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	ds, err := data.Open(o.Data)
 	if err != nil {
 		return err
 	}
 	defer ds.Close()
-	spec, st, err := features.BuildFile(ctx, ds, features.BuildOptions{AsOf: dates, Config: cfg, Label: lc, Workers: o.Workers, Writer: data.WriterOptions{ChurnVersion: Version()}}, o.Out)
+	opt := features.BuildOptions{AsOf: dates, Config: cfg, Label: lc, Workers: o.Workers, Writer: data.WriterOptions{ChurnVersion: Version()}, Keep: keep}
+	var test *builtTable
+	if heldOut != nil {
+		// Both tables are written, then both published: a failure leaves
+		// neither.
+		opt.Keep = func(id string) bool { return keep(id) && !heldOut(id) }
+		testOpt := opt
+		testOpt.Keep = func(id string) bool { return keep(id) && heldOut(id) }
+		if test, err = buildStaged(ctx, ds, testOpt, o.HoldoutOut); err != nil {
+			return err
+		}
+		defer test.f.Abort()
+	}
+	out, err := buildStaged(ctx, ds, opt, o.Out)
 	if err != nil {
 		return err
 	}
+	defer out.f.Abort()
+	if err := out.f.Commit(); err != nil {
+		return err
+	}
+	if test != nil {
+		if err := test.f.Commit(); err != nil {
+			return err
+		}
+	}
+	spec, st := out.spec, out.stats
 	if o.SpecOut != "" {
 		b, err := json.MarshalIndent(spec, "", "  ")
 		if err != nil {
@@ -226,7 +278,70 @@ func runFeatures(ctx context.Context, o *FeaturesOptions) error {
 		}
 	}
 	slog.Info("features built", "out", o.Out, "rows", st.Rows, "features", len(spec.Features), "seconds", time.Since(start).Seconds())
-	return printFeatureSummary(o.IO, o.Out, spec, st)
+	if err := printFeatureSummary(o.IO, o.Out, spec, st); err != nil {
+		return err
+	}
+	if test != nil {
+		fmt.Fprintf(o.IO.Out, "\nheld out: %.0f%% of the customers by a hash of customer_id with seed %d\n", 100*o.Holdout, o.HoldoutSeed)
+		return printFeatureSummary(o.IO, o.HoldoutOut, test.spec, test.stats)
+	}
+	return nil
+}
+
+// customerFilter turns the customer selection flags into the customers to
+// keep and, with --holdout, those held out (nil without).
+func customerFilter(o *FeaturesOptions) (keep, heldOut func(string) bool, err error) {
+	switch {
+	case o.Holdout != 0 && o.HoldoutOut == "":
+		return nil, nil, usageErrorf("--holdout needs --holdout-out, the feature table of the held-out customers")
+	case o.Holdout == 0 && o.HoldoutOut != "":
+		return nil, nil, usageErrorf("--holdout-out needs --holdout, the share of customers to hold out")
+	case o.HoldoutOut != "" && !strings.HasSuffix(o.HoldoutOut, ".parquet"):
+		return nil, nil, usageErrorf("--holdout-out %q: the feature table is a .parquet file", o.HoldoutOut)
+	case o.HoldoutOut != "" && o.HoldoutOut == o.Out:
+		return nil, nil, usageErrorf("--holdout-out and --out are the same file")
+	}
+	if o.Holdout != 0 {
+		h := features.Holdout{Share: o.Holdout, Seed: o.HoldoutSeed}
+		if err := h.Validate(); err != nil {
+			return nil, nil, usageErrorf("--holdout: %v", err)
+		}
+		heldOut = h.HeldOut
+	}
+	var only, drop map[string]bool
+	if o.Customers != "" {
+		if only, err = features.ReadCustomerList(o.Customers); err != nil {
+			return nil, nil, fmt.Errorf("--customers: %w", err)
+		}
+	}
+	if o.ExcludeCustomers != "" {
+		if drop, err = features.ReadCustomerList(o.ExcludeCustomers); err != nil {
+			return nil, nil, fmt.Errorf("--exclude-customers: %w", err)
+		}
+	}
+	keep = func(id string) bool { return (only == nil || only[id]) && !drop[id] }
+	return keep, heldOut, nil
+}
+
+// builtTable is a feature table written to a staging file, not yet
+// published.
+type builtTable struct {
+	f     *data.AtomicFile
+	spec  *features.Spec
+	stats features.Stats
+}
+
+func buildStaged(ctx context.Context, ds *data.Dataset, opt features.BuildOptions, path string) (*builtTable, error) {
+	f, err := data.CreateAtomic(path)
+	if err != nil {
+		return nil, err
+	}
+	spec, st, err := features.Build(ctx, ds, opt, f)
+	if err != nil {
+		f.Abort()
+		return nil, err
+	}
+	return &builtTable{f: f, spec: spec, stats: st}, nil
 }
 
 func printFeatureSummary(stdio IO, out string, spec *features.Spec, st features.Stats) error {

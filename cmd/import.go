@@ -56,7 +56,7 @@ Every table is held in memory while it is converted and sorted (about two to
 three times the size of its source text).`,
 		Example: `  churn import --mapping examples/telco.yaml --out data/telco
   churn import --mapping examples/ravenstack.yaml --out data/ravenstack --json
-  CHURN_DATA=/mnt/public churn import --mapping examples/cdnow.yaml --out data/cdnow
+  CHURN_PUBLIC_DATA=/mnt/public churn import --mapping examples/cdnow.yaml --out data/cdnow
   churn import --mapping my.yaml --source-dir /data/exports --out data/mine --dry-run`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {

@@ -6,12 +6,15 @@ import (
 	"log/slog"
 	"math"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/churnlab/churn/data"
+	"github.com/churnlab/churn/eval"
 	"github.com/churnlab/churn/features"
+	"github.com/churnlab/churn/internal/metrics"
 	"github.com/churnlab/churn/train"
 )
 
@@ -40,7 +43,11 @@ contribution to the margin, summing with the bias to the margin. Exact
 contributions are XGBoost's TreeSHAP (or coefficient × standardised value
 for logistic regression); approx uses Saabas contributions for trees, much
 faster on millions of rows. A table whose feature spec differs from the
-model's is refused with the differences named.`,
+model's is refused with the differences named.
+
+When the table has labels, stdout also gets ROC AUC, PR AUC, log loss and
+Brier score on the labelled rows and the share of them the model trained on
+(from its training keys); churn eval makes the full report.`,
 		Example: `  churn score-table --model models/v1 --features features.parquet --out scores.parquet
   churn score-table --model models/v1 --features big.parquet --out scores.parquet --contributions approx`,
 		Args: cobra.NoArgs,
@@ -141,6 +148,55 @@ func runScoreTable(ctx context.Context, o *ScoreTableOptions) error {
 		return err
 	}
 	slog.Info("scored", "rows", n, "contributions", cm.String(), "seconds", time.Since(start).Seconds())
-	_, err = fmt.Fprintf(o.IO.Out, "scores\t%s (%d rows, contributions: %s)\n", o.Out, n, cm)
-	return err
+	if _, err = fmt.Fprintf(o.IO.Out, "scores\t%s (%d rows, contributions: %s)\n", o.Out, n, cm); err != nil {
+		return err
+	}
+	return printTableMetrics(o, m, tab, s.Prob)
+}
+
+// printTableMetrics prints, when the table has labels, the model's metrics
+// on the labelled rows and the share of them the model trained on.
+func printTableMetrics(o *ScoreTableOptions, m *train.Model, tab *features.Table, prob []float64) error {
+	var p, y []float64
+	trained := 0
+	keys := m.Manifest.TrainingKeys
+	for i, l := range tab.Label {
+		if math.IsNaN(l) {
+			continue
+		}
+		p, y = append(p, prob[i]), append(y, l)
+		if keys != nil && keys.Has(tab.IDs[i], tab.AsOf[i]) {
+			trained++
+		}
+	}
+	if len(y) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(o.IO.Out, 0, 0, 2, ' ', 0)
+	pos := 0
+	for _, v := range y {
+		pos += int(v)
+	}
+	fmt.Fprintf(tw, "labelled rows\t%d (%d churned, base rate %.4f)\n", len(y), pos, metrics.BaseRate(y, nil))
+	fmt.Fprintf(tw, "ROC AUC\t%s\n", metricString(metrics.AUC(p, y, nil)))
+	fmt.Fprintf(tw, "PR AUC\t%s\n", metricString(metrics.AveragePrecision(p, y, nil)))
+	fmt.Fprintf(tw, "log loss\t%s\n", metricString(metrics.LogLoss(p, y, nil)))
+	fmt.Fprintf(tw, "Brier\t%s\n", metricString(metrics.Brier(p, y, nil)))
+	if keys != nil {
+		share := float64(trained) / float64(len(y))
+		note := "held out: the model did not train on them (about 1% is the training-key sketch's false-positive rate)"
+		if share > eval.InSampleShare {
+			note = "in-sample: these numbers are optimistic"
+		}
+		fmt.Fprintf(tw, "training rows\t%.0f%% of the labelled rows (%s)\n", 100*share, note)
+	}
+	fmt.Fprintf(tw, "for the full report\tchurn eval --model %s --features %s --out DIR (intervals, calibration, baselines, backtest)\n", o.Model, o.Features)
+	return tw.Flush()
+}
+
+func metricString(x float64) string {
+	if math.IsNaN(x) {
+		return "undefined (one class)"
+	}
+	return fmt.Sprintf("%.4f", x)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/churnlab/churn/eval"
 	"github.com/churnlab/churn/features"
 	"github.com/churnlab/churn/train"
 )
@@ -29,24 +31,35 @@ type TrainOptions struct {
 }
 
 func newTrainCmd(stdio IO) *cobra.Command {
-	o := &TrainOptions{IO: stdio}
+	return newTrainCmdWith(stdio, runTrain)
+}
+
+// newTrainCmdWith builds the command with run doing the work, so tests can
+// stop before it. The parameter flags start at train.DefaultParams: the
+// defaults are defined once, by train.Params.EnsureDefaults.
+func newTrainCmdWith(stdio IO, run func(context.Context, *TrainOptions) error) *cobra.Command {
+	o := &TrainOptions{IO: stdio, Params: train.DefaultParams()}
 	c := &cobra.Command{
 		Use:   "train --features FILE.parquet --model DIR",
 		Short: "Train, validate and calibrate a churn model on a feature table",
 		Long: `Fits a classifier on the labelled rows of a feature table (rows with a null
 label are skipped), validates it out of time when the table has several
-as-of dates (the latest snapshots validate) or by k-fold grouped by customer
+as-of dates (the latest snapshots validate; earlier rows whose label window
+overlaps them are left out of that fit) or by k-fold grouped by customer
 otherwise, calibrates its probabilities on held-out rows (Platt or isotonic,
-whichever has the lower log loss), and writes the model artifact directory:
-model.json (feature spec, encoder, calibrator, parameters, validation
-metrics, importance, versions) and booster.json (XGBoost's own JSON model,
-which Python/R/JVM XGBoost can open).
+whichever has the lower log loss), refits the final model on every labelled
+row with the validated number of rounds, and writes the model artifact
+directory: model.json (feature spec, encoder, calibrator, parameters,
+validation metrics, importance, a sketch of the training rows' keys,
+versions) and booster.json (XGBoost's own JSON model, which Python/R/JVM
+XGBoost can open).
 
 Parameters come from flags, or a YAML/JSON file (--params) whose keys are
 the flag names with underscores; flags given explicitly win over the file.`,
 		Example: `  churn train --features train.parquet --model models/v1
   churn train --features train.parquet --model models/lr --algo logreg
-  churn train --features train.parquet --model models/v2 --rounds 400 --eta 0.05 --search-budget 10`,
+  churn train --features train.parquet --model models/v2 --rounds 400 --eta 0.05 --search-budget 10
+  churn train --features train.parquet --model models/v3 --positive-weight auto`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.ParamsFile != "" {
@@ -54,38 +67,61 @@ the flag names with underscores; flags given explicitly win over the file.`,
 					return err
 				}
 			}
-			return runTrain(cmd.Context(), o)
+			return run(cmd.Context(), o)
 		},
 	}
 	f := c.Flags()
 	p := &o.Params
+	d := train.DefaultParams()
 	f.StringVar(&o.Features, "features", "", "feature table made by churn features (required)")
 	f.StringVar(&o.Model, "model", "", "model directory to write (required; replaced atomically)")
 	f.StringVar(&o.ParamsFile, "params", "", "YAML or JSON file of parameters")
-	f.StringVar(&p.Algo, "algo", train.AlgoXGBoost, "learner: xgboost or logreg")
-	f.Uint64Var(&p.Seed, "seed", 1, "random seed: same data and seed give the same model")
-	f.IntVar(&p.Threads, "threads", 2, "XGBoost threads")
-	f.IntVar(&p.Rounds, "rounds", 500, "most boosting rounds; the number used is chosen on held-out rows")
-	f.IntVar(&p.MaxDepth, "max-depth", 4, "tree depth")
-	f.Float64Var(&p.Eta, "eta", 0.05, "learning rate")
-	f.Float64Var(&p.MinChildWeight, "min-child-weight", 5, "minimum hessian in a leaf")
-	f.Float64Var(&p.Subsample, "subsample", 0.8, "row share sampled per tree")
-	f.Float64Var(&p.ColsampleByTree, "colsample-bytree", 0.8, "column share sampled per tree")
-	f.Float64Var(&p.Lambda, "lambda", 1, "L2 penalty on leaf weights")
-	f.Float64Var(&p.Alpha, "alpha", 0, "L1 penalty on leaf weights")
-	f.IntVar(&p.EarlyStopping, "early-stopping", 30, "stop after this many rounds without validation improvement (-1: off)")
-	f.Float64Var(&p.L2, "l2", 1, "logreg: L2 penalty (scikit-learn's C = 1/l2)")
-	f.IntVar(&p.MaxIter, "max-iter", 500, "logreg: L-BFGS iterations")
-	f.Float64Var(&p.PositiveWeight, "positive-weight", 1, "weight of churned rows (-1: negatives/positives)")
-	f.StringVar(&p.Calibration, "calibration", "auto", "auto, none, platt or isotonic")
-	f.StringVar(&p.Validation, "validation", train.ValidationAuto, "auto, oot or kfold")
-	f.IntVar(&p.Folds, "folds", 5, "folds for k-fold validation")
-	f.Float64Var(&p.ValidShare, "valid-share", 0.2, "least share of rows in the out-of-time validation")
-	f.IntVar(&p.SearchBudget, "search-budget", 0, "extra hyperparameter settings to try (random search)")
+	f.StringVar(&p.Algo, "algo", d.Algo, "learner: xgboost or logreg")
+	f.Uint64Var(&p.Seed, "seed", d.Seed, "random seed: same data and seed give the same model")
+	f.IntVar(&p.Threads, "threads", d.Threads, "XGBoost threads")
+	f.IntVar(&p.Rounds, "rounds", d.Rounds, "most boosting rounds; the number used is chosen on held-out rows")
+	f.IntVar(&p.MaxDepth, "max-depth", d.MaxDepth, "tree depth")
+	f.Float64Var(&p.Eta, "eta", d.Eta, "learning rate")
+	f.Var(floatPtr{&p.MinChildWeight}, "min-child-weight", "minimum hessian in a leaf")
+	f.Float64Var(&p.Subsample, "subsample", d.Subsample, "row share sampled per tree")
+	f.Float64Var(&p.ColsampleByTree, "colsample-bytree", d.ColsampleByTree, "column share sampled per tree")
+	f.Var(floatPtr{&p.Lambda}, "lambda", "L2 penalty on leaf weights")
+	f.Float64Var(&p.Alpha, "alpha", d.Alpha, "L1 penalty on leaf weights")
+	f.IntVar(&p.EarlyStopping, "early-stopping", d.EarlyStopping, "stop after this many rounds without validation improvement (-1: off)")
+	f.Float64Var(&p.L2, "l2", d.L2, "logreg: L2 penalty (scikit-learn's C = 1/l2)")
+	f.IntVar(&p.MaxIter, "max-iter", d.MaxIter, "logreg: L-BFGS iterations")
+	f.Var(&p.PositiveWeight, "positive-weight", "weight of churned rows, or auto: negatives/positives")
+	f.StringVar(&p.Calibration, "calibration", d.Calibration, "auto, none, platt or isotonic")
+	f.StringVar(&p.Validation, "validation", d.Validation, "auto, oot or kfold")
+	f.IntVar(&p.Folds, "folds", d.Folds, "folds for k-fold validation")
+	f.Float64Var(&p.ValidShare, "valid-share", d.ValidShare, "least share of rows in the out-of-time validation")
+	f.IntVar(&p.SearchBudget, "search-budget", d.SearchBudget, "extra hyperparameter settings to try (random search)")
 	c.MarkFlagRequired("features")
 	c.MarkFlagRequired("model")
 	return c
 }
+
+// floatPtr is a flag bound to an optional number (nil: the default, which
+// the flag starts at).
+type floatPtr struct{ p **float64 }
+
+func (f floatPtr) String() string {
+	if f.p == nil || *f.p == nil {
+		return ""
+	}
+	return strconv.FormatFloat(**f.p, 'g', -1, 64)
+}
+
+func (f floatPtr) Set(s string) error {
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return err
+	}
+	*f.p = &x
+	return nil
+}
+
+func (f floatPtr) Type() string { return "float" }
 
 // mergeParamsFile reads --params and applies each value whose flag was not
 // given on the command line.
@@ -141,10 +177,17 @@ func printModelSummary(stdio IO, dir string, mf *train.Manifest) error {
 		fmt.Fprintf(tw, ", %d rounds", mf.Rounds)
 	}
 	fmt.Fprintf(tw, ")\n")
-	fmt.Fprintf(tw, "trained on\t%d rows, %d churned\n", mf.Training.Rows, mf.Training.Positives)
+	fmt.Fprintf(tw, "trained on\t%d rows, %d churned, at %d as-of dates (every labelled row)\n", mf.Training.Rows, mf.Training.Positives, max(1, len(mf.Training.AsOf)))
+	for _, lo := range mf.Training.LeftOut {
+		fmt.Fprintf(tw, "left out\t%d rows: %s\n", lo.Rows, lo.Reason)
+	}
 	switch v.Method {
 	case train.ValidationOOT:
-		fmt.Fprintf(tw, "validation\tout of time on %s: %d rows\n", strings.Join(v.ValidAsOf, ", "), v.ValidRows)
+		fmt.Fprintf(tw, "validation\tout of time on %s: %d rows, by a model fitted on %d earlier rows", strings.Join(v.ValidAsOf, ", "), v.ValidRows, v.TrainRows)
+		if v.PurgedRows > 0 {
+			fmt.Fprintf(tw, " (%d rows left out: their label window reaches %s)", v.PurgedRows, v.ValidAsOf[0])
+		}
+		fmt.Fprintln(tw)
 	default:
 		fmt.Fprintf(tw, "validation\t%d-fold by customer: %d rows out of fold\n", v.Folds, v.ValidRows)
 	}
@@ -163,8 +206,15 @@ func printModelSummary(stdio IO, dir string, mf *train.Manifest) error {
 		if i > 0 {
 			fmt.Fprintf(tw, ", ")
 		}
-		fmt.Fprintf(tw, "%s (%.0f%%)", imp.Feature, imp.Share*100)
+		static := ""
+		if d, ok := mf.Spec.Lookup(imp.Feature); ok && d.Static {
+			static = ", static"
+		}
+		fmt.Fprintf(tw, "%s (%.0f%%%s)", imp.Feature, imp.Share*100, static)
 	}
 	fmt.Fprintln(tw)
+	if limit := eval.DefaultConfig().Verdict.MaxAUC; v.AUC > limit {
+		fmt.Fprintf(tw, "warning\tvalidation AUC %.4f is near perfect (above %.2f): a feature probably encodes the outcome; churn eval will not trust this model\n", v.AUC, limit)
+	}
 	return tw.Flush()
 }

@@ -15,6 +15,26 @@ import (
 // is unknown when the table or column is absent or a file has no statistics
 // for the column.
 func (ds *Dataset) MaxDate(table, column string) (Date, bool) {
+	return ds.extremeDate(table, column, true)
+}
+
+// MinDate is MaxDate for the earliest day.
+func (ds *Dataset) MinDate(table, column string) (Date, bool) {
+	return ds.extremeDate(table, column, false)
+}
+
+func (ds *Dataset) extremeDate(table, column string, latest bool) (Date, bool) {
+	better := func(a, b Date) Date {
+		switch {
+		case a == NoDate:
+			return b
+		case b == NoDate:
+			return a
+		case latest:
+			return max(a, b)
+		}
+		return min(a, b)
+	}
 	tf := ds.tables[table]
 	if tf == nil {
 		return NoDate, false
@@ -32,8 +52,7 @@ func (ds *Dataset) MaxDate(table, column string) (Date, bool) {
 				if err != nil {
 					return NoDate, false
 				}
-				d := toDate(x)
-				best = max(best, d)
+				best = better(toDate(x), best)
 				continue
 			}
 			return NoDate, false
@@ -43,11 +62,11 @@ func (ds *Dataset) MaxDate(table, column string) (Date, bool) {
 			if rg.NumRows > 0 && st.NullCount == rg.NumRows {
 				continue // all null
 			}
-			d, ok := statMaxDate(st, fc)
+			d, ok := statDate(st, fc, latest)
 			if !ok {
 				return NoDate, false
 			}
-			best = max(best, d)
+			best = better(d, best)
 		}
 	}
 	return best, best != NoDate
@@ -63,10 +82,13 @@ func toDate(x any) Date {
 	return NoDate
 }
 
-func statMaxDate(st format.Statistics, fc *fileColumn) (Date, bool) {
-	b := st.MaxValue
+func statDate(st format.Statistics, fc *fileColumn, latest bool) (Date, bool) {
+	b, b2 := st.MaxValue, st.Max
+	if !latest {
+		b, b2 = st.MinValue, st.Min
+	}
 	if b == nil {
-		b = st.Max
+		b = b2
 	}
 	switch {
 	case len(b) == 4 && fc.typ == TypeDate && fc.conv == convNone:

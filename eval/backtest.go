@@ -52,30 +52,6 @@ type Origin struct {
 	Note       string `json:"note,omitempty"`
 }
 
-// subTable returns the rows of t as a new table sharing t's spec.
-func subTable(t *features.Table, rows []int) *features.Table {
-	s := &features.Table{Spec: t.Spec, IDs: make([]string, len(rows)), AsOf: make([]data.Date, len(rows)), Label: make([]float64, len(rows)),
-		Num: make([][]float64, len(t.Num)), Cat: make([][]string, len(t.Cat))}
-	for k, i := range rows {
-		s.IDs[k], s.AsOf[k], s.Label[k] = t.IDs[i], t.AsOf[i], t.Label[i]
-	}
-	for f := range t.Spec.Features {
-		if t.Num[f] != nil {
-			s.Num[f] = make([]float64, len(rows))
-			for k, i := range rows {
-				s.Num[f][k] = t.Num[f][i]
-			}
-		}
-		if t.Cat[f] != nil {
-			s.Cat[f] = make([]string, len(rows))
-			for k, i := range rows {
-				s.Cat[f][k] = t.Cat[f][i]
-			}
-		}
-	}
-	return s
-}
-
 func backtest(ctx context.Context, m *train.Model, t *features.Table, cfg Config, log *slog.Logger) (Backtest, error) {
 	bt := Backtest{Origins: []Origin{}, AUCMean: nan(), AUCStd: nan(), AUCMin: nan(), AUCMax: nan(), PRAUCMean: nan()}
 	if cfg.Backtest.Disabled {
@@ -99,7 +75,7 @@ func backtest(ctx context.Context, m *train.Model, t *features.Table, cfg Config
 		bt.Note = "the table has labelled rows at a single as-of date (snapshot data): there is no earlier data to retrain on, so no backtest"
 		return bt, nil
 	}
-	window := data.Date(t.Spec.Label.GapDays + t.Spec.Label.HorizonDay)
+	ls := t.Spec.Label
 	p := m.Manifest.Params
 	p.SearchBudget = 0 // the chosen setting only
 	p.Threads = cfg.Workers
@@ -112,7 +88,7 @@ func backtest(ctx context.Context, m *train.Model, t *features.Table, cfg Config
 		or := Origin{AsOf: o.String(), ROCAUC: nan(), PRAUC: nan(), LogLoss: nan(), Brier: nan(), BaseRate: nan()}
 		var trainRows []int
 		for _, d := range dates {
-			if d+window <= o {
+			if ls.ClosedBefore(d, o) {
 				trainRows = append(trainRows, byDate[d]...)
 			}
 		}
@@ -134,7 +110,7 @@ func backtest(ctx context.Context, m *train.Model, t *features.Table, cfg Config
 		}
 		switch {
 		case len(trainRows) == 0:
-			or.Skipped, or.Note = true, fmt.Sprintf("no labelled rows whose %d-day label window ended by %s", window, o)
+			or.Skipped, or.Note = true, fmt.Sprintf("no labelled rows whose %d-day label window ended before %s", ls.GapDays+ls.HorizonDay, o)
 		case or.TrainPositives == 0 || or.TrainPositives == len(trainRows):
 			or.Skipped, or.Note = true, "the training rows have one class only"
 		case or.Positives == 0 || or.Positives == len(test):
@@ -145,7 +121,7 @@ func backtest(ctx context.Context, m *train.Model, t *features.Table, cfg Config
 			bt.Origins = append(bt.Origins, or)
 			continue
 		}
-		fm, err := fitOrigin(ctx, subTable(t, trainRows), p, log)
+		fm, err := fitOrigin(ctx, t.Rows(trainRows), p, log)
 		if err != nil {
 			if ctx.Err() != nil {
 				return bt, ctx.Err()

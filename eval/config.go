@@ -146,6 +146,14 @@ type VerdictConfig struct {
 	// MinPositives: fewer evaluated churners than this make the numbers
 	// uncertain (default 30).
 	MinPositives int `yaml:"min_positives" json:"min_positives"`
+	// MaxAUC: a ROC AUC above it, on the evaluated rows or in the model's
+	// own validation, is near perfect: a probable leak, and the model is
+	// not to be trusted (default 0.99; 1 turns the check off).
+	MaxAUC float64 `yaml:"max_auc" json:"max_auc"`
+	// StaticShare: static features (today's values) carrying more than
+	// this share of the gain together are a probable leak, and the model
+	// is not to be trusted (default 0.5; 1 turns the check off).
+	StaticShare float64 `yaml:"static_share" json:"static_share"`
 }
 
 // Row selections.
@@ -208,6 +216,8 @@ func (c *Config) EnsureDefaults() {
 	defF(&c.Verdict.MaxAUCSpread, 0.1)
 	defF(&c.Verdict.LeakShare, 0.15)
 	defInt(&c.Verdict.MinPositives, 30)
+	defF(&c.Verdict.MaxAUC, 0.99)
+	defF(&c.Verdict.StaticShare, 0.5)
 }
 
 // Validate reports settings that cannot work, all at once.
@@ -263,6 +273,8 @@ func (c *Config) Validate() error {
 	in("verdict.max_ece", c.Verdict.MaxECE, 0, 1)
 	in("verdict.max_auc_spread", c.Verdict.MaxAUCSpread, 0, 1)
 	in("verdict.leak_share", c.Verdict.LeakShare, 0, 1)
+	in("verdict.max_auc", c.Verdict.MaxAUC, 0.5, 1)
+	in("verdict.static_share", c.Verdict.StaticShare, 0.01, 1)
 	return errors.Join(errs...)
 }
 

@@ -233,7 +233,7 @@ func TestChampion(t *testing.T) {
 	for i := range all {
 		all[i] = i
 	}
-	other := subTable(f.table, all)
+	other := f.table.Rows(all)
 	spec := *f.table.Spec
 	spec.Features = spec.Features[:len(spec.Features)-1]
 	other.Spec, other.Num, other.Cat = &spec, other.Num[:len(spec.Features)], other.Cat[:len(spec.Features)]
@@ -296,7 +296,7 @@ func TestSnapshotTable(t *testing.T) {
 			rows = append(rows, i)
 		}
 	}
-	snap := subTable(f.table, rows)
+	snap := f.table.Rows(rows)
 	spec := *f.table.Spec
 	spec.AsOf, spec.Label.Mode = nil, features.LabelSnapshot
 	snap.Spec = &spec

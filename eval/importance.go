@@ -59,7 +59,7 @@ func importance(ctx context.Context, m *train.Model, t *features.Table, rows []i
 		slices.Sort(sample)
 	}
 	imp.PermutationRows = len(sample)
-	sub := subTable(t, sample)
+	sub := t.Rows(sample)
 	base, err := m.Score(ctx, sub, nil, false)
 	if err != nil {
 		return imp, err

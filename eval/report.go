@@ -105,17 +105,20 @@ type Report struct {
 
 // ModelInfo describes a model artifact.
 type ModelInfo struct {
-	Algo              string         `json:"algo"`
-	Rounds            int            `json:"rounds"`
-	ChurnVersion      string         `json:"churn_version"`
-	Calibration       string         `json:"calibration"`
-	Features          int            `json:"features"`
-	Seed              uint64         `json:"seed"`
-	TrainingRows      int            `json:"training_rows"`
-	TrainingPositives int            `json:"training_positives"`
-	TrainingAsOf      []string       `json:"training_as_of"`
-	Validation        ValidationInfo `json:"validation"`
-	InputFingerprint  string         `json:"input_fingerprint"`
+	Algo              string   `json:"algo"`
+	Rounds            int      `json:"rounds"`
+	ChurnVersion      string   `json:"churn_version"`
+	Calibration       string   `json:"calibration"`
+	Features          int      `json:"features"`
+	Seed              uint64   `json:"seed"`
+	TrainingRows      int      `json:"training_rows"`
+	TrainingPositives int      `json:"training_positives"`
+	TrainingAsOf      []string `json:"training_as_of"`
+	// TrainingLeftOut lists the rows of the training table the model was
+	// not fitted on, and why.
+	TrainingLeftOut  []train.LeftOut `json:"training_left_out"`
+	Validation       ValidationInfo  `json:"validation"`
+	InputFingerprint string          `json:"input_fingerprint"`
 }
 
 // ValidationInfo is the model's own held-out validation, from its
@@ -132,12 +135,16 @@ type ValidationInfo struct {
 func modelInfo(m *train.Model) ModelInfo {
 	mf := &m.Manifest
 	v := mf.Validation
-	return ModelInfo{
+	mi := ModelInfo{
 		Algo: mf.Algo, Rounds: mf.Rounds, ChurnVersion: mf.ChurnVersion, Calibration: mf.Calibrator.Method, Features: len(mf.Spec.Features), Seed: mf.Seed,
-		TrainingRows: mf.Training.Rows, TrainingPositives: mf.Training.Positives, TrainingAsOf: orEmpty(mf.Training.AsOf),
+		TrainingRows: mf.Training.Rows, TrainingPositives: mf.Training.Positives, TrainingAsOf: orEmpty(mf.Training.AsOf), TrainingLeftOut: mf.Training.LeftOut,
 		Validation:       ValidationInfo{Method: v.Method, Rows: v.ValidRows, ValidAsOf: orEmpty(v.ValidAsOf), ROCAUC: Num(v.AUC), PRAUC: Num(v.PRAUC), LogLoss: Num(v.LogLoss)},
 		InputFingerprint: mf.InputStamp.Fingerprint,
 	}
+	if mi.TrainingLeftOut == nil {
+		mi.TrainingLeftOut = []train.LeftOut{}
+	}
+	return mi
 }
 
 func orEmpty(s []string) []string {
@@ -165,9 +172,14 @@ type DataInfo struct {
 	// ExcludedTrainingRows are labelled rows left out because the model
 	// trained at their as-of dates.
 	ExcludedTrainingRows int `json:"excluded_training_rows"`
-	// InSample is true when evaluated rows were probably training rows
-	// (same dates, or a dateless table from the same input): the metrics
-	// are then optimistic.
+	// TrainingShare is the share of the labelled rows whose customer and
+	// as-of date are among the model's training keys (its sketch reports
+	// about 1% of other keys too); null for models without the sketch.
+	TrainingShare Num `json:"training_share"`
+	// InSample is true when a material share (over InSampleShare) of the
+	// evaluated rows were training rows (for models without a training
+	// key sketch: same as-of dates, or a dateless table from the same
+	// input): the metrics are then optimistic.
 	InSample       bool     `json:"in_sample"`
 	AsOf           []string `json:"as_of"`
 	EvaluatedAsOf  []string `json:"evaluated_as_of"`
@@ -441,10 +453,18 @@ func selectRows(t *features.Table, m *train.Model, cfg Config, d *DataInfo) ([]i
 	ls := t.Spec.Label
 	*d = DataInfo{Rows: t.Len(), LabelMode: string(ls.Mode), HorizonDays: ls.HorizonDay, GapDays: ls.GapDays, DataEnd: ls.DataEnd,
 		Fingerprint: t.Spec.Input.Fingerprint, StaticFeatures: orEmpty(t.Spec.StaticNames()), AsOf: []string{}, EvaluatedAsOf: []string{}}
+	// A row was a training row when its key is in the model's training
+	// key sketch; models without one trained at their training dates.
 	trained := map[string]bool{}
 	for _, s := range m.Manifest.Training.AsOf {
 		trained[s] = true
 	}
+	keys := m.Manifest.TrainingKeys
+	wasTrained := func(i int) bool { return trained[dateString(t.AsOf[i])] }
+	if keys != nil {
+		wasTrained = func(i int) bool { return keys.Has(t.IDs[i], t.AsOf[i]) }
+	}
+	d.TrainingShare = nan()
 	var labelled, hold []int
 	known := observed(t)
 	for i, y := range t.Label {
@@ -456,7 +476,7 @@ func selectRows(t *features.Table, m *train.Model, cfg Config, d *DataInfo) ([]i
 			continue
 		}
 		labelled = append(labelled, i)
-		if !trained[dateString(t.AsOf[i])] {
+		if !wasTrained(i) {
 			hold = append(hold, i)
 		}
 	}
@@ -469,12 +489,19 @@ func selectRows(t *features.Table, m *train.Model, cfg Config, d *DataInfo) ([]i
 		}
 		return nil, fmt.Errorf("%w: every one of the %d rows has a null label (build the table with labels: as-of dates whose label window ends by the data end, and not --label none)", ErrNoLabels, t.Len())
 	}
+	share := float64(len(labelled)-len(hold)) / float64(len(labelled))
+	if keys != nil {
+		d.TrainingShare = Num(share)
+	}
 	sel := labelled
 	d.Selection = RowsAll
-	if cfg.Rows == RowsHoldout && len(trained) > 0 && twoClasses(t, hold) {
+	switch {
+	case cfg.Rows == RowsHoldout && (keys != nil || len(trained) > 0) && len(hold) < len(labelled) && twoClasses(t, hold):
 		sel, d.Selection = hold, RowsHoldout
 		d.ExcludedTrainingRows = len(labelled) - len(hold)
-	} else {
+	case keys != nil:
+		d.InSample = share > InSampleShare
+	default:
 		d.InSample = len(hold) < len(labelled) ||
 			(len(trained) == 0 && d.Fingerprint != "" && d.Fingerprint == m.Manifest.InputStamp.Fingerprint)
 	}
@@ -489,19 +516,24 @@ func selectRows(t *features.Table, m *train.Model, cfg Config, d *DataInfo) ([]i
 	return sel, nil
 }
 
-// observed reports whether row i's label window (as_of + gap + horizon)
-// ends on or before the table's data end, so that both outcomes could be
-// seen. Rows without an as-of date (snapshot labels) count as observed.
+// InSampleShare is the share of evaluated rows found among the model's
+// training keys above which an evaluation is in-sample: well above the
+// sketch's false-positive rate (1%), so that a held-out table is not
+// called in-sample by chance.
+const InSampleShare = 0.05
+
+// observed reports whether row i's label window (LabelSpec.LastDay) ends
+// on or before the table's data end, so that both outcomes could be seen.
+// Rows without an as-of date (snapshot labels) count as observed.
 func observed(t *features.Table) func(i int) bool {
 	ls := t.Spec.Label
 	end, err := data.ParseDate(ls.DataEnd)
 	if ls.DataEnd == "" || err != nil || ls.Mode == features.LabelSnapshot {
 		return func(int) bool { return true }
 	}
-	window := ls.GapDays + ls.HorizonDay
 	return func(i int) bool {
 		d := t.AsOf[i]
-		return d == data.NoDate || d.AddDays(window) <= end
+		return d == data.NoDate || ls.Observed(d, end)
 	}
 }
 

@@ -77,7 +77,7 @@ func (r *Report) WriteFiles(dir string) error {
 
 var levelWord = map[string]string{LevelTrust: "Trust", LevelCaution: "Caution", LevelDoNotTrust: "Do not trust"}
 
-var severityMark = map[string]string{"good": "✓", "info": "ℹ", "warning": "⚠", "critical": "✗"}
+var severityMark = map[string]string{SeverityGood: "✓", SeverityInfo: "ℹ", SeverityWarning: "⚠", SeverityCritical: "✗"}
 
 // Markdown returns report.md: a short summary for chat or a pull request.
 func (r *Report) Markdown() []byte {

@@ -210,6 +210,10 @@ type RunOptions struct {
 	// goroutine that computed it, before the batch is handed to emit: work
 	// done there (such as encoding the batch) runs in parallel.
 	Prepare func(*Batch) error
+	// Keep, when set, chooses the customers whose rows are computed (by
+	// id); the others are read but skipped. It is called from several
+	// goroutines.
+	Keep func(customerID string) bool
 }
 
 // RunWith is Run with options.
@@ -272,6 +276,9 @@ func (b *Builder) RunWith(ctx context.Context, opt RunOptions, emit func(*Batch)
 			for i := range next {
 				bt := b.NewBatch(perShard)
 				st, err := b.ds.Scan(gctx, shards[i], scan, func(h *data.History) error {
+					if opt.Keep != nil && !opt.Keep(h.Customer.ID) {
+						return nil
+					}
 					for _, T := range dates {
 						if b.Row(h, T, asOfKnown, &vals, bt) && keepCustomers {
 							c := h.Customer
@@ -337,6 +344,9 @@ type BuildOptions struct {
 	// Writer sets the Parquet output; Writer.ChurnVersion is also recorded
 	// in the spec.
 	Writer data.WriterOptions
+	// Keep, when set, chooses the customers in the table (CustomerFilter
+	// and Holdout make them); nil keeps every customer.
+	Keep func(customerID string) bool
 }
 
 // Build computes the feature table of ds and writes it as Parquet to w, with
@@ -348,6 +358,10 @@ func Build(ctx context.Context, ds *data.Dataset, opt BuildOptions, w io.Writer)
 	}
 	if spec.ChurnVersion = opt.Writer.ChurnVersion; spec.ChurnVersion == "" {
 		spec.ChurnVersion = "dev"
+	}
+	first, _ := DataRange(ds)
+	if err := checkAsOf(opt.AsOf, first, lc.DataEnd); err != nil {
+		return nil, Stats{}, err
 	}
 	for _, d := range opt.AsOf {
 		spec.AsOf = append(spec.AsOf, d.String())
@@ -378,7 +392,7 @@ func Build(ctx context.Context, ds *data.Dataset, opt BuildOptions, w io.Writer)
 		bt.Cols = nil // encoded: let the values go
 		return nil
 	}
-	st, err := b.RunWith(ctx, RunOptions{Dates: opt.AsOf, Workers: opt.Workers, Prepare: encode}, func(bt *Batch) error {
+	st, err := b.RunWith(ctx, RunOptions{Dates: opt.AsOf, Workers: opt.Workers, Prepare: encode, Keep: opt.Keep}, func(bt *Batch) error {
 		return bt.encoded.Commit()
 	})
 	if err != nil {

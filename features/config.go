@@ -98,7 +98,8 @@ const (
 
 // LabelConfig says how labels are made. A customer is labelled 1 when it
 // churns in (T+Gap, T+Gap+Horizon], 0 when it does not and that window ends
-// on or before DataEnd, and unknown (censored) otherwise.
+// on or before DataEnd, and unknown (censored) otherwise (see Label and
+// LabelSpec.LastDay for each mode's window).
 type LabelConfig struct {
 	Mode    LabelMode `yaml:"mode" json:"mode"`
 	Horizon int       `yaml:"horizon_days" json:"horizon_days"` // default 90
@@ -106,6 +107,12 @@ type LabelConfig struct {
 	// DataEnd is the last day the data fully covers. NoDate or the zero
 	// value means infer it from the data (the latest date in any table).
 	DataEnd data.Date `yaml:"-" json:"data_end"`
+}
+
+// Spec is the label settings as recorded in a feature spec (without the
+// data end).
+func (l *LabelConfig) Spec() LabelSpec {
+	return LabelSpec{Mode: l.Mode, HorizonDay: l.Horizon, GapDays: l.Gap}
 }
 
 // EnsureDefaults fills zero fields with defaults.

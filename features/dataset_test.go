@@ -2,9 +2,13 @@ package features
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/churnlab/churn/data"
@@ -247,4 +251,79 @@ func TestBuildRoundTrip(t *testing.T) {
 		t.Error("rows are not in customer order")
 	}
 
+}
+
+// TestBuildAsOfOutsideData checks that an as-of date outside the data is
+// an error naming the data's first and last dates, not a table of zero or
+// unlabelled rows that train later refuses with a misleading label error
+// (issue 9, item 14).
+func TestBuildAsOfOutsideData(t *testing.T) {
+	ds := randomDataset(t, 10)
+	first, last := DataRange(ds)
+	if first == data.NoDate || last == data.NoDate || first >= last {
+		t.Fatalf("DataRange = %s, %s", first, last)
+	}
+	tests := []struct {
+		name  string
+		dates []data.Date
+		end   data.Date // --data-end; NoDate: inferred
+		bad   string    // the date named in the error; "" = no error
+	}{
+		{"far past", []data.Date{day("1800-01-01")}, data.NoDate, "1800-01-01"},
+		{"far future", []data.Date{day("9999-12-31")}, data.NoDate, "9999-12-31"},
+		{"on the first day: no history before it", []data.Date{first}, data.NoDate, first.String()},
+		{"one snapshot of several outside", []data.Date{first.AddDays(30), last.AddDays(40)}, data.NoDate, last.AddDays(40).String()},
+		{"the day after the data end: scoring", []data.Date{last.AddDays(1)}, data.NoDate, ""},
+		{"two days after the data end", []data.Date{last.AddDays(2)}, data.NoDate, last.AddDays(2).String()},
+		{"after the inferred end, within an explicit one", []data.Date{last.AddDays(10)}, last.AddDays(20), ""},
+		{"inside", []data.Date{first.AddDays(1), last}, data.NoDate, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "f.parquet")
+			_, _, err := BuildFile(context.Background(), ds, BuildOptions{AsOf: tt.dates, Label: LabelConfig{Mode: LabelChurnDate, DataEnd: tt.end}, Workers: 1}, out)
+			if tt.bad == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrAsOfOutsideData) {
+				t.Fatalf("err = %v, want ErrAsOfOutsideData", err)
+			}
+			end := last
+			if tt.end != data.NoDate {
+				end = tt.end
+			}
+			for _, want := range []string{tt.bad, first.String(), end.String()} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not name %s", err, want)
+				}
+			}
+			if _, statErr := os.Stat(out); statErr == nil {
+				t.Error("a table was written")
+			}
+		})
+	}
+}
+
+// randomDataset writes n random customers (ids C000…) with usage and
+// tickets and opens the dataset; it is closed when the test ends.
+func randomDataset(t *testing.T, n int) *data.Dataset {
+	t.Helper()
+	dir := t.TempDir()
+	r := newRand()
+	var hs []*data.History
+	for i := 0; i < n; i++ {
+		h := randomHistory(r)
+		h.Customer.ID = fmt.Sprintf("C%03d", i)
+		hs = append(hs, h)
+	}
+	writeDataset(t, dir, hs, data.UsageTable, data.Tickets)
+	ds, err := data.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ds.Close() })
+	return ds
 }

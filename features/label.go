@@ -39,8 +39,10 @@ func resolveMode(mode LabelMode, has func(table, column string) bool) (LabelMode
 }
 
 // Label decides whether the customer of h is a customer at T (active) and,
-// if so, its label: 1 churned in (T+Gap, T+Gap+Horizon], 0 stayed through
-// that window, NaN when unknown: the window ends after DataEnd (censored —
+// if so, its label: 1 churned in (T+Gap, T+Gap+Horizon] (inactivity: no
+// order on the days [T+Gap, T+Gap+Horizon)), 0 stayed through that window,
+// NaN when unknown: the window's last day (LabelSpec.LastDay) is after
+// DataEnd (censored —
 // even for a churn already seen, or recent dates would label only
 // churners), or the customer churned during the gap. l.Mode must be
 // resolved (not auto).
@@ -55,7 +57,7 @@ func Label(h *data.History, T data.Date, l *LabelConfig) (label float64, active 
 	}
 	lo := T.AddDays(l.Gap)
 	hi := lo.AddDays(l.Horizon)
-	observed := l.DataEnd != data.NoDate && hi <= l.DataEnd
+	observed := l.Spec().Observed(T, l.DataEnd)
 	unknown := math.NaN()
 	switch l.Mode {
 	case LabelSnapshot:

@@ -1,6 +1,7 @@
 package features
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -136,5 +137,54 @@ func TestLabelInactivityAndSnapshot(t *testing.T) {
 		if !active || !approx(label, want) {
 			t.Errorf("snapshot churned=%d: Label = %v, %v", c, label, active)
 		}
+	}
+}
+
+// TestLabelObservedAtDataEnd checks every dated label mode at the data end:
+// a window is observed when its last day is on or before the data end, not
+// one day later (issue 9, item 18: a 39-week inactivity window ending on
+// the last day of data gave no labelled row). LastDay and LastLabelledAsOf
+// agree with Label.
+func TestLabelObservedAtDataEnd(t *testing.T) {
+	T := day("2024-07-01")
+	stays := &data.History{
+		Customer:    data.Customer{SignupDate: day("2023-01-01"), ChurnDate: data.NoDate, Churned: -1},
+		ChurnEvents: nil,
+		Orders:      []data.Order{{TS: at("2024-01-01"), Amount: 1}, {TS: at("2024-07-02"), Amount: 1}},
+	}
+	tests := []struct {
+		mode    LabelMode
+		horizon int
+		gap     int
+		lastDay string // the last day the label looks at
+	}{
+		{LabelChurnDate, 90, 0, "2024-09-29"},   // churns in (T, T+90]
+		{LabelChurnDate, 90, 30, "2024-10-29"},  // (T+30, T+120]
+		{LabelChurnEvents, 90, 0, "2024-09-29"}, // same window
+		{LabelInactivity, 90, 0, "2024-09-28"},  // orders on [T, T+90)
+		{LabelInactivity, 273, 0, "2025-03-30"}, // 39 weeks: [T, T+273)
+		{LabelInactivity, 90, 14, "2024-10-12"}, // [T+14, T+104)
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s_h%d_g%d", tt.mode, tt.horizon, tt.gap), func(t *testing.T) {
+			last := day(tt.lastDay)
+			ls := LabelSpec{Mode: tt.mode, HorizonDay: tt.horizon, GapDays: tt.gap}
+			if got := ls.LastDay(T); got != last {
+				t.Errorf("LastDay = %s, want %s", got, last)
+			}
+			if got := ls.LastLabelledAsOf(last); got != T {
+				t.Errorf("LastLabelledAsOf(%s) = %s, want %s", last, got, T)
+			}
+			for _, c := range []struct {
+				end      data.Date
+				observed bool
+			}{{last, true}, {last.AddDays(1), true}, {last.AddDays(-1), false}} {
+				lc := &LabelConfig{Mode: tt.mode, Horizon: tt.horizon, Gap: tt.gap, DataEnd: c.end}
+				label, active := Label(stays, T, lc)
+				if !active || math.IsNaN(label) == c.observed {
+					t.Errorf("data end %s: Label = %v, %v; want observed %v", c.end, label, active, c.observed)
+				}
+			}
+		})
 	}
 }

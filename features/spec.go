@@ -133,7 +133,15 @@ func NewSpec(ds *data.Dataset, cfg Config, lc LabelConfig) (*Spec, LabelConfig, 
 
 // inferDataEnd returns the latest day found in any time column.
 func inferDataEnd(ds *data.Dataset) data.Date {
-	end := data.NoDate
+	_, last := DataRange(ds)
+	return last
+}
+
+// DataRange returns the earliest and latest days found in the dataset's
+// time columns (each table's time column, and the customers' signup and
+// churn dates), from the files' statistics; NoDate when unknown.
+func DataRange(ds *data.Dataset) (first, last data.Date) {
+	first, last = data.NoDate, data.NoDate
 	for _, tf := range ds.Tables() {
 		t := tf.Table
 		cols := []string{t.Time}
@@ -144,12 +152,38 @@ func inferDataEnd(ds *data.Dataset) data.Date {
 			if c == "" {
 				continue
 			}
-			if d, ok := ds.MaxDate(t.Name, c); ok && d > end {
-				end = d
+			if d, ok := ds.MaxDate(t.Name, c); ok && (last == data.NoDate || d > last) {
+				last = d
+			}
+			if d, ok := ds.MinDate(t.Name, c); ok && (first == data.NoDate || d < first) {
+				first = d
 			}
 		}
 	}
-	return end
+	return first, last
+}
+
+// ErrAsOfOutsideData marks an as-of date outside the data: on or before
+// its first day (no customer has a history yet) or later than the day
+// after the data end (the days in between would read as inactivity).
+var ErrAsOfOutsideData = errors.New("as-of date outside the data")
+
+// checkAsOf reports the as-of dates outside (first, dataEnd+1].
+func checkAsOf(dates []data.Date, first, dataEnd data.Date) error {
+	var bad []string
+	for _, d := range dates {
+		if (first != data.NoDate && d <= first) || (dataEnd != data.NoDate && d > dataEnd.AddDays(1)) {
+			bad = append(bad, d.String())
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	if len(bad) > 5 {
+		bad = append(bad[:5], fmt.Sprintf("and %d more", len(bad)-5))
+	}
+	return fmt.Errorf("%w: %s; the data runs from %s to %s, so as-of dates go from %s (features need a day of history) to %s (the day after the data end, for scoring)",
+		ErrAsOfOutsideData, strings.Join(bad, ", "), first, dataEnd, first.AddDays(1), dataEnd.AddDays(1))
 }
 
 // Names returns the feature names in order.
@@ -264,4 +298,44 @@ func (s *Spec) Compatible(t *Spec) error {
 		return errors.New("feature windows differ")
 	}
 	return nil
+}
+
+// LastDay is the last day the label of a row as of T looks at: a churn
+// date in (T+gap, T+gap+horizon] for churn_date and churn_events, an order
+// on the days [T+gap, T+gap+horizon) for inactivity, so one day earlier.
+// The label is observed (known) when LastDay(T) is on or before the data
+// end. Snapshot labels (and none) have no window: LastDay returns T.
+func (s LabelSpec) LastDay(T data.Date) data.Date {
+	switch s.Mode {
+	case LabelSnapshot, LabelNone:
+		return T
+	case LabelInactivity:
+		return T.AddDays(s.GapDays + s.HorizonDay - 1)
+	}
+	// churn_date, churn_events, and (conservatively) an unresolved mode.
+	return T.AddDays(s.GapDays + s.HorizonDay)
+}
+
+// LastLabelledAsOf is the latest as-of date whose label window is observed
+// by dataEnd: the inverse of LastDay.
+func (s LabelSpec) LastLabelledAsOf(dataEnd data.Date) data.Date {
+	return dataEnd - (s.LastDay(dataEnd) - dataEnd)
+}
+
+// Observed reports whether the label window of a row as of T ends on or
+// before dataEnd, so that both outcomes could be seen. Snapshot labels are
+// always observed; an unknown data end (NoDate) observes nothing.
+func (s LabelSpec) Observed(T, dataEnd data.Date) bool {
+	switch s.Mode {
+	case LabelSnapshot, LabelNone:
+		return true
+	}
+	return dataEnd != data.NoDate && s.LastDay(T) <= dataEnd
+}
+
+// ClosedBefore reports whether the label of a row as of T looks only at
+// days before cutoff, so that a model validated at cutoff may train on it
+// (nothing at or after an as-of date may reach a label input).
+func (s LabelSpec) ClosedBefore(T, cutoff data.Date) bool {
+	return s.LastDay(T) < cutoff
 }

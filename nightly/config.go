@@ -72,6 +72,28 @@ type TrainingConfig struct {
 	// patterns do not show up as drift).
 	StepDays int          `yaml:"step_days"`
 	Params   train.Params `yaml:"params"`
+	// Holdout keeps a share of the customers out of every nightly model's
+	// training; the evaluation and the champion/challenger comparison run
+	// on them, so neither model has seen the rows it is judged on.
+	Holdout HoldoutConfig `yaml:"holdout"`
+}
+
+// HoldoutConfig chooses the held-out customers by a hash of customer_id.
+type HoldoutConfig struct {
+	// Share of customers held out (default 0.2); 0 turns the holdout off,
+	// and the evaluation is then in-sample (the report says so).
+	Share *float64 `yaml:"share"`
+	// Seed of the hash (default 0). Keep it fixed: with another seed the
+	// champion may have trained on the customers it is compared on.
+	Seed uint64 `yaml:"seed"`
+}
+
+// holdout returns the holdout to train with, nil when it is off.
+func (h HoldoutConfig) holdout() *features.Holdout {
+	if h.Share == nil || *h.Share == 0 {
+		return nil
+	}
+	return &features.Holdout{Share: *h.Share, Seed: h.Seed}
 }
 
 // PromotionConfig decides promotion.
@@ -101,6 +123,10 @@ func (c *Config) EnsureDefaults() {
 		c.Training.StepDays = 28
 	}
 	c.Training.Params.EnsureDefaults()
+	if c.Training.Holdout.Share == nil {
+		share := 0.2
+		c.Training.Holdout.Share = &share
+	}
 	if c.Promotion.Metric == "" {
 		c.Promotion.Metric = "roc_auc"
 	}
@@ -141,6 +167,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Training.StepDays < 1 || c.Training.StepDays > 366 {
 		bad("training.step_days %d: want 1..366", c.Training.StepDays)
+	}
+	if h := c.Training.Holdout.holdout(); h != nil {
+		if err := h.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("training.holdout: %w", err))
+		}
 	}
 	if err := c.Training.Params.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("training.params: %w", err))

@@ -287,10 +287,20 @@ func (j *job) run(ctx context.Context) error {
 	}
 	lc := *c.labelConfig()
 	lc.DataEnd = asOf.AddDays(-1)
-	last := asOf.AddDays(-(lc.Horizon + lc.Gap))
+	// The latest snapshot is the last date whose label window is observed
+	// by the day before tonight; dates on or before the data's first day
+	// have no history and are left out.
+	last := lc.Spec().LastLabelledAsOf(lc.DataEnd)
+	first, _ := features.DataRange(ds)
 	var dates []data.Date
 	for k := c.Training.Snapshots - 1; k >= 0; k-- {
-		dates = append(dates, last.AddDays(-k*c.Training.StepDays))
+		if d := last.AddDays(-k * c.Training.StepDays); first == data.NoDate || d > first {
+			dates = append(dates, d)
+		}
+	}
+	if len(dates) < 2 {
+		return fmt.Errorf("%w: the data (from %s) holds fewer than 2 of the %d training snapshots %d days apart that end %s; use fewer snapshots (training.snapshots), a shorter step (training.step_days) or a later as-of date",
+			ErrInput, first, c.Training.Snapshots, c.Training.StepDays, last)
 	}
 	for _, d := range dates {
 		j.mf.Inputs.Snapshots = append(j.mf.Inputs.Snapshots, d.String())
@@ -318,7 +328,7 @@ func (j *job) run(ctx context.Context) error {
 	var challenger *train.Model
 	err = j.step("train challenger", func() (string, error) {
 		var err error
-		if challenger, err = train.Fit(ctx, table, c.Training.Params, train.FitOptions{Logger: j.log, ChurnVersion: j.opt.Version}); err != nil {
+		if challenger, err = train.Fit(ctx, table, c.Training.Params, train.FitOptions{Logger: j.log, ChurnVersion: j.opt.Version, Holdout: c.Training.Holdout.holdout()}); err != nil {
 			return "", err
 		}
 		if j.mf.Challenger, err = VersionOf(asOf, challenger); err != nil {

@@ -42,6 +42,7 @@ type plan struct {
 	validAsOf []string
 	folds     [][]int // kfold: the rows of each fold
 	all       []int   // every labelled row
+	purged    int     // oot: rows before the cutoff whose label window reaches it
 }
 
 // FitOptions are the inputs of Fit that are not hyperparameters.
@@ -51,6 +52,10 @@ type FitOptions struct {
 	// ChurnVersion is recorded in the model's manifest (and so in its
 	// digest); "" records "dev".
 	ChurnVersion string
+	// Holdout, when set, keeps its held-out customers out of the fit (and
+	// of the training keys), for an evaluation on customers no model with
+	// the same holdout has seen. Nil fits every labelled row.
+	Holdout *features.Holdout
 }
 
 // Fit trains a model on the labelled rows of t (rows whose label is null
@@ -69,8 +74,12 @@ func Fit(ctx context.Context, t *features.Table, p Params, opt FitOptions) (*Mod
 		return nil, fmt.Errorf("invalid parameters: %w", err)
 	}
 	var labelled []int
-	pos := 0
+	pos, heldOut := 0, 0
 	for i, y := range t.Label {
+		if opt.Holdout != nil && opt.Holdout.HeldOut(t.IDs[i]) {
+			heldOut++
+			continue
+		}
 		if math.IsNaN(y) {
 			continue
 		}
@@ -85,14 +94,20 @@ func Fit(ctx context.Context, t *features.Table, p Params, opt FitOptions) (*Mod
 	case pos == 0 || pos == len(labelled):
 		return nil, fmt.Errorf("%w: all %d labelled rows are %v", ErrOneClass, len(labelled), t.Label[labelled[0]])
 	}
-	if p.PositiveWeight == -1 {
-		p.PositiveWeight = float64(len(labelled)-pos) / float64(pos)
+	if p.PositiveWeight.Auto() {
+		p.PositiveWeight = ClassWeight(float64(len(labelled)-pos) / float64(pos))
 	}
 	pl, err := makePlan(t, labelled, &p)
 	if err != nil {
 		return nil, err
 	}
 	enc := features.FitEncoder(t, pl.trainRows(), features.EncoderOptions{})
+	finalEnc := enc
+	if pl.method == ValidationOOT {
+		// The final model is fitted on every labelled row: its encoder
+		// knows the levels of the latest snapshots too.
+		finalEnc = features.FitEncoder(t, pl.all, features.EncoderOptions{})
+	}
 	log.Info("training", "algo", p.Algo, "rows", len(labelled), "positives", pos, "columns", len(enc.Columns), "validation", pl.method)
 
 	// Search: the given setting first, then random ones around it.
@@ -136,7 +151,7 @@ func Fit(ctx context.Context, t *features.Table, p Params, opt FitOptions) (*Mod
 		probs[i] = cal.Apply(m)
 	}
 	val := Validation{
-		Method: pl.method, ValidAsOf: pl.validAsOf, TrainRows: len(pl.trainRows()), ValidRows: len(ev.margins), Folds: len(pl.folds),
+		Method: pl.method, ValidAsOf: pl.validAsOf, TrainRows: len(pl.trainRows()), ValidRows: len(ev.margins), PurgedRows: pl.purged, Folds: len(pl.folds),
 		AUC: round6(metrics.AUC(probs, ev.labels, nil)), PRAUC: round6(metrics.AveragePrecision(probs, ev.labels, nil)),
 		LogLoss: round6(metrics.LogLoss(probs, ev.labels, nil)), Brier: round6(metrics.Brier(probs, ev.labels, nil)),
 		BaseRate: round6(metrics.BaseRate(ev.labels, nil)),
@@ -149,27 +164,45 @@ func Fit(ctx context.Context, t *features.Table, p Params, opt FitOptions) (*Mod
 		val.AUCStd = round6(metrics.StdDev(ev.foldAUC))
 	}
 
-	// The final learner: for out-of-time validation it is the one validated;
-	// for k-fold it is refitted on every labelled row.
-	final := ev.model
-	if pl.method == ValidationKFold {
-		q := p
-		if ev.rounds > 0 {
-			q.Rounds = ev.rounds
-		}
-		d := buildFit(t, enc, pl.all, nil, &q)
-		if final, err = fitLearner(ctx, d, &q, logf(log)); err != nil {
-			return nil, err
-		}
+	// The final learner is refitted on every labelled row with the
+	// validated number of rounds (as k-fold always did): out-of-time
+	// validation leaves the latest snapshots and the rows whose label
+	// window reaches them out of the validated model, and a model fitted
+	// without its most recent rows would be the wrong one to deploy. The
+	// calibrator, fitted on the validated model's held-out margins, is
+	// kept.
+	ev.release()
+	q := p
+	if ev.rounds > 0 {
+		q.Rounds = ev.rounds
 	}
+	q.EarlyStopping = -1
+	d := buildFit(t, finalEnc, pl.all, nil, &q)
+	final, err := fitLearner(ctx, d, &q, logf(log))
+	if err != nil {
+		return nil, err
+	}
+	enc = finalEnc
 	mf := newManifest(p, churnVersion)
 	mf.Spec, mf.Encoder, mf.Calibrator, mf.Calibration = t.Spec, enc, cal, choice
 	mf.Validation, mf.Search = val, log1
 	mf.Rounds = final.rounds()
 	mf.InputStamp = t.Spec.Input
 	mf.Importance = importance(t.Spec, enc, final.gain(len(enc.Columns)))
-	mf.Training = summary(t, pl.trainRows())
-	mf.Reference = append(reference(t, pl.trainRows()), numericDistribution(ScoreName, probs))
+	mf.Training = summary(t, pl.all)
+	mf.TrainingKeys = NewKeySketch(len(pl.all), KeySketchFPRate)
+	for _, i := range pl.all {
+		mf.TrainingKeys.Add(t.IDs[i], t.AsOf[i])
+	}
+	if heldOut > 0 {
+		mf.Training.LeftOut = append(mf.Training.LeftOut, LeftOut{Rows: heldOut,
+			Reason: fmt.Sprintf("held out for evaluation: %.0f%% of customers by a hash of customer_id with seed %d", 100*opt.Holdout.Share, opt.Holdout.Seed)})
+	}
+	if n := t.Len() - heldOut - len(pl.all); n > 0 {
+		mf.Training.LeftOut = append(mf.Training.LeftOut, LeftOut{Rows: n,
+			Reason: "label unknown: the label window is not observed by the data end (censored), or the customer churned during the gap"})
+	}
+	mf.Reference = append(reference(t, pl.all), numericDistribution(ScoreName, probs))
 	m := &Model{Manifest: mf, learner: final}
 	switch fm := final.(type) {
 	case *xgbModel:
@@ -216,8 +249,9 @@ func (pl *plan) trainRows() []int {
 
 // makePlan decides the validation split. Out of time: the latest as-of
 // dates holding at least ValidShare of the labelled rows validate; training
-// rows are those whose label window ended by the first validation date, so
-// no training label looks past it. K-fold: customers are assigned to folds
+// rows are those whose label window ended before the first validation date
+// (features.LabelSpec.ClosedBefore), so no training label looks at it or
+// past it. K-fold: customers are assigned to folds
 // by a seeded hash of their id, so a customer's snapshots stay together.
 func makePlan(t *features.Table, labelled []int, p *Params) (*plan, error) {
 	pl := &plan{all: labelled}
@@ -253,7 +287,7 @@ func makePlan(t *features.Table, labelled []int, p *Params) (*plan, error) {
 			}
 		}
 		cutoff := ds[k]
-		window := data.Date(t.Spec.Label.GapDays + t.Spec.Label.HorizonDay)
+		ls := t.Spec.Label
 		for _, d := range ds[k:] {
 			pl.validAsOf = append(pl.validAsOf, d.String())
 		}
@@ -261,12 +295,14 @@ func makePlan(t *features.Table, labelled []int, p *Params) (*plan, error) {
 			switch d := t.AsOf[i]; {
 			case d >= cutoff:
 				pl.valid = append(pl.valid, i)
-			case d+window <= cutoff:
+			case ls.ClosedBefore(d, cutoff):
 				pl.train = append(pl.train, i)
+			default:
+				pl.purged++
 			}
 		}
 		if len(pl.train) == 0 {
-			return nil, fmt.Errorf("out-of-time validation from %s leaves no training rows whose %d-day label window ends by then; add earlier snapshots", cutoff, window)
+			return nil, fmt.Errorf("out-of-time validation from %s leaves no training rows whose %d-day label window ends before then; add earlier snapshots", cutoff, ls.GapDays+ls.HorizonDay)
 		}
 		if err := twoClasses(t, pl.train, "training"); err != nil {
 			return nil, err
@@ -320,11 +356,11 @@ func foldOf(id string, seed uint64, k int) int {
 func buildFit(t *features.Table, enc *features.Encoder, rows, valid []int, p *Params) *fitData {
 	X, n := enc.Matrix(t, rows)
 	d := &fitData{train: matrix{X: X, N: n, P: len(enc.Columns)}, names: enc.Names()}
-	d.y, d.w = labelsWeights(t, rows, p.PositiveWeight)
+	d.y, d.w = labelsWeights(t, rows, float64(p.PositiveWeight))
 	if valid != nil {
 		vX, vn := enc.Matrix(t, valid)
 		d.valid = &matrix{X: vX, N: vn, P: len(enc.Columns)}
-		d.vy, d.vw = labelsWeights(t, valid, p.PositiveWeight)
+		d.vy, d.vw = labelsWeights(t, valid, float64(p.PositiveWeight))
 	}
 	return d
 }
@@ -490,9 +526,9 @@ func perturb(p Params, r *rand.Rand) Params {
 	}
 	q.MaxDepth = int(pick(3, 4, 5, 6, 8))
 	q.Eta = pick(0.03, 0.05, 0.1, 0.2)
-	q.MinChildWeight = pick(1, 3, 5, 10)
+	q.MinChildWeight = ptr(pick(1, 3, 5, 10))
 	q.Subsample = pick(0.7, 0.85, 1)
 	q.ColsampleByTree = pick(0.6, 0.8, 1)
-	q.Lambda = pick(0.5, 1, 2, 5)
+	q.Lambda = ptr(pick(0.5, 1, 2, 5))
 	return q
 }

@@ -33,45 +33,64 @@ const (
 // Manifest is everything about a model except the XGBoost trees: it is
 // model.json in the artifact directory. It holds data only.
 type Manifest struct {
-	FormatVersion  int                 `json:"format_version"`
-	Algo           string              `json:"algo"`
-	ChurnVersion   string              `json:"churn_version"`
-	XGBoostVersion string              `json:"xgboost_version,omitempty"`
-	GoVersion      string              `json:"go_version"`
-	Seed           uint64              `json:"seed"`
-	Params         Params              `json:"params"`
-	Rounds         int                 `json:"rounds,omitempty"` // boosting rounds used
-	Spec           *features.Spec      `json:"feature_spec"`
-	Encoder        *features.Encoder   `json:"encoder"`
-	Calibrator     Calibrator          `json:"calibrator"`
-	Calibration    CalibrationChoice   `json:"calibration"`
-	LogReg         *logreg.Model       `json:"logreg,omitempty"`
-	Validation     Validation          `json:"validation"`
-	Search         []SearchTrial       `json:"search,omitempty"`
-	Importance     []Importance        `json:"importance"`
-	Training       TrainingSummary     `json:"training"`
-	InputStamp     features.InputStamp `json:"input"`
+	FormatVersion  int               `json:"format_version"`
+	Algo           string            `json:"algo"`
+	ChurnVersion   string            `json:"churn_version"`
+	XGBoostVersion string            `json:"xgboost_version,omitempty"`
+	GoVersion      string            `json:"go_version"`
+	Seed           uint64            `json:"seed"`
+	Params         Params            `json:"params"`
+	Rounds         int               `json:"rounds,omitempty"` // boosting rounds used
+	Spec           *features.Spec    `json:"feature_spec"`
+	Encoder        *features.Encoder `json:"encoder"`
+	Calibrator     Calibrator        `json:"calibrator"`
+	Calibration    CalibrationChoice `json:"calibration"`
+	LogReg         *logreg.Model     `json:"logreg,omitempty"`
+	Validation     Validation        `json:"validation"`
+	Search         []SearchTrial     `json:"search,omitempty"`
+	Importance     []Importance      `json:"importance"`
+	Training       TrainingSummary   `json:"training"`
+	// TrainingKeys sketches the (customer_id, as_of) keys of the rows the
+	// final model was fitted on, so that eval can tell its rows that were
+	// training rows (nil in models from before it was recorded).
+	TrainingKeys *KeySketch          `json:"training_keys,omitempty"`
+	InputStamp   features.InputStamp `json:"input"`
 	// Reference holds each feature's distribution on the training rows and,
 	// last, that of the calibrated score on the held-out rows (named
 	// "churn_probability"), for drift checks.
 	Reference []Distribution `json:"reference"`
 }
 
-// TrainingSummary describes the rows a model was fitted on.
+// TrainingSummary describes the rows the final model was fitted on: every
+// labelled row of the table (the validation fits are described in
+// Validation).
 type TrainingSummary struct {
 	Rows      int      `json:"rows"`
 	Positives int      `json:"positives"`
 	AsOf      []string `json:"as_of,omitempty"` // distinct as-of dates of the training rows
+	// LeftOut lists the table's rows the final model was not fitted on,
+	// by reason.
+	LeftOut []LeftOut `json:"left_out,omitempty"`
+}
+
+// LeftOut is a number of rows left out of a fit and why.
+type LeftOut struct {
+	Rows   int    `json:"rows"`
+	Reason string `json:"reason"`
 }
 
 // Validation holds held-out metrics of the model.
 type Validation struct {
 	Method string `json:"method"` // oot or kfold
-	// For oot: the as-of dates validated on and the rows of each part.
-	ValidAsOf []string `json:"valid_as_of,omitempty"`
-	TrainRows int      `json:"train_rows"`
-	ValidRows int      `json:"valid_rows"`
-	Folds     int      `json:"folds,omitempty"`
+	// For oot: the as-of dates validated on and the rows of each part:
+	// TrainRows fitted the validated model, PurgedRows are earlier rows
+	// left out of that fit because their label window reaches the first
+	// validation date. For kfold TrainRows is every labelled row.
+	ValidAsOf  []string `json:"valid_as_of,omitempty"`
+	TrainRows  int      `json:"train_rows"`
+	ValidRows  int      `json:"valid_rows"`
+	PurgedRows int      `json:"purged_rows,omitempty"`
+	Folds      int      `json:"folds,omitempty"`
 	// Metrics on held-out rows (out-of-fold for kfold), with calibrated
 	// probabilities.
 	AUC      float64 `json:"auc"`
@@ -325,6 +344,11 @@ func Load(dir string) (*Model, error) {
 	}
 	if err := mf.Calibrator.Validate(); err != nil {
 		return nil, bad("%v", err)
+	}
+	if mf.TrainingKeys != nil {
+		if err := mf.TrainingKeys.Validate(); err != nil {
+			return nil, bad("%v", err)
+		}
 	}
 	p := len(mf.Encoder.Columns)
 	switch mf.Algo {

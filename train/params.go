@@ -1,9 +1,14 @@
 package train
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Algorithms.
@@ -13,10 +18,14 @@ const (
 )
 
 // Params are the hyperparameters and training settings. Zero values mean
-// defaults (EnsureDefaults); Validate is called by Fit, not by constructors.
+// defaults (EnsureDefaults, the one place defaults are defined: the
+// command-line flags take theirs from DefaultParams), except where zero is
+// a valid setting: those fields are pointers, nil meaning the default.
+// Validate is called by Fit, not by constructors.
 type Params struct {
 	Algo string `json:"algo" yaml:"algo"` // xgboost (default) or logreg
-	// Seed drives every random choice (folds, subsampling, search).
+	// Seed drives every random choice (folds, subsampling, search). The
+	// default is 0, a seed like any other.
 	Seed uint64 `json:"seed" yaml:"seed"`
 	// Threads for XGBoost (default 2). Results do not depend on it.
 	Threads int `json:"threads" yaml:"threads"`
@@ -25,14 +34,14 @@ type Params struct {
 	// Rounds is the most boosting rounds (default 500); the number used
 	// is chosen on held-out rows (early stopping, or the best mean round
 	// over the folds).
-	Rounds          int     `json:"rounds" yaml:"rounds"`
-	MaxDepth        int     `json:"max_depth" yaml:"max_depth"`               // default 4
-	Eta             float64 `json:"eta" yaml:"eta"`                           // learning rate, default 0.05
-	MinChildWeight  float64 `json:"min_child_weight" yaml:"min_child_weight"` // default 5
-	Subsample       float64 `json:"subsample" yaml:"subsample"`               // row sampling per tree, default 0.8
-	ColsampleByTree float64 `json:"colsample_bytree" yaml:"colsample_bytree"` // default 0.8
-	Lambda          float64 `json:"lambda" yaml:"lambda"`                     // L2 on leaf weights, default 1
-	Alpha           float64 `json:"alpha" yaml:"alpha"`                       // L1 on leaf weights, default 0
+	Rounds          int      `json:"rounds" yaml:"rounds"`
+	MaxDepth        int      `json:"max_depth" yaml:"max_depth"`               // default 4
+	Eta             float64  `json:"eta" yaml:"eta"`                           // learning rate, default 0.05
+	MinChildWeight  *float64 `json:"min_child_weight" yaml:"min_child_weight"` // default 5; 0 is valid
+	Subsample       float64  `json:"subsample" yaml:"subsample"`               // row sampling per tree, default 0.8
+	ColsampleByTree float64  `json:"colsample_bytree" yaml:"colsample_bytree"` // default 0.8
+	Lambda          *float64 `json:"lambda" yaml:"lambda"`                     // L2 on leaf weights, default 1; 0 is valid
+	Alpha           float64  `json:"alpha" yaml:"alpha"`                       // L1 on leaf weights, default 0
 	// EarlyStopping stops boosting when validation log loss has not improved
 	// for this many rounds (default 30; -1 disables). Only with a
 	// validation split.
@@ -43,9 +52,11 @@ type Params struct {
 	MaxIter int     `json:"max_iter" yaml:"max_iter"` // default 500
 
 	// PositiveWeight weights churned rows for class imbalance: 1 (default)
-	// leaves them as they are, "auto" in configs (-1 here) uses
-	// negatives/positives. Calibration undoes the shift in probabilities.
-	PositiveWeight float64 `json:"positive_weight" yaml:"positive_weight"`
+	// leaves them as they are, WeightAuto ("auto" in files and flags) uses
+	// negatives/positives of the labelled rows; the model's manifest
+	// records the number used. Calibration undoes the shift in
+	// probabilities.
+	PositiveWeight ClassWeight `json:"positive_weight" yaml:"positive_weight"`
 
 	// Calibration: auto (default: the best of none, platt and isotonic on
 	// held-out rows), none, platt or isotonic.
@@ -72,7 +83,16 @@ const (
 	ValidationKFold = "kfold"
 )
 
-// EnsureDefaults fills zero fields with defaults.
+// DefaultParams returns the defaults.
+func DefaultParams() Params {
+	var p Params
+	p.EnsureDefaults()
+	return p
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// EnsureDefaults fills zero (or nil) fields with defaults.
 func (p *Params) EnsureDefaults() {
 	if p.Algo == "" {
 		p.Algo = AlgoXGBoost
@@ -89,8 +109,8 @@ func (p *Params) EnsureDefaults() {
 	if p.Eta == 0 {
 		p.Eta = 0.05
 	}
-	if p.MinChildWeight == 0 {
-		p.MinChildWeight = 5
+	if p.MinChildWeight == nil {
+		p.MinChildWeight = ptr(5.0)
 	}
 	if p.Subsample == 0 {
 		p.Subsample = 0.8
@@ -98,8 +118,8 @@ func (p *Params) EnsureDefaults() {
 	if p.ColsampleByTree == 0 {
 		p.ColsampleByTree = 0.8
 	}
-	if p.Lambda == 0 {
-		p.Lambda = 1
+	if p.Lambda == nil {
+		p.Lambda = ptr(1.0)
 	}
 	if p.EarlyStopping == 0 {
 		p.EarlyStopping = 30
@@ -151,14 +171,21 @@ func (p *Params) Validate() error {
 		}
 	}
 	finite("eta", p.Eta, 1e-6, 1)
-	finite("min_child_weight", p.MinChildWeight, 0, 1e6)
+	set := func(name string, v *float64, lo, hi float64) {
+		if v == nil {
+			bad("%s unset (call EnsureDefaults)", name)
+			return
+		}
+		finite(name, *v, lo, hi)
+	}
+	set("min_child_weight", p.MinChildWeight, 0, 1e6)
 	finite("subsample", p.Subsample, 0.01, 1)
 	finite("colsample_bytree", p.ColsampleByTree, 0.01, 1)
-	finite("lambda", p.Lambda, 0, 1e6)
+	set("lambda", p.Lambda, 0, 1e6)
 	finite("alpha", p.Alpha, 0, 1e6)
 	finite("l2", p.L2, 1e-9, 1e9)
-	if p.PositiveWeight != -1 {
-		finite("positive_weight", p.PositiveWeight, 1e-6, 1e6)
+	if !p.PositiveWeight.Auto() {
+		finite("positive_weight", float64(p.PositiveWeight), 1e-6, 1e6)
 	}
 	if p.EarlyStopping < -1 {
 		bad("early_stopping %d: want -1 (off) or a number of rounds", p.EarlyStopping)
@@ -184,4 +211,81 @@ func (p *Params) Validate() error {
 		bad("search_budget %d: want 0..200", p.SearchBudget)
 	}
 	return errors.Join(errs...)
+}
+
+// ClassWeight is the weight of churned rows: a positive number, or
+// WeightAuto, written "auto" in YAML, JSON and flags (negatives/positives
+// of the labelled rows). The zero value means the default, 1.
+type ClassWeight float64
+
+// WeightAuto weights churned rows by negatives/positives.
+const WeightAuto ClassWeight = -1
+
+// Auto reports whether w is WeightAuto.
+func (w ClassWeight) Auto() bool { return w == WeightAuto }
+
+// String returns "auto" or the number.
+func (w ClassWeight) String() string {
+	if w.Auto() {
+		return "auto"
+	}
+	return strconv.FormatFloat(float64(w), 'g', -1, 64)
+}
+
+// Set parses "auto" or a number (a command-line flag value).
+func (w *ClassWeight) Set(s string) error {
+	s = strings.TrimSpace(s)
+	if strings.EqualFold(s, "auto") {
+		*w = WeightAuto
+		return nil
+	}
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(x) || math.IsInf(x, 0) || (x <= 0 && x != -1) {
+		return fmt.Errorf("positive_weight %q: want auto or a positive number", s)
+	}
+	*w = ClassWeight(x)
+	return nil
+}
+
+// Type names the flag's value type in help.
+func (w *ClassWeight) Type() string { return "auto|number" }
+
+// MarshalJSON writes "auto" or the number.
+func (w ClassWeight) MarshalJSON() ([]byte, error) {
+	if w.Auto() {
+		return []byte(`"auto"`), nil
+	}
+	return json.Marshal(float64(w))
+}
+
+// UnmarshalJSON reads "auto" or a number.
+func (w *ClassWeight) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		return w.Set(s)
+	}
+	var x float64
+	if err := json.Unmarshal(b, &x); err != nil {
+		return fmt.Errorf("positive_weight %s: want auto or a positive number", b)
+	}
+	return w.Set(strconv.FormatFloat(x, 'g', -1, 64))
+}
+
+// MarshalYAML writes "auto" or the number.
+func (w ClassWeight) MarshalYAML() (any, error) {
+	if w.Auto() {
+		return "auto", nil
+	}
+	return float64(w), nil
+}
+
+// UnmarshalYAML reads "auto" or a number.
+func (w *ClassWeight) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: positive_weight: want auto or a positive number", n.Line)
+	}
+	if err := w.Set(n.Value); err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	return nil
 }

@@ -197,9 +197,10 @@ func TestOutOfTimeValidation(t *testing.T) {
 	if v.Method != ValidationOOT || len(v.ValidAsOf) != 1 || v.ValidAsOf[0] != "2024-05-01" {
 		t.Fatalf("validation = %+v", v)
 	}
-	// The 2024-05-01 validation needs labels that ended by then: a 30-day
-	// window rules out 2024-04-01 (ends 05-01 — allowed) but nothing else.
-	if v.ValidRows != 2000 || v.TrainRows != 8000 {
+	// The 2024-05-01 validation needs labels that ended before then: a
+	// 30-day window rules out 2024-04-01 (it looks at 05-01) and nothing
+	// else.
+	if v.ValidRows != 2000 || v.TrainRows != 6000 || v.PurgedRows != 2000 {
 		t.Errorf("train/valid rows = %d/%d", v.TrainRows, v.ValidRows)
 	}
 	if v.AUC < 0.8 {
@@ -210,6 +211,44 @@ func TestOutOfTimeValidation(t *testing.T) {
 	}
 	if m.Manifest.Importance[0].Feature != "x1" {
 		t.Errorf("top feature = %s, want x1", m.Manifest.Importance[0].Feature)
+	}
+}
+
+// TestOutOfTimeFinalModel checks that with stacked snapshots the final
+// model is fitted on every labelled row, not only on the rows the
+// out-of-time validation could train on, and that what was left out is
+// recorded with its reason (issue 9, item 19: CDNOW with 4 monthly
+// snapshots and a 90-day horizon trained the final model on the first
+// snapshot only, 23,570 of 94,280 rows, without saying so).
+func TestOutOfTimeFinalModel(t *testing.T) {
+	dates := []data.Date{data.MakeDate(2024, 1, 1), data.MakeDate(2024, 2, 1), data.MakeDate(2024, 3, 1), data.MakeDate(2024, 4, 1)}
+	tab := synthTable(600, dates)
+	tab.Spec.Label = features.LabelSpec{Mode: features.LabelInactivity, HorizonDay: 90}
+	// The last 100 rows' windows are not observed: unknown labels.
+	for i := tab.Len() - 100; i < tab.Len(); i++ {
+		tab.Label[i] = math.NaN()
+	}
+	m, err := Fit(context.Background(), tab, Params{Seed: 1, Rounds: 30}, FitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	v, tr := m.Manifest.Validation, m.Manifest.Training
+	// Validation at 2024-04-01; a 90-day window from 2024-01-01 looks at
+	// days up to 2024-03-30, so only the first snapshot trains it.
+	if v.Method != ValidationOOT || v.TrainRows != 600 || v.ValidRows != 500 || v.PurgedRows != 1200 {
+		t.Errorf("validation: train %d, valid %d, purged %d rows", v.TrainRows, v.ValidRows, v.PurgedRows)
+	}
+	if tr.Rows != 2300 || len(tr.AsOf) != 4 {
+		t.Errorf("final model trained on %d rows at %v, want every labelled row (2300) at 4 dates", tr.Rows, tr.AsOf)
+	}
+	if len(tr.LeftOut) != 1 || tr.LeftOut[0].Rows != 100 || !strings.Contains(tr.LeftOut[0].Reason, "label") {
+		t.Errorf("left out = %+v, want the 100 unlabelled rows with the reason", tr.LeftOut)
+	}
+	// The final model is not the validated one: it scores the validation
+	// rows differently (it has seen them).
+	if m.Manifest.Rounds < 1 {
+		t.Errorf("rounds = %d", m.Manifest.Rounds)
 	}
 }
 
@@ -293,5 +332,42 @@ func TestLoadRejectsBadArtifacts(t *testing.T) {
 	other.Spec.Features[1].Name = "x3"
 	if _, err := m.Score(context.Background(), other, nil, false); err == nil || !strings.Contains(err.Error(), "missing: x2") {
 		t.Errorf("Score with another spec: %v", err)
+	}
+}
+
+// TestFitHoldout: a holdout keeps its customers out of the fit and of the
+// training keys, and the summary says how many rows it left out and why.
+func TestFitHoldout(t *testing.T) {
+	dates := []data.Date{data.MakeDate(2024, 1, 1), data.MakeDate(2024, 2, 1), data.MakeDate(2024, 3, 1)}
+	tab := synthTable(600, dates)
+	ho := &features.Holdout{Share: 0.25, Seed: 7}
+	m, err := Fit(context.Background(), tab, Params{Seed: 1, Rounds: 20, Folds: 3}, FitOptions{Holdout: ho})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	held, inKeys := 0, 0
+	for i, id := range tab.IDs {
+		if ho.HeldOut(id) {
+			held++
+			if m.Manifest.TrainingKeys.Has(id, tab.AsOf[i]) {
+				inKeys++
+			}
+		} else if !m.Manifest.TrainingKeys.Has(id, tab.AsOf[i]) {
+			t.Fatalf("training row %s %s is not in the training keys", id, tab.AsOf[i])
+		}
+	}
+	if held < 300 || held > 600 {
+		t.Fatalf("%d of %d rows held out, want about a quarter", held, tab.Len())
+	}
+	if float64(inKeys) > 0.03*float64(held) {
+		t.Errorf("%d of %d held-out rows are in the training keys (false-positive rate 1%%)", inKeys, held)
+	}
+	tr := m.Manifest.Training
+	if tr.Rows != tab.Len()-held {
+		t.Errorf("trained on %d rows, want %d", tr.Rows, tab.Len()-held)
+	}
+	if len(tr.LeftOut) == 0 || tr.LeftOut[0].Rows != held || !strings.Contains(tr.LeftOut[0].Reason, "held out for evaluation") {
+		t.Errorf("left out = %+v", tr.LeftOut)
 	}
 }

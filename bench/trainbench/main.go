@@ -102,9 +102,10 @@ func main() {
 // benchParams returns the benchmark's parameters: what bench/train.sh passes to
 // churn train, and what bench/xgb_train.py passes to xgboost.train.
 func benchParams() train.Params {
+	minChildWeight, lambda := 5.0, 1.0
 	return train.Params{
 		Seed: 1, Threads: 2, Rounds: 200, MaxDepth: 6, Eta: 0.1,
-		MinChildWeight: 5, Subsample: 0.8, ColsampleByTree: 0.8, Lambda: 1,
+		MinChildWeight: &minChildWeight, Subsample: 0.8, ColsampleByTree: 0.8, Lambda: &lambda,
 		EarlyStopping: -1, Validation: train.ValidationOOT, ValidShare: 0.1, Calibration: "auto",
 	}
 }
