@@ -336,3 +336,39 @@ func TestRunWebhookSecret(t *testing.T) {
 	}
 	_ = io.Discard
 }
+
+// TestRunLeakBlocksPromotion is the regression test for a leaking model
+// promoted and published: without a subscriptions history the lifecycle
+// features are today's values (static), the out-of-time AUC is near 1 and
+// 268 of 638 customers were published at probability 1.0. The verdict is
+// now do_not_trust, which blocks promotion and, with no champion yet,
+// publishes nothing; the error names the features to look at.
+func TestRunLeakBlocksPromotion(t *testing.T) {
+	root := t.TempDir()
+	src, dst := demo(t), filepath.Join(root, "data")
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	es, _ := os.ReadDir(src)
+	for _, e := range es {
+		if e.Name() == "subscriptions.parquet" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644)
+	}
+	cfg := testConfig(t, dst, root)
+	mf, err := Run(context.Background(), Options{Config: cfg, AsOf: data.MakeDate(2024, 12, 1), Now: clock, Logger: quiet})
+	if !errors.Is(err, ErrNoModel) {
+		t.Fatalf("err = %v, want ErrNoModel (a leaking model must not be promoted)", err)
+	}
+	if mf.Verdict != eval.LevelDoNotTrust || !strings.Contains(err.Error(), "static") || !strings.Contains(err.Error(), "lifecycle_stage") {
+		t.Errorf("verdict %s; the error should name the static features to look at: %v", mf.Verdict, err)
+	}
+	if got := published(t, cfg.Out); len(got) != 0 {
+		t.Errorf("published %v", got)
+	}
+}

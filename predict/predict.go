@@ -621,9 +621,7 @@ func (s *scoring) add(ctx context.Context, m *train.Model, method train.ContribM
 		if math.IsNaN(mrr) && c != nil {
 			mrr = c.MRR
 		}
-		if !math.IsNaN(mrr) && !math.IsInf(mrr, 0) {
-			cs.annual = 12 * mrr
-		}
+		cs.annual = annualRevenue(mrr)
 		if s.stage >= 0 {
 			v := tab.Cat[s.stage][r]
 			if n, ok := stageNames[v]; ok {
@@ -657,6 +655,16 @@ func (s *scoring) add(ctx context.Context, m *train.Model, method train.ContribM
 		s.recs = append(s.recs, cs)
 	}
 	return nil
+}
+
+// annualRevenue is 12 × MRR, or NaN (unknown, so revenue_at_risk is null)
+// when the MRR is missing, not finite or negative: a negative MRR is a
+// data error (churn validate flags it), never a negative revenue at risk.
+func annualRevenue(mrr float64) float64 {
+	if math.IsNaN(mrr) || math.IsInf(mrr, 0) || mrr < 0 {
+		return math.NaN()
+	}
+	return 12 * mrr
 }
 
 // joinPrevious fills the previous probability and tier of each customer

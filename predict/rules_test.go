@@ -353,3 +353,26 @@ func TestCheckWithoutSpec(t *testing.T) {
 		t.Errorf("unset webhook auth variable: %v", err)
 	}
 }
+
+// TestAnnualRevenue is the regression test for a negative MRR giving a
+// negative revenue at risk: it is unknown instead.
+func TestAnnualRevenue(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		mrr  float64
+		want float64 // NaN: unknown
+	}{
+		{"mrr", 100, 1200},
+		{"zero", 0, 0},
+		{"negative", -50, math.NaN()},
+		{"missing", math.NaN(), math.NaN()},
+		{"infinite", math.Inf(1), math.NaN()},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := annualRevenue(tt.mrr)
+			if got != tt.want && !(math.IsNaN(got) && math.IsNaN(tt.want)) {
+				t.Errorf("annualRevenue(%v) = %v, want %v", tt.mrr, got, tt.want)
+			}
+		})
+	}
+}

@@ -51,7 +51,7 @@ var PredictionColumns = append(append([]Column{
 	{"risk_tier", data.TypeString, false, "high, medium or low, by the configured capacities and thresholds (docs/predictions.md#risk-tiers)"},
 	{"rank", data.TypeInt64, false, "1 = riskiest: by churn_probability descending, ties by customer_id; the file order"},
 	{"revenue_at_risk", data.TypeFloat64, true, "churn_probability × annual_revenue (null when revenue is unknown)"},
-	{"annual_revenue", data.TypeFloat64, true, "12 × MRR at as_of: the mrr feature (point in time), else the customers table's mrr (today's)"},
+	{"annual_revenue", data.TypeFloat64, true, "12 × MRR at as_of: the mrr feature (point in time), else the customers table's mrr (today's); null when unknown or negative"},
 }, reasonColumns()...),
 	Column{"recommended_action", data.TypeString, false, "the playbook's action for the top reason's category and the lifecycle stage"},
 	Column{"owner_role", data.TypeString, false, "who does it, from the playbook (csm, cs_lead, account_executive, billing, ...)"},
