@@ -144,7 +144,7 @@ func TestRunSharedRegistry(t *testing.T) {
 		if err != nil || json.Unmarshal(b, &pm) != nil {
 			t.Fatalf("run %d: predictions manifest: %v", i, err)
 		}
-		if pm.ModelVersion != mf.Champion || mf.Outputs.ModelVersion != mf.Champion {
+		if pm.ModelVersion != mf.Champion || mf.Outputs.ScoredWith != mf.Champion || mf.Outputs.Evaluated != mf.Challenger {
 			t.Errorf("run %d reports champion %s but scored with %s", i, mf.Champion, pm.ModelVersion)
 		}
 	}

@@ -90,15 +90,18 @@ type RunInputs struct {
 
 // RunOutputs names what the run published (nothing when it failed before
 // publishing). The predictions, alerts and report folders are published
-// together and all hold the output of this run, scored with ModelVersion;
-// each names it too (model_version in the partitions' _manifest.json and
-// rows, the report's inputs).
+// together and all hold this run's output.
 type RunOutputs struct {
-	Predictions  string `json:"predictions,omitempty"`
-	Alerts       string `json:"alerts,omitempty"`
-	Report       string `json:"report,omitempty"`
-	Registry     string `json:"registry,omitempty"`
-	ModelVersion string `json:"model_version,omitempty"`
+	Predictions string `json:"predictions,omitempty"`
+	Alerts      string `json:"alerts,omitempty"`
+	Report      string `json:"report,omitempty"`
+	Registry    string `json:"registry,omitempty"`
+	// ScoredWith is the model version the predictions and alerts hold
+	// (model_version in their rows and _manifest.json).
+	ScoredWith string `json:"scored_with,omitempty"`
+	// Evaluated is the model version the report evaluates: the challenger
+	// (its inputs.model), compared with Previous.
+	Evaluated string `json:"evaluated,omitempty"`
 }
 
 // Step is one stage of the run with its timing.
@@ -480,7 +483,8 @@ func (j *job) run(ctx context.Context) error {
 			return "", err
 		}
 		res := staged.Result
-		j.mf.Outputs = RunOutputs{Predictions: res.PredictionsDir, Alerts: res.AlertsDir, Report: filepath.Join(reportDir, eval.HTMLFile), Registry: c.Registry, ModelVersion: scoreVersion}
+		j.mf.Outputs = RunOutputs{Predictions: res.PredictionsDir, Alerts: res.AlertsDir, Report: filepath.Join(reportDir, eval.HTMLFile), Registry: c.Registry,
+			ScoredWith: scoreVersion, Evaluated: j.mf.Challenger}
 		pl := j.mf.Promotion
 		if promote {
 			if err := j.reg.Promote(j.mf.Challenger); err != nil {
