@@ -12,8 +12,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Severity ranks a validation problem.
@@ -484,7 +485,8 @@ func (v *validator) walkTable(ts *tableState) error {
 }
 
 // run checks every opened file and joins the tables by customer_id, using
-// up to v.workers goroutines.
+// up to v.workers goroutines. The first error cancels the other jobs and is
+// returned; a cancelled ctx stops handing out jobs and returns ctx.Err().
 func (v *validator) run(ctx context.Context) error {
 	var jobs []func(context.Context) error
 	// The join reads the key column of every file: the longest job, so it
@@ -506,41 +508,16 @@ func (v *validator) run(ctx context.Context) error {
 			return err
 		})
 	})
-	return runJobs(ctx, v.workers, jobs)
-}
-
-// runJobs runs jobs on up to n goroutines and returns the first error; the
-// other jobs then see a cancelled context.
-func runJobs(ctx context.Context, n int, jobs []func(context.Context) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	next := make(chan func(context.Context) error)
-	var (
-		wg    sync.WaitGroup
-		once  sync.Once
-		first error
-	)
-	for range min(n, len(jobs)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for job := range next {
-				if err := job(ctx); err != nil {
-					once.Do(func() { first = err; cancel() })
-				}
-			}
-		}()
-	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(v.workers)
 	for _, job := range jobs {
-		if ctx.Err() != nil {
+		if gctx.Err() != nil {
 			break
 		}
-		next <- job
+		g.Go(func() error { return job(gctx) })
 	}
-	close(next)
-	wg.Wait()
-	if first != nil {
-		return first
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	return ctx.Err()
 }
