@@ -16,6 +16,9 @@ var (
 	ErrNoCustomers  = errors.New("no customers table")
 	ErrEmpty        = errors.New("empty input")
 	ErrDuplicateKey = errors.New("duplicate customer_id")
+	// ErrUnsupported marks valid Parquet that uses a feature churn cannot
+	// read, such as the deprecated Hadoop-framed LZ4 codec.
+	ErrUnsupported = errors.New("unsupported Parquet feature")
 )
 
 // InputError locates a problem in an input file. Row is 1-based (the first

@@ -15,7 +15,7 @@ import (
 
 // inputSentinels are the errors every failure to read outside input must
 // wrap.
-var inputSentinels = []error{ErrCorrupt, ErrSchema, ErrEmpty, ErrNull, ErrUnsorted, ErrDuplicateKey}
+var inputSentinels = []error{ErrCorrupt, ErrSchema, ErrEmpty, ErrNull, ErrUnsorted, ErrDuplicateKey, ErrUnsupported}
 
 // checkInputError fails t unless err is an *InputError naming file and
 // wrapping one of the package's sentinels.
@@ -101,6 +101,23 @@ func FuzzOpenFile(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(b, uint8(0))
+	}
+	// Files other engines wrote, one per codec, and LZ4_RAW pages with
+	// damaged bytes.
+	codecs, _ := filepath.Glob(filepath.Join("testdata", "codecs", "*.parquet"))
+	for _, p := range codecs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, uint8(0))
+		if strings.Contains(p, "lz4_raw") {
+			for _, at := range []int{len(b) / 5, len(b) / 3, len(b) / 2} {
+				c := append([]byte(nil), b...)
+				c[at] ^= 0xff
+				f.Add(c, uint8(0))
+			}
+		}
 	}
 	f.Add([]byte{}, uint8(0))
 	f.Add([]byte("PAR1"), uint8(0))

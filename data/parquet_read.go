@@ -98,7 +98,10 @@ func OpenFile(path string, t *Table, partition map[string]string) (f *File, err 
 		if err := f.bindSchema(partition); err != nil {
 			return err
 		}
-		return f.indexRowGroups()
+		if err := f.indexRowGroups(); err != nil {
+			return err
+		}
+		return checkCodecs(f.Path, f.pf.Metadata(), f.leaves())
 	})
 	if err != nil {
 		return nil, err

@@ -48,7 +48,10 @@ func (v *validator) openFile(ts *tableState, fs *fileState) {
 	f := &File{Path: fs.path, Table: t, NumRows: pf.NumRows(), osf: osf, pf: pf}
 	err = f.protect("", func() error {
 		v.bindLenient(ts, fs, f, c)
-		return f.indexRowGroups()
+		if err := f.indexRowGroups(); err != nil {
+			return err
+		}
+		return checkCodecs(f.Path, f.pf.Metadata(), f.leaves())
 	})
 	if err != nil {
 		osf.Close()

@@ -230,6 +230,9 @@ func sortFile(ctx context.Context, path string, t *data.Table, w io.Writer, copy
 	if err != nil {
 		return 0, false, &data.InputError{File: path, Err: fmt.Errorf("%w: %v", data.ErrCorrupt, err)}
 	}
+	if err := data.CheckCodecs(path, pf); err != nil {
+		return 0, false, err
+	}
 	schema := pf.Schema()
 	key, ok := schema.Lookup(data.KeyColumn)
 	if !ok || key.MaxRepetitionLevel > 0 || key.Node.Type().Kind() != parquet.ByteArray {

@@ -270,6 +270,9 @@ func (sd *sourceData) readParquet(ctx context.Context, s *SourceSpec) (err error
 	if err != nil {
 		return &data.InputError{File: sd.path, Err: fmt.Errorf("%w: %v", data.ErrCorrupt, err)}
 	}
+	if err := data.CheckCodecs(sd.path, pf); err != nil {
+		return err
+	}
 	schema := pf.Schema()
 	paths := schema.Columns()
 	names := make([]string, len(paths))
