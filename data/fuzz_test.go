@@ -15,7 +15,7 @@ import (
 
 // inputSentinels are the errors every failure to read outside input must
 // wrap.
-var inputSentinels = []error{ErrCorrupt, ErrSchema, ErrEmpty, ErrNull, ErrUnsorted, ErrDuplicateKey, ErrUnsupported}
+var inputSentinels = []error{ErrCorrupt, ErrSchema, ErrEmpty, ErrNull, ErrUnsorted, ErrDuplicateKey, ErrUnsupported, ErrInvalidUTF8, ErrInvalidKey}
 
 // checkInputError fails t unless err is an *InputError naming file and
 // wrapping one of the package's sentinels.
@@ -118,6 +118,18 @@ func FuzzOpenFile(f *testing.F) {
 				f.Add(c, uint8(0))
 			}
 		}
+	}
+	// Strings another tool wrote without checking them: not UTF-8, an
+	// empty id, a NUL in an id (dictionary-encoded and plain).
+	foreign := filepath.Join(f.TempDir(), "foreign.parquet")
+	for _, id := range []string{"c\xff", "", "c\x00"} {
+		writeForeign(f, foreign, []ColumnSpec{spec("customer_id", TypeString), {Name: "plan", Type: TypeString, Dict: true, Optional: true}, optional("tier", TypeString)},
+			[]string{"a", "Bj\xf6rn", "x"}, []string{id, "pro", "\xe9"})
+		b, err := os.ReadFile(foreign)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, uint8(0))
 	}
 	f.Add([]byte{}, uint8(0))
 	f.Add([]byte("PAR1"), uint8(0))
@@ -298,15 +310,16 @@ func TestReadBadInput(t *testing.T) {
 }
 
 // TestScanCountsEveryTrailingOrphan checks that rows after the last customer
-// are read and counted whatever their keys: bytes above U+10FFFF (not
-// UTF-8) once stopped the scan early, hiding later rows and their errors.
+// are read and counted whatever their keys: keys with the highest bytes
+// (once bytes above U+10FFFF, now refused as invalid UTF-8) stopped the
+// scan early, hiding later rows and their errors.
 func TestScanCountsEveryTrailingOrphan(t *testing.T) {
 	dir := t.TempDir()
 	writeTable(t, filepath.Join(dir, "customers.parquet"), custSpecs()[:1], 1, []Vec{strVec("a")}, WriterOptions{})
 	d := dateVec(t, "2024-01-01", "2024-01-01", "2024-01-01", "")
 	writeTable(t, filepath.Join(dir, "usage.parquet"),
 		[]ColumnSpec{{Name: "customer_id", Type: TypeString}, {Name: "date", Type: TypeDate, Optional: true}}, 4,
-		[]Vec{strVec("a", "\xf5x", "\xff", "\xff\xff"), d}, WriterOptions{RowGroupRows: 2})
+		[]Vec{strVec("a", "\uffff", "\U0010FFFF", "\U0010FFFF\U0010FFFF"), d}, WriterOptions{RowGroupRows: 2})
 	ds, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -320,7 +333,7 @@ func TestScanCountsEveryTrailingOrphan(t *testing.T) {
 	d = dateVec(t, "2024-01-01", "2024-01-01", "2024-01-01", "2024-01-01")
 	writeTable(t, filepath.Join(dir, "usage.parquet"),
 		[]ColumnSpec{{Name: "customer_id", Type: TypeString}, {Name: "date", Type: TypeDate}}, 4,
-		[]Vec{strVec("a", "\xf5x", "\xff", "\xff\xff"), d}, WriterOptions{RowGroupRows: 2})
+		[]Vec{strVec("a", "\uffff", "\U0010FFFF", "\U0010FFFF\U0010FFFF"), d}, WriterOptions{RowGroupRows: 2})
 	ds2, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -76,6 +76,8 @@ var (
 	checkNullRequired   = Check{"null_required", SevError, false}
 	checkUnsortedKey    = Check{"unsorted_key", SevError, true}
 	checkDuplicateKey   = Check{"duplicate_key", SevError, false}
+	checkInvalidUTF8    = Check{"invalid_utf8", SevError, false}
+	checkInvalidKey     = Check{"invalid_key", SevError, false}
 	checkUnknownValue   = Check{"unknown_value", SevError, false}
 	checkOutOfRange     = Check{"out_of_range", SevError, false}
 	checkNotFinite      = Check{"not_finite", SevError, false}
@@ -99,7 +101,7 @@ func Checks() []Check { return slices.Clone(allChecks) }
 var allChecks = []Check{
 	checkMissingTable, checkUnknownTable, checkDuplicateTable, checkNoFiles, checkUnreadable, checkWrongType,
 	checkMissingColumn, checkBadPartition, checkAttrsDiffer, checkEmptyTable, checkNullRequired, checkUnsortedKey,
-	checkDuplicateKey, checkUnknownValue, checkOutOfRange, checkNotFinite, checkOrphan, checkUnsortedTime,
+	checkDuplicateKey, checkInvalidUTF8, checkInvalidKey, checkUnknownValue, checkOutOfRange, checkNotFinite, checkOrphan, checkUnsortedTime,
 	checkMissingSignup, checkAfterAsOf, checkFutureDate, checkOldDate, checkNegativeAmount, checkOtherValue,
 	checkIgnoredColumn, checkIgnoredFile, checkJoinSkipped,
 }

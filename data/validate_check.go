@@ -2,12 +2,14 @@ package data
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
 )
@@ -45,7 +47,7 @@ func (v *validator) openFile(ts *tableState, fs *fileState) {
 		fail(fmt.Errorf("%w: %v", ErrCorrupt, err))
 		return
 	}
-	f := &File{Path: fs.path, Table: t, NumRows: pf.NumRows(), osf: osf, pf: pf}
+	f := &File{Path: fs.path, Table: t, NumRows: pf.NumRows(), osf: osf, pf: pf, lenientStrings: true}
 	err = f.protect("", func() error {
 		v.bindLenient(ts, fs, f, c)
 		if err := f.indexRowGroups(); err != nil {
@@ -129,7 +131,11 @@ func (v *validator) bindLenient(ts *tableState, fs *fileState, f *File, c *colle
 			continue
 		}
 		if !t.Extra {
-			ts.addIgnored(c, fs.path, name, typeName(pc), fmt.Sprintf("is not a column of table %s", t.Name))
+			ts.addIgnored(c, fs.path, displayName(name), typeName(pc), fmt.Sprintf("is not a column of table %s", t.Name))
+			continue
+		}
+		if !utf8.ValidString(name) {
+			ts.addIgnored(c, fs.path, displayName(name), typeName(pc), "the column name is not valid UTF-8")
 			continue
 		}
 		at, ok := attrType(pc)
@@ -299,6 +305,7 @@ type fileCheck struct {
 	b    *Batch // the row group being checked
 
 	verdict []int8 // vocabulary verdict per dictionary entry: 0 unknown, 1 in, 2 out
+	valid   []int8 // CheckString verdict per dictionary entry: 0 unknown, 1 valid, 2 not
 
 	// order state, carried across row groups
 	prevKey  string
@@ -458,6 +465,7 @@ func rangeMsg(col *Column) string {
 
 func (fc *fileCheck) strings(col *Column, v *Vec, b *Batch, s *colStats) {
 	row0 := b.FirstRow
+	fc.checkStrings(col.Name, v, b, col.Name == KeyColumn)
 	if len(col.Values) == 0 {
 		for i, code := range v.Codes {
 			if code < 0 {
@@ -493,6 +501,34 @@ func (fc *fileCheck) strings(col *Column, v *Vec, b *Batch, s *colStats) {
 		fc.hitValue(checkUnknownValue, col.Name, row0+int64(i), func() string {
 			return fmt.Sprintf("not in the vocabulary of %s.%s (%s)", fc.t.Name, col.Name, strings.Join(col.Values, ", "))
 		}, v.Dict[code])
+	}
+}
+
+// checkStrings reports the values of a string column that the reader
+// refuses (see CheckString), judging each dictionary entry once.
+func (fc *fileCheck) checkStrings(name string, v *Vec, b *Batch, key bool) {
+	fc.valid = slices.Grow(fc.valid[:0], len(v.Dict))[:len(v.Dict)]
+	clear(fc.valid)
+	for i, code := range v.Codes {
+		if code < 0 {
+			continue
+		}
+		if fc.valid[code] == 0 {
+			fc.valid[code] = 1
+			if CheckString(v.Dict[code], key) != nil {
+				fc.valid[code] = 2
+			}
+		}
+		if fc.valid[code] == 1 {
+			continue
+		}
+		val := v.Dict[code]
+		err := CheckString(val, key)
+		chk := checkInvalidUTF8
+		if errors.Is(err, ErrInvalidKey) {
+			chk = checkInvalidKey
+		}
+		fc.hitValue(chk, name, b.FirstRow+int64(i), func() string { return err.Error() + "; the reader stops at the first one" }, val)
 	}
 }
 
@@ -584,6 +620,9 @@ func (fc *fileCheck) attribute(name string, v *Vec) {
 		return
 	}
 	s.present = true
+	if v.Type == TypeString {
+		fc.checkStrings(name, v, fc.b, false)
+	}
 	n := v.Len()
 	for i := 0; i < n; i++ {
 		if v.IsNull(i) {

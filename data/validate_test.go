@@ -385,7 +385,7 @@ func findProblem(dir string, r *Report, w expect) *Problem {
 var readerChecks = map[string]bool{
 	"missing_table": true, "unknown_table": true, "duplicate_table": true, "no_files": true, "unreadable": true,
 	"wrong_type": true, "missing_column": true, "bad_partition": true, "attributes_differ": true,
-	"null_required": true, "unsorted_key": true, "duplicate_key": true,
+	"null_required": true, "unsorted_key": true, "duplicate_key": true, "invalid_utf8": true, "invalid_key": true,
 }
 
 // checkAgreesWithReader checks that Validate and the reader agree: the

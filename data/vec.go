@@ -28,6 +28,7 @@ type Vec struct {
 	transient  bool    // strings may live in arena (see Batch.TransientKeys)
 	arena      []byte
 	intern     map[string]int32
+	bad        map[int32]error // dictionary entries the reader refuses (see noteBadStrings)
 }
 
 // Int returns value i of an Int64 or Timestamp column (NullInt when missing).
@@ -115,6 +116,7 @@ func (v *Vec) reset(t Type, n int) {
 	v.Dict = v.Dict[:0]
 	v.dictSrc, v.dictBase, v.dictInts, v.dictFloats = nil, 0, nil, nil
 	clear(v.intern)
+	clear(v.bad)
 	v.extend(n)
 }
 

@@ -222,6 +222,9 @@ func (m *Mapping) validateSource(s *SourceSpec) error {
 			return m.errorf(s.Line, "%v", err)
 		}
 	}
+	if err := checkUTF8Mode(s.InvalidUTF8); err != nil {
+		return m.errorf(s.Line, "%v", err)
+	}
 	if len([]rune(s.Comment)) > 1 {
 		return m.errorf(s.Line, "comment %q: want one character", s.Comment)
 	}
@@ -267,6 +270,19 @@ func (s *SourceSpec) delimiter() (rune, error) {
 }
 
 func (s *SourceSpec) trim() bool { return s.Trim == nil || *s.Trim }
+
+// checkUTF8Mode checks an invalid_utf8 setting.
+func checkUTF8Mode(mode string) error {
+	switch mode {
+	case "", "error", "replace":
+		return nil
+	}
+	return fmt.Errorf("invalid_utf8 %q: want error or replace", mode)
+}
+
+// replaceUTF8 reports whether text of the source that is not valid UTF-8
+// is replaced rather than refused.
+func (s *SourceSpec) replaceUTF8() bool { return s != nil && s.InvalidUTF8 == "replace" }
 
 func (s *SourceSpec) header() bool {
 	if s.Header != nil {
@@ -333,6 +349,17 @@ func (m *Mapping) validateColumn(t *TableSpec, name string, c *ColumnSpec, col *
 		}
 	default:
 		return m.errorf(c.Line, "%s: on_error %q: want fail, null or skip", what, c.OnError)
+	}
+	if err := checkUTF8Mode(c.InvalidUTF8); err != nil {
+		return m.errorf(c.Line, "%s: %v", what, err)
+	}
+	if c.InvalidUTF8 == "replace" {
+		if col != nil && col.Name == data.KeyColumn {
+			return m.errorf(c.Line, "%s: invalid_utf8: replace: customer ids are never replaced (two different ids could become the same); convert the file to UTF-8", what)
+		}
+		if typeKnown && typ != data.TypeString {
+			return m.errorf(c.Line, "%s: invalid_utf8 is for string columns, not %s", what, typ)
+		}
 	}
 	switch c.Unmapped {
 	case "", "error", "keep", "null":

@@ -193,7 +193,7 @@ func (im *importer) buildFromSource(ctx context.Context, t *TableSpec) (*tableDa
 		return nil, err
 	}
 	td := &tableData{spec: t, table: t.table, sd: sd, cols: map[string]*data.Vec{}}
-	td.sum = &TableSummary{Table: t.name, Source: sd.path, SourceRows: int64(len(sd.rows)), Nulls: map[string]int64{}, Coerced: map[string]int64{}}
+	td.sum = &TableSummary{Table: t.name, Source: sd.path, SourceRows: int64(len(sd.rows)), Nulls: map[string]int64{}, Coerced: map[string]int64{}, Replaced: map[string]int64{}}
 	if err := im.plan(ctx, td); err != nil {
 		return nil, err
 	}
@@ -565,6 +565,7 @@ func (im *importer) convertRows(ctx context.Context, td *tableData) error {
 	row := make([]cell, len(td.plans))
 	nulls := make([]bool, len(td.plans))
 	coerced := make([]bool, len(td.plans))
+	replaced := make([]bool, len(td.plans))
 	for r, rec := range sd.rows {
 		if r&0xffff == 0xffff {
 			if err := ctx.Err(); err != nil {
@@ -573,7 +574,7 @@ func (im *importer) convertRows(ctx context.Context, td *tableData) error {
 		}
 		keep := true
 		for j, p := range td.plans {
-			nulls[j], coerced[j] = false, false
+			nulls[j], coerced[j], replaced[j] = false, false, false
 			var raw string
 			native := nativeNone
 			switch {
@@ -606,6 +607,7 @@ func (im *importer) convertRows(ctx context.Context, td *tableData) error {
 			} else if reason == nullInput {
 				nulls[j] = true
 			}
+			replaced[j] = x.replaced
 			if !keep {
 				break
 			}
@@ -622,6 +624,9 @@ func (im *importer) convertRows(ctx context.Context, td *tableData) error {
 			}
 			if coerced[j] {
 				td.sum.Coerced[p.name]++
+			}
+			if replaced[j] {
+				td.sum.Replaced[p.name]++
 			}
 		}
 		td.lines = append(td.lines, sd.lines[r])

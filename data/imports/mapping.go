@@ -107,6 +107,10 @@ type SourceSpec struct {
 	Trim *bool `yaml:"trim"`
 	// Nulls lists values read as null in every column, besides blanks.
 	Nulls []string `yaml:"nulls"`
+	// InvalidUTF8 says what happens to text that is not valid UTF-8:
+	// error (default) or replace (each bad byte sequence becomes U+FFFD,
+	// counted in the summary; customer ids are never replaced).
+	InvalidUTF8 string `yaml:"invalid_utf8"`
 
 	Line int    `yaml:"-"`
 	path string // resolved path
@@ -151,6 +155,9 @@ type ColumnSpec struct {
 	// fail (default), null (counted in the summary) or skip (drop the row,
 	// counted in the summary).
 	OnError string `yaml:"on_error"`
+	// InvalidUTF8 overrides the source's invalid_utf8 for this column:
+	// error or replace.
+	InvalidUTF8 string `yaml:"invalid_utf8"`
 
 	Line int `yaml:"-"`
 }

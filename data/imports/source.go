@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/deprecated"
@@ -103,7 +104,27 @@ func (sd *sourceData) header(s *SourceSpec, rec []string, line int64) error {
 	for i, n := range rec {
 		names[i] = strings.TrimSpace(n)
 	}
+	if err := sd.checkNames(s, names, line); err != nil {
+		return err
+	}
 	return sd.setColumns(names, line)
+}
+
+// checkNames refuses column names of the file that are not valid UTF-8
+// (they would become attribute names), or replaces their bad bytes when
+// the source says invalid_utf8: replace. line is the header's line (0 for
+// Parquet files).
+func (sd *sourceData) checkNames(s *SourceSpec, names []string, line int64) error {
+	for i, n := range names {
+		if utf8.ValidString(n) {
+			continue
+		}
+		if !s.replaceUTF8() {
+			return &data.InputError{File: sd.path, Row: line, Value: n, Err: fmt.Errorf("column %d: the column name is %w; name the columns in the mapping (columns: with header: true), convert the file to UTF-8, or set invalid_utf8: replace on the source", i+1, data.ErrInvalidUTF8)}
+		}
+		names[i] = strings.ToValidUTF8(n, "\uFFFD")
+	}
+	return nil
 }
 
 const bom = "\uFEFF"
@@ -297,6 +318,8 @@ func (sd *sourceData) readParquet(ctx context.Context, s *SourceSpec) (err error
 			return &data.InputError{File: sd.path, Err: fmt.Errorf("the file has %d columns but the mapping names %d", len(names), len(s.Columns))}
 		}
 		names = append([]string(nil), s.Columns...)
+	} else if err := sd.checkNames(s, names, 0); err != nil {
+		return err
 	}
 	if err := sd.setColumns(names, 0); err != nil {
 		return err
