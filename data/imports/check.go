@@ -225,6 +225,20 @@ func (m *Mapping) validateSource(s *SourceSpec) error {
 	if err := checkUTF8Mode(s.InvalidUTF8); err != nil {
 		return m.errorf(s.Line, "%v", err)
 	}
+	s.maxLine, s.maxField = DefaultMaxLineBytes, DefaultMaxFieldBytes
+	for _, lim := range []struct {
+		key, val string
+		dst      *int64
+	}{{"max_line_bytes", s.MaxLineBytes, &s.maxLine}, {"max_field_bytes", s.MaxFieldBytes, &s.maxField}} {
+		if lim.val == "" {
+			continue
+		}
+		n, err := parseByteSize(lim.val)
+		if err != nil {
+			return m.errorf(s.Line, "%s: %v", lim.key, err)
+		}
+		*lim.dst = n
+	}
 	if len([]rune(s.Comment)) > 1 {
 		return m.errorf(s.Line, "comment %q: want one character", s.Comment)
 	}
@@ -271,6 +285,22 @@ func (s *SourceSpec) delimiter() (rune, error) {
 
 func (s *SourceSpec) trim() bool { return s.Trim == nil || *s.Trim }
 
+// lineLimit and fieldLimit return the source's limits (defaults until
+// validateSource has parsed them).
+func (s *SourceSpec) lineLimit() int64 {
+	if s.maxLine > 0 {
+		return s.maxLine
+	}
+	return DefaultMaxLineBytes
+}
+
+func (s *SourceSpec) fieldLimit() int64 {
+	if s.maxField > 0 {
+		return s.maxField
+	}
+	return DefaultMaxFieldBytes
+}
+
 // checkUTF8Mode checks an invalid_utf8 setting.
 func checkUTF8Mode(mode string) error {
 	switch mode {
@@ -313,6 +343,11 @@ func (m *Mapping) validateColumn(t *TableSpec, name string, c *ColumnSpec, col *
 	}
 	if c.Lookup != nil && (c.Lookup.Key == "" || c.Lookup.Value == "") {
 		return m.errorf(c.Lookup.Line, "%s: lookup needs key (the lookup file's column to match) and value (the column to take)", what)
+	}
+	if c.Lookup != nil && c.Lookup.Source != nil {
+		if err := m.validateSource(c.Lookup.Source); err != nil {
+			return err
+		}
 	}
 	if c.RowNumber != "" {
 		if err := checkRowTemplate(c.RowNumber); err != nil {

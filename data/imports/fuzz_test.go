@@ -13,7 +13,7 @@ import (
 
 const fuzzMapping = `tables:
   customers:
-    source: {file: cust.txt, format: FORMAT, nulls: ["NA"], invalid_utf8: UTF8}
+    source: {file: cust.txt, format: FORMAT, nulls: ["NA"], invalid_utf8: UTF8, max_line_bytes: 4KiB, max_field_bytes: 1KiB}
     columns:
       customer_id: id
       signup_date: {from: since, formats: ["2006-01-02", "%d/%m/%Y %-H:%M"], on_error: "null"}
@@ -40,6 +40,14 @@ func FuzzImportCSV(f *testing.F) {
 	f.Add("id,since,seats,mrr,churn,Pr\xe9nom\na,2024-01-01,3,9.5,Yes,Zo\xeb\n", false, true)
 	f.Add("id,since,seats,mrr,churn\na\xff,2024-01-01,3,9.5,Yes\n", false, true)
 	f.Add("id since seats mrr churn\na\x00 2024-01-01 3 9.5 yes\n", true, false)
+	// Lines, records and fields over the mapping's limits (4 KiB, 1 KiB).
+	f.Add("id,since,seats,mrr,churn\na,2024-01-01,3,9.5,"+strings.Repeat("y", 5000)+"\n", false, false)
+	f.Add("id,since,seats,mrr,churn\na,2024-01-01,3,9.5,\""+strings.Repeat("yes\n", 1200)+"\n", false, false)
+	f.Add("id,since,seats,mrr,churn\na,2024-01-01,3,\"9\"\"5\",\"Y\nes\"\nb,2024-01-01,3,"+strings.Repeat("9", 2000)+",yes\n", false, false)
+	f.Add("id since seats mrr churn\n"+strings.Repeat("a", 5000)+" 2024-01-01 3 9.5 yes\n", true, false)
+	// UTF-16 text, with and without a byte order mark.
+	f.Add("\xff\xfei\x00d\x00,\x00s\x00i\x00n\x00c\x00e\x00\n\x00", false, false)
+	f.Add("i\x00d\x00 \x00s\x00i\x00n\x00c\x00e\x00\n\x00a\x00", true, false)
 	f.Fuzz(func(t *testing.T, text string, whitespace, replace bool) {
 		dir := t.TempDir()
 		format := "csv"

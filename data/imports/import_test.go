@@ -309,6 +309,8 @@ func TestMappingErrors(t *testing.T) {
 		{"bad timezone", "tables:\n  customers:\n    source: cust.csv\n    columns:\n      customer_id: id\n      signup_date: {from: plan, timezone: Mars/Olympus}\n", 6, `timezone "Mars/Olympus"`, nil},
 		{"unset variable", "source_dir: ${NO_SUCH_CHURN_VAR}\ntables:\n  customers: {source: cust.csv, columns: {customer_id: id}}\n", 1, "NO_SUCH_CHURN_VAR is not set", nil},
 		{"bad format", "tables:\n  customers:\n    source: {file: cust.csv, format: xlsx}\n    columns: {customer_id: id}\n", 3, `format "xlsx": want csv, whitespace or parquet`, nil},
+		{"bad line limit", "tables:\n  customers:\n    source: {file: cust.csv, max_line_bytes: 12 MB}\n    columns: {customer_id: id}\n", 3, `max_line_bytes: size "12 MB": want a positive number of bytes`, nil},
+		{"bad field limit of a lookup", "tables:\n  customers:\n    source: cust.csv\n    columns:\n      customer_id: {from: id, lookup: {source: {file: cust.csv, max_field_bytes: 0}, key: id, value: plan}}\n", 5, `max_field_bytes: size "0"`, nil},
 		{"aggregate customers", "tables:\n  customers:\n    source: cust.csv\n    columns: {customer_id: id}\n    aggregate: {plan: first}\n", 2, "only event tables can be aggregated", nil},
 		{"aggregate bad function", "tables:\n  customers: {source: cust.csv, columns: {customer_id: id}}\n  orders:\n    source: cust.csv\n    columns: {customer_id: id, ts: plan, amount: plan}\n    aggregate: {amount: avg}\n", 3, `unknown function "avg"`, nil},
 		{"aggregate sum of a string", "tables:\n  customers: {source: cust.csv, columns: {customer_id: id}}\n  tickets:\n    source: cust.csv\n    columns: {customer_id: id, opened_at: plan, priority: plan, escalated: plan}\n    aggregate: {priority: sum}\n", 3, "sum needs a number column", nil},

@@ -17,10 +17,10 @@ type cell struct {
 	null     bool
 	replaced bool // s had bytes that are not UTF-8, replaced by U+FFFD
 	s        string
-	i    int64 // INT64; TIMESTAMP in microseconds
-	f    float64
-	b    bool
-	d    data.Date
+	i        int64 // INT64; TIMESTAMP in microseconds
+	f        float64
+	b        bool
+	d        data.Date
 }
 
 // nativeKind marks source columns whose text is the canonical rendering of a

@@ -128,3 +128,48 @@ func TestDuckDBReadsReplacedText(t *testing.T) {
 		}
 	}
 }
+
+// TestUTF16 checks that a UTF-16 text file (what Excel's "Unicode text"
+// and PowerShell write) is recognised, with or without a byte order mark,
+// and refused with a message saying to convert it, instead of "has 1
+// fields, want 4".
+func TestUTF16(t *testing.T) {
+	text := "id,plan,owner,seats\na,pro,Ann,3\nb,basic,Bob,1\n"
+	le := func(s string, bom bool) string {
+		var b []byte
+		if bom {
+			b = append(b, 0xff, 0xfe)
+		}
+		for _, r := range s {
+			b = append(b, byte(r), 0)
+		}
+		return string(b)
+	}
+	be := func(s string, bom bool) string {
+		var b []byte
+		if bom {
+			b = append(b, 0xfe, 0xff)
+		}
+		for _, r := range s {
+			b = append(b, 0, byte(r))
+		}
+		return string(b)
+	}
+	for _, tc := range []struct {
+		name, file, format, msg string
+	}{
+		{"little-endian with BOM", le(text, true), "csv", "UTF-16 (little-endian)"},
+		{"big-endian with BOM", be(text, true), "csv", "UTF-16 (big-endian)"},
+		{"little-endian without BOM", le(text, false), "csv", "UTF-16 (little-endian)"},
+		{"whitespace file", le(strings.ReplaceAll(text, ",", " "), true), "whitespace", "UTF-16 (little-endian)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mapping := "tables:\n  customers:\n    source: {file: cust.txt, format: " + tc.format + "}\n    columns: {customer_id: id, plan: plan}\n"
+			_, _, err := runMapping(t, mapping, map[string]string{"cust.txt": tc.file})
+			var ie *data.InputError
+			if !errors.As(err, &ie) || !strings.HasSuffix(ie.File, "cust.txt") || !strings.Contains(err.Error(), tc.msg) || !strings.Contains(err.Error(), "convert it to UTF-8") {
+				t.Fatalf("err = %v, want an InputError naming cust.txt, %q and how to convert it", err, tc.msg)
+			}
+		})
+	}
+}
