@@ -245,6 +245,12 @@ func TestReadBadInput(t *testing.T) {
 				[]Vec{strVec("c000", "c000", "c001"), d}, WriterOptions{})
 			return p
 		}, want: ErrNull, msg: []string{"usage.parquet:2", "column date"}},
+		{name: "NaN in a required column", setup: func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, "payments.parquet")
+			writeForeign(t, p, []ColumnSpec{spec("customer_id", TypeString), spec("invoice_date", TypeDate), spec("amount", TypeFloat64), spec("status", TypeString)},
+				[]string{"c000", "2024-01-01", "1", "paid"}, []string{"c001", "2024-01-01", "NaN", "paid"})
+			return p
+		}, want: ErrNull, msg: []string{"payments.parquet:2", "column amount", `value "NaN"`, "NaN (not a number) reads as a missing value"}, fileOnly: true},
 	}
 	// Fuzzer finds: a few bytes that claim huge lists or strings must fail
 	// without allocating what they claim.
@@ -290,9 +296,9 @@ func TestReadBadInput(t *testing.T) {
 			// The file on its own gives the same kind of error, at a small
 			// cost whatever its bytes claim.
 			if tt.want != ErrUnknownTable {
-				tbl := usage
-				if filepath.Base(bad) == "customers.parquet" {
-					tbl = cust
+				tbl, ok := LookupTable(strings.TrimSuffix(filepath.Base(bad), ".parquet"))
+				if !ok {
+					tbl = usage
 				}
 				var before, after runtime.MemStats
 				runtime.ReadMemStats(&before)

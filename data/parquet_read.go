@@ -561,6 +561,10 @@ func (f *File) readColumn(rg int, chunks []parquet.ColumnChunk, fc *fileColumn, 
 	}
 	if fc.required {
 		if r := firstNull(v); r >= 0 {
+			if v.Type == TypeFloat64 && v.storedNaN(r) {
+				return &InputError{File: f.Path, Row: firstRow + int64(r), Column: fc.name, Value: "NaN",
+					Err: fmt.Errorf("%w: NaN (not a number) reads as a missing value; write a number", ErrNull)}
+			}
 			return &InputError{File: f.Path, Row: firstRow + int64(r), Column: fc.name, Err: ErrNull}
 		}
 	}
@@ -705,6 +709,15 @@ func (f *File) decodePage(p parquet.Page, fc *fileColumn, v *Vec, pos, rows int)
 			ok = put(dst, defs, data.Int32(), null, want)
 		default:
 			ok = put(dst, defs, data.Int64(), null, want)
+		}
+		if ok {
+			// NaN values stored in the file read as missing too; note them,
+			// so that messages can tell them from nulls.
+			for i, x := range dst {
+				if x != x && (len(defs) == 0 || defs[i] != 0) {
+					v.nans = append(v.nans, int32(pos+i))
+				}
+			}
 		}
 	case TypeDate:
 		dst := v.Dates[pos : pos+rows]

@@ -63,35 +63,38 @@ type Check struct {
 
 // The checks Validate runs, in report order.
 var (
-	checkMissingTable   = Check{"missing_table", SevError, false}
-	checkUnknownTable   = Check{"unknown_table", SevError, true}
-	checkDuplicateTable = Check{"duplicate_table", SevError, true}
-	checkNoFiles        = Check{"no_files", SevError, true}
-	checkUnreadable     = Check{"unreadable", SevError, true}
-	checkWrongType      = Check{"wrong_type", SevError, true}
-	checkMissingColumn  = Check{"missing_column", SevError, false}
-	checkBadPartition   = Check{"bad_partition", SevError, true}
-	checkAttrsDiffer    = Check{"attributes_differ", SevError, true}
-	checkEmptyTable     = Check{"empty_table", SevWarning, false} // an error for customers (see report)
-	checkNullRequired   = Check{"null_required", SevError, false}
-	checkUnsortedKey    = Check{"unsorted_key", SevError, true}
-	checkDuplicateKey   = Check{"duplicate_key", SevError, false}
-	checkInvalidUTF8    = Check{"invalid_utf8", SevError, false}
-	checkInvalidKey     = Check{"invalid_key", SevError, false}
-	checkUnknownValue   = Check{"unknown_value", SevError, false}
-	checkOutOfRange     = Check{"out_of_range", SevError, false}
-	checkNotFinite      = Check{"not_finite", SevError, false}
-	checkOrphan         = Check{"orphan", SevWarning, false}
-	checkUnsortedTime   = Check{"unsorted_time", SevWarning, true}
-	checkMissingSignup  = Check{"missing_signup", SevWarning, false}
-	checkAfterAsOf      = Check{"after_as_of", SevWarning, false}
-	checkFutureDate     = Check{"future_date", SevWarning, false}
-	checkOldDate        = Check{"old_date", SevWarning, false}
-	checkNegativeAmount = Check{"negative_amount", SevWarning, false}
-	checkOtherValue     = Check{"other_value", SevInfo, false}
-	checkIgnoredColumn  = Check{"ignored_column", SevInfo, false}
-	checkIgnoredFile    = Check{"ignored_file", SevInfo, true}
-	checkJoinSkipped    = Check{"join_skipped", SevInfo, true}
+	checkMissingTable      = Check{"missing_table", SevError, false}
+	checkUnknownTable      = Check{"unknown_table", SevError, true}
+	checkDuplicateTable    = Check{"duplicate_table", SevError, true}
+	checkNoFiles           = Check{"no_files", SevError, true}
+	checkUnreadable        = Check{"unreadable", SevError, true}
+	checkWrongType         = Check{"wrong_type", SevError, true}
+	checkMissingColumn     = Check{"missing_column", SevError, false}
+	checkBadPartition      = Check{"bad_partition", SevError, true}
+	checkAttrsDiffer       = Check{"attributes_differ", SevError, true}
+	checkEmptyTable        = Check{"empty_table", SevWarning, false} // an error for customers (see report)
+	checkNullRequired      = Check{"null_required", SevError, false}
+	checkUnsortedKey       = Check{"unsorted_key", SevError, true}
+	checkDuplicateKey      = Check{"duplicate_key", SevError, false}
+	checkInvalidUTF8       = Check{"invalid_utf8", SevError, false}
+	checkInvalidKey        = Check{"invalid_key", SevError, false}
+	checkUnknownValue      = Check{"unknown_value", SevError, false}
+	checkOutOfRange        = Check{"out_of_range", SevError, false}
+	checkNotFinite         = Check{"not_finite", SevError, false}
+	checkNaN               = Check{"nan_value", SevWarning, false}
+	checkImplausible       = Check{"implausible_value", SevWarning, false}
+	checkOrphan            = Check{"orphan", SevWarning, false}
+	checkUnsortedTime      = Check{"unsorted_time", SevWarning, true}
+	checkMissingSignup     = Check{"missing_signup", SevWarning, false}
+	checkChurnBeforeSignup = Check{"churn_before_signup", SevWarning, false}
+	checkAfterAsOf         = Check{"after_as_of", SevWarning, false}
+	checkFutureDate        = Check{"future_date", SevWarning, false}
+	checkOldDate           = Check{"old_date", SevWarning, false}
+	checkNegativeAmount    = Check{"negative_amount", SevWarning, false}
+	checkOtherValue        = Check{"other_value", SevInfo, false}
+	checkIgnoredColumn     = Check{"ignored_column", SevInfo, false}
+	checkIgnoredFile       = Check{"ignored_file", SevInfo, true}
+	checkJoinSkipped       = Check{"join_skipped", SevInfo, true}
 )
 
 // Checks returns every check Validate runs, in report order. The slice is
@@ -101,8 +104,8 @@ func Checks() []Check { return slices.Clone(allChecks) }
 var allChecks = []Check{
 	checkMissingTable, checkUnknownTable, checkDuplicateTable, checkNoFiles, checkUnreadable, checkWrongType,
 	checkMissingColumn, checkBadPartition, checkAttrsDiffer, checkEmptyTable, checkNullRequired, checkUnsortedKey,
-	checkDuplicateKey, checkInvalidUTF8, checkInvalidKey, checkUnknownValue, checkOutOfRange, checkNotFinite, checkOrphan, checkUnsortedTime,
-	checkMissingSignup, checkAfterAsOf, checkFutureDate, checkOldDate, checkNegativeAmount, checkOtherValue,
+	checkDuplicateKey, checkInvalidUTF8, checkInvalidKey, checkUnknownValue, checkOutOfRange, checkNotFinite, checkNaN, checkImplausible,
+	checkOrphan, checkUnsortedTime, checkMissingSignup, checkChurnBeforeSignup, checkAfterAsOf, checkFutureDate, checkOldDate, checkNegativeAmount, checkOtherValue,
 	checkIgnoredColumn, checkIgnoredFile, checkJoinSkipped,
 }
 

@@ -388,12 +388,25 @@ func (fc *fileCheck) hitValue(chk Check, col string, row int64, msg func() strin
 }
 
 func (fc *fileCheck) null(col *Column, s *colStats, row int64) {
+	fc.missing(col, s, row, "")
+}
+
+// missing records a missing value of col: a null, or a NaN stored in the
+// file (value "NaN"), which churn reads as missing too.
+func (fc *fileCheck) missing(col *Column, s *colStats, row int64, value string) {
 	s.nulls++
-	if col.Required {
+	switch {
+	case col.Required:
 		fc.hit(checkNullRequired, col.Name, row, func() string {
-			return "null in a required column; the reader stops at the first one"
-		}, noValue)
+			return "missing value (null, or NaN in a number column) in a required column; the reader stops at the first one"
+		}, func() string { return value })
+	case value == "NaN":
+		fc.hitValue(checkNaN, col.Name, row, nanMsg, value)
 	}
+}
+
+func nanMsg() string {
+	return "NaN (not a number) stored as a value: churn reads it as missing, like a null; write null for unknown values, or fix the computation that produced it"
 }
 
 func noValue() string { return "" }
@@ -434,7 +447,11 @@ func (fc *fileCheck) column(col *Column, v *Vec, b *Batch) {
 			row := row0 + int64(i)
 			switch {
 			case math.IsNaN(x):
-				fc.null(col, s, row)
+				nan := ""
+				if v.storedNaN(i) {
+					nan = "NaN"
+				}
+				fc.missing(col, s, row, nan)
 				continue
 			case math.IsInf(x, 0):
 				fc.hitValue(checkNotFinite, col.Name, row, func() string {
@@ -445,6 +462,11 @@ func (fc *fileCheck) column(col *Column, v *Vec, b *Batch) {
 			s.float(x)
 			if ranged && (x < col.Min || x > col.Max) {
 				fc.hitValue(checkOutOfRange, col.Name, row, func() string { return rangeMsg(col) }, formatFloat(x))
+			}
+			if col.Plausible > 0 && math.Abs(x) > col.Plausible {
+				fc.hitValue(checkImplausible, col.Name, row, func() string {
+					return fmt.Sprintf("implausibly large (beyond ±%s): a unit, scale or placeholder mistake? Features computed from such values can overflow, and training then fails", formatFloat(col.Plausible))
+				}, formatFloat(x))
 			}
 			if amount && x < 0 {
 				fc.hit(checkNegativeAmount, col.Name, row, func() string {
@@ -627,6 +649,9 @@ func (fc *fileCheck) attribute(name string, v *Vec) {
 	for i := 0; i < n; i++ {
 		if v.IsNull(i) {
 			s.nulls++
+			if v.Type == TypeFloat64 && v.storedNaN(i) {
+				fc.hitValue(checkNaN, name, fc.b.FirstRow+int64(i), nanMsg, "NaN")
+			}
 			continue
 		}
 		if v.Type == TypeFloat64 {
@@ -703,8 +728,13 @@ func timeString(v *Vec, i int) string {
 }
 
 func (fc *fileCheck) signup(b *Batch) {
-	sd := &b.Cols[cSignup]
+	sd, cd := &b.Cols[cSignup], &b.Cols[cChurnDate]
 	for i := 0; i < b.N; i++ {
+		if c, s := cd.Date(i), sd.Date(i); c != NoDate && s != NoDate && c < s {
+			fc.hit(checkChurnBeforeSignup, "churn_date", b.FirstRow+int64(i), func() string {
+				return "churned before signing up (churn_date is before signup_date): the label and tenure of this customer are wrong; check both dates"
+			}, c.String)
+		}
 		if sd.Date(i) != NoDate {
 			continue
 		}

@@ -29,6 +29,7 @@ type Vec struct {
 	arena      []byte
 	intern     map[string]int32
 	bad        map[int32]error // dictionary entries the reader refuses (see noteBadStrings)
+	nans       []int32         // TypeFloat64: rows whose stored value is NaN (read as missing), ascending
 }
 
 // Int returns value i of an Int64 or Timestamp column (NullInt when missing).
@@ -117,7 +118,15 @@ func (v *Vec) reset(t Type, n int) {
 	v.dictSrc, v.dictBase, v.dictInts, v.dictFloats = nil, 0, nil, nil
 	clear(v.intern)
 	clear(v.bad)
+	v.nans = v.nans[:0]
 	v.extend(n)
+}
+
+// storedNaN reports whether row i of a Float64 column holds a NaN value in
+// the file (read as missing, like a null) rather than a null.
+func (v *Vec) storedNaN(i int) bool {
+	_, found := slices.BinarySearch(v.nans, int32(i))
+	return found
 }
 
 // Batch holds the decoded columns of one row group.
