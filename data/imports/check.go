@@ -3,6 +3,7 @@ package imports
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -418,6 +419,9 @@ func (m *Mapping) validateColumn(t *TableSpec, name string, c *ColumnSpec, col *
 			if strings.TrimSpace(f) == "" {
 				return m.errorf(c.Line, "%s: empty date format", what)
 			}
+			if err := checkLayout(f); err != nil {
+				return m.errorf(c.Line, "%s: %v", what, err)
+			}
 		}
 		if _, err := c.location(); err != nil {
 			return m.errorf(c.Line, "%s: %v", what, err)
@@ -457,6 +461,50 @@ func (m *Mapping) validateColumn(t *TableSpec, name string, c *ColumnSpec, col *
 		}
 	}
 	return nil
+}
+
+// layoutProbe is the instant a layout must write and read back: its year,
+// month and day differ from each other and from the layout's defaults.
+var layoutProbe = time.Date(2001, time.February, 3, 16, 5, 6, 0, time.UTC)
+
+// checkLayout checks a format of the mapping (a Go layout or a strftime
+// pattern): it must use known strftime directives and hold the year, month
+// and day, so that a format that cannot match any date is blamed on the
+// mapping, not on every value of the data.
+func checkLayout(f string) error {
+	for i := 0; i+1 < len(f); i++ {
+		if f[i] != '%' {
+			continue
+		}
+		d := f[i+1]
+		if d == '-' && i+2 < len(f) {
+			if !strings.ContainsRune("dmHIMS", rune(f[i+2])) {
+				return fmt.Errorf("format %q: unknown directive %%-%c (known: %%-d %%-m %%-H %%-I %%-M %%-S)", f, f[i+2])
+			}
+			i += 2
+			continue
+		}
+		if _, ok := strftime[d]; !ok {
+			return fmt.Errorf("format %q: unknown directive %%%c (known: %s)", f, d, strftimeList())
+		}
+		i++
+	}
+	l := goLayout(f)
+	t, err := time.Parse(l, layoutProbe.Format(l))
+	if err != nil || t.Year() != layoutProbe.Year() || t.Month() != layoutProbe.Month() || t.Day() != layoutProbe.Day() {
+		return fmt.Errorf("format %q has no year, month or day: a Go layout writes them 2006, 01 and 02 (e.g. 02/01/2006), a strftime pattern %%Y, %%m and %%d (e.g. %%d/%%m/%%Y)", f)
+	}
+	return nil
+}
+
+// strftimeList lists the strftime directives a format may use.
+func strftimeList() string {
+	var ds []string
+	for d := range strftime {
+		ds = append(ds, "%"+string(d))
+	}
+	sort.Strings(ds)
+	return strings.Join(ds, " ")
 }
 
 func (c *ColumnSpec) layouts() []string {

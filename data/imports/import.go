@@ -117,6 +117,9 @@ func Import(ctx context.Context, m *Mapping, opt Options) (*Summary, error) {
 		sum.Label = im.label(cust)
 	}
 	im.countOrphans()
+	if err := im.checkEmpty(sum); err != nil {
+		return nil, err
+	}
 	for _, name := range data.TableNames() {
 		if td := im.tables[name]; td != nil {
 			td.sum.Rows = int64(td.n)
@@ -842,6 +845,33 @@ func (im *importer) label(t *TableSpec) *LabelSummary {
 		im.log.Warn("churn labels disagree", "churned_without_events", ls.ChurnedWithoutEvents, "events_without_churned", ls.EventsWithoutChurned, "rule", ls.Rule)
 	}
 	return ls
+}
+
+// checkEmpty refuses a customers table without rows — the dataset would
+// have no one to score — and records a warning for each other table whose
+// source gave no rows.
+func (im *importer) checkEmpty(sum *Summary) error {
+	for _, name := range data.TableNames() {
+		td := im.tables[name]
+		if td == nil || td.n > 0 {
+			continue
+		}
+		src := td
+		if td.sd == nil && td.spec.Derive != nil {
+			src = im.tables[td.spec.Derive.From]
+		}
+		why := filepath.Base(src.sd.path) + " has no data rows"
+		if src.sum.Skipped > 0 {
+			why = fmt.Sprintf("all %d data rows of %s were skipped (on_error: skip)", src.sum.Skipped, filepath.Base(src.sd.path))
+		}
+		if name == data.Customers {
+			return &data.InputError{File: src.sd.path, Err: fmt.Errorf("%w: %s, so the dataset would have no customers", data.ErrEmpty, why)}
+		}
+		w := fmt.Sprintf("%s: %s; the table is written without rows", name, why)
+		sum.Warnings = append(sum.Warnings, w)
+		im.log.Warn("table without rows", "table", name, "why", why)
+	}
+	return nil
 }
 
 // countOrphans counts event rows whose customer is not in customers.

@@ -14,6 +14,9 @@ type Summary struct {
 	DryRun  bool           `json:"dry_run,omitempty"`
 	Tables  []TableSummary `json:"tables"`
 	Label   *LabelSummary  `json:"label,omitempty"`
+	// Warnings are problems that did not stop the import, such as an
+	// event table whose source has no data rows.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // TableSummary reports one output table.
@@ -168,6 +171,9 @@ func (s *Summary) WriteText(w io.Writer) error {
 		if len(attrs) > 0 {
 			fmt.Fprintf(&b, "attributes (%s): %s\n", t.Table, strings.Join(attrs, ", "))
 		}
+	}
+	for _, warning := range s.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", warning)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
