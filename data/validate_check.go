@@ -405,6 +405,8 @@ func (fc *fileCheck) missing(col *Column, s *colStats, row int64, value string) 
 	}
 }
 
+func infMsg() string { return "infinite value; write finite numbers, or null when unknown" }
+
 func nanMsg() string {
 	return "NaN (not a number) stored as a value: churn reads it as missing, like a null; write null for unknown values, or fix the computation that produced it"
 }
@@ -454,9 +456,7 @@ func (fc *fileCheck) column(col *Column, v *Vec, b *Batch) {
 				fc.missing(col, s, row, nan)
 				continue
 			case math.IsInf(x, 0):
-				fc.hitValue(checkNotFinite, col.Name, row, func() string {
-					return "infinite value; write finite numbers, or null when unknown"
-				}, formatFloat(x))
+				fc.hitValue(checkNotFinite, col.Name, row, infMsg, formatFloat(x))
 				continue
 			}
 			s.float(x)
@@ -655,7 +655,12 @@ func (fc *fileCheck) attribute(name string, v *Vec) {
 			continue
 		}
 		if v.Type == TypeFloat64 {
-			s.float(v.Floats[i])
+			x := v.Floats[i]
+			if math.IsInf(x, 0) {
+				fc.hitValue(checkNotFinite, name, fc.b.FirstRow+int64(i), infMsg, formatFloat(x))
+				continue
+			}
+			s.float(x)
 		}
 	}
 }

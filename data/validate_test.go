@@ -306,6 +306,11 @@ func TestValidateProblems(t *testing.T) {
 			{SevWarning, "negative_amount", "customers.parquet", 2, "mrr", 1},
 			{SevWarning, "implausible_value", "usage.parquet", 1, "minutes", 1},
 		}, ok: true},
+		{name: "infinite attribute", setup: func(t *testing.T, dir string) {
+			writeRows(t, filepath.Join(dir, "customers.parquet"), append(custSpecs, optional("revenue", TypeFloat64)),
+				[]string{"c000", "2024-01-01", "1"}, []string{"c001", "2024-01-01", "-Inf"}, []string{"c002", "2024-01-01", "3"},
+				[]string{"c003", "2024-01-01", "1"}, []string{"c004", "2024-01-01", "1"}, []string{"c005", "2024-01-01", "1"})
+		}, want: []expect{{SevError, "not_finite", "customers.parquet", 2, "revenue", 1}}},
 		{name: "churned before signing up", setup: func(t *testing.T, dir string) {
 			writeRows(t, filepath.Join(dir, "customers.parquet"), append(custSpecs, optional("churn_date", TypeDate)),
 				[]string{"c000", "2024-01-01", "2023-12-31"}, []string{"c001", "2024-01-01", "2024-01-01"}, []string{"c002", "2024-01-05", "2024-02-01"},
