@@ -13,6 +13,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/snappy"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/churnlab/churn/data"
 )
@@ -245,6 +246,24 @@ func sortFile(ctx context.Context, path string, t *data.Table, w io.Writer, copy
 			timeCol, timeType = tl.ColumnIndex, tl.Node.Type()
 		}
 	}
+	// Text columns (flat BYTE_ARRAY, as STRING or without annotation, as
+	// churn reads them) are checked: every string churn writes is UTF-8.
+	text := map[int]string{}
+	for _, p := range schema.Columns() {
+		leaf, _ := schema.Lookup(p...)
+		typ := leaf.Node.Type()
+		if leaf.MaxRepetitionLevel > 0 || typ.Kind() != parquet.ByteArray {
+			continue
+		}
+		if lt := typ.LogicalType(); lt != nil && lt.Value != nil {
+			switch lt.Value.(type) {
+			case *format.StringType, *format.EnumType:
+			default:
+				continue // JSON, BSON, decimals, UUIDs: not text churn reads
+			}
+		}
+		text[leaf.ColumnIndex] = strings.Join(p, ".")
+	}
 	var rows []parquet.Row
 	var ids [][]byte
 	var times []parquet.Value
@@ -259,6 +278,12 @@ func sortFile(ctx context.Context, path string, t *data.Table, w io.Writer, copy
 				var id []byte
 				var tv parquet.Value
 				for _, v := range row {
+					if name, ok := text[v.Column()]; ok && !v.IsNull() {
+						if err := data.CheckString(string(v.ByteArray()), v.Column() == key.ColumnIndex); err != nil {
+							rr.Close()
+							return 0, false, &data.InputError{File: path, Row: int64(len(rows)), Column: name, Value: string(v.ByteArray()), Err: err}
+						}
+					}
 					switch v.Column() {
 					case key.ColumnIndex:
 						if v.IsNull() {

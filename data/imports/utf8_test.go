@@ -2,9 +2,12 @@ package imports
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/parquet-go/parquet-go"
 
 	"github.com/churnlab/churn/data"
 	"github.com/churnlab/churn/internal/duckdbtest"
@@ -171,5 +174,33 @@ func TestUTF16(t *testing.T) {
 				t.Fatalf("err = %v, want an InputError naming cust.txt, %q and how to convert it", err, tc.msg)
 			}
 		})
+	}
+}
+
+// TestSortRefusesInvalidUTF8 checks that churn sort, which rewrites files
+// another tool wrote, does not copy text that is not UTF-8 into them.
+func TestSortRefusesInvalidUTF8(t *testing.T) {
+	type row struct {
+		ID    string `parquet:"customer_id"`
+		Owner string `parquet:"owner"`
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "customers.parquet")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := parquet.NewGenericWriter[row](f)
+	if _, err := w.Write([]row{{"b", "Ann"}, {"a", "Bj\xf6rn"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = Sort(t.Context(), dir, SortOptions{Out: filepath.Join(t.TempDir(), "sorted"), Logger: quiet})
+	var ie *data.InputError
+	if !errors.As(err, &ie) || !errors.Is(err, data.ErrInvalidUTF8) || ie.File != path || ie.Row != 2 || ie.Column != "owner" {
+		t.Fatalf("err = %v, want ErrInvalidUTF8 at %s:2 column owner", err, path)
 	}
 }
