@@ -388,20 +388,27 @@ func (fc *fileCheck) hitValue(chk Check, col string, row int64, msg func() strin
 }
 
 func (fc *fileCheck) null(col *Column, s *colStats, row int64) {
-	fc.missing(col, s, row, "")
+	fc.missing(col, s, row, false)
 }
 
 // missing records a missing value of col: a null, or a NaN stored in the
-// file (value "NaN"), which churn reads as missing too.
-func (fc *fileCheck) missing(col *Column, s *colStats, row int64, value string) {
+// file (nan), which churn reads as missing too.
+func (fc *fileCheck) missing(col *Column, s *colStats, row int64, nan bool) {
 	s.nulls++
 	switch {
+	case nan && col.Required:
+		// Required: the reader stops at it, so it is an error.
+		chk := checkNaN
+		chk.Severity = SevError
+		fc.hitValue(chk, col.Name, row, func() string {
+			return "NaN (not a number) in a required column: churn reads NaN as a missing value, so the reader stops at the first one; write a number"
+		}, "NaN")
+	case nan:
+		fc.hitValue(checkNaN, col.Name, row, nanMsg, "NaN")
 	case col.Required:
 		fc.hit(checkNullRequired, col.Name, row, func() string {
-			return "missing value (null, or NaN in a number column) in a required column; the reader stops at the first one"
-		}, func() string { return value })
-	case value == "NaN":
-		fc.hitValue(checkNaN, col.Name, row, nanMsg, value)
+			return "null in a required column; the reader stops at the first one"
+		}, noValue)
 	}
 }
 
@@ -449,11 +456,7 @@ func (fc *fileCheck) column(col *Column, v *Vec, b *Batch) {
 			row := row0 + int64(i)
 			switch {
 			case math.IsNaN(x):
-				nan := ""
-				if v.storedNaN(i) {
-					nan = "NaN"
-				}
-				fc.missing(col, s, row, nan)
+				fc.missing(col, s, row, v.storedNaN(i))
 				continue
 			case math.IsInf(x, 0):
 				fc.hitValue(checkNotFinite, col.Name, row, infMsg, formatFloat(x))
