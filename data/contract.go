@@ -19,8 +19,17 @@ type Column struct {
 	Open   bool
 	// Min and Max bound numeric values when Max > Min (inclusive).
 	Min, Max float64
-	Doc      string
+	// Plausible, when set, is the largest magnitude a value of a DOUBLE
+	// column plausibly has: larger ones are warned about (a unit or
+	// placeholder mistake), since features computed from them can
+	// overflow.
+	Plausible float64
+	Doc       string
 }
+
+// plausibleMoney bounds money and duration columns: beyond it a value is a
+// unit or placeholder mistake, whatever the currency.
+const plausibleMoney = 1e12
 
 // Table describes one table of the contract.
 type Table struct {
@@ -70,7 +79,7 @@ var Contract = []*Table{
 			{Name: "segment", Type: TypeString, Doc: "customer segment, e.g. smb, mid, ent"},
 			{Name: "region", Type: TypeString, Doc: "sales region"},
 			{Name: "seats", Type: TypeInt64, Min: 0, Max: 1e9, Doc: "licensed seats today"},
-			{Name: "mrr", Type: TypeFloat64, Doc: "monthly recurring revenue today, in the account currency"},
+			{Name: "mrr", Type: TypeFloat64, Plausible: plausibleMoney, Doc: "monthly recurring revenue today, in the account currency"},
 			{Name: "contract_end", Type: TypeDate, Doc: "current contract end (renewal date)"},
 			{Name: "owner", Type: TypeString, Doc: "customer success manager"},
 			{Name: "churn_date", Type: TypeDate, Doc: "day the customer left; null while a customer; the label source"},
@@ -86,7 +95,7 @@ var Contract = []*Table{
 			{Name: "end_date", Type: TypeDate, Doc: "last day of the period (contract end); null if open-ended"},
 			{Name: "plan", Type: TypeString, Required: true, Doc: "plan in this period"},
 			{Name: "seats", Type: TypeInt64, Required: true, Min: 0, Max: 1e9, Doc: "licensed seats in this period"},
-			{Name: "mrr", Type: TypeFloat64, Required: true, Doc: "monthly recurring revenue in this period"},
+			{Name: "mrr", Type: TypeFloat64, Required: true, Plausible: plausibleMoney, Doc: "monthly recurring revenue in this period"},
 			{Name: "billing_frequency", Type: TypeString, Values: []string{"monthly", "quarterly", "annual"}, Open: true, Doc: "how often the customer is billed"},
 			{Name: "auto_renew", Type: TypeBool, Doc: "whether the period renews automatically"},
 		},
@@ -99,7 +108,7 @@ var Contract = []*Table{
 			{Name: "date", Type: TypeDate, Required: true, Doc: "day of use"},
 			{Name: "active_users", Type: TypeInt64, Min: 0, Max: 1e9, Doc: "distinct active users that day"},
 			{Name: "sessions", Type: TypeInt64, Min: 0, Max: 1e12, Doc: "sessions (or uses) that day"},
-			{Name: "minutes", Type: TypeFloat64, Doc: "minutes of use that day"},
+			{Name: "minutes", Type: TypeFloat64, Plausible: plausibleMoney, Doc: "minutes of use that day"},
 			{Name: "feature", Type: TypeString, Doc: "product feature used, for per-feature rows"},
 		},
 	},
@@ -111,7 +120,7 @@ var Contract = []*Table{
 			{Name: "invoice_date", Type: TypeDate, Required: true, Doc: "day the invoice was issued"},
 			{Name: "due_date", Type: TypeDate, Doc: "day payment was due"},
 			{Name: "paid_date", Type: TypeDate, Doc: "day it was paid; null while unpaid"},
-			{Name: "amount", Type: TypeFloat64, Required: true, Doc: "invoice amount"},
+			{Name: "amount", Type: TypeFloat64, Required: true, Plausible: plausibleMoney, Doc: "invoice amount"},
 			{Name: "status", Type: TypeString, Required: true, Values: []string{"paid", "late", "failed", "refunded", "open"}, Doc: "paid (on time), late (paid after the due date), failed, refunded or open; as last known"},
 			{Name: "plan_change", Type: TypeString, Values: []string{"upgrade", "downgrade", "none"}, Doc: "plan change billed on this invoice"},
 			{Name: "method", Type: TypeString, Doc: "payment method, e.g. card, invoice, direct_debit"},
@@ -166,7 +175,7 @@ var Contract = []*Table{
 		Columns: []Column{
 			key(),
 			{Name: "ts", Type: TypeTimestamp, Required: true, Doc: "when the order was placed (UTC)"},
-			{Name: "amount", Type: TypeFloat64, Required: true, Doc: "order value"},
+			{Name: "amount", Type: TypeFloat64, Required: true, Plausible: plausibleMoney, Doc: "order value"},
 			{Name: "items", Type: TypeInt64, Min: 0, Max: 1e12, Doc: "number of items"},
 		},
 	},

@@ -11,7 +11,9 @@
 // Unix epoch), TIMESTAMP columns become [Timestamp] (microseconds since the
 // epoch, UTC), integers become int64 and floating-point numbers float64.
 // Missing values use the documented sentinels [NoDate], [NoTime], [NullInt]
-// and NaN.
+// and NaN. Strings are valid UTF-8 and customer ids non-empty without NUL
+// bytes: the reader refuses others ([CheckString]), and [Writer] never
+// writes them.
 //
 // Nothing in this package is safe for concurrent use unless it says so;
 // separate readers of the same files may be used from separate goroutines.

@@ -16,6 +16,14 @@ var (
 	ErrNoCustomers  = errors.New("no customers table")
 	ErrEmpty        = errors.New("empty input")
 	ErrDuplicateKey = errors.New("duplicate customer_id")
+	// ErrInvalidUTF8 marks a string that is not valid UTF-8. Every string
+	// churn writes is UTF-8, so invalid input is refused where it enters.
+	ErrInvalidUTF8 = errors.New("not valid UTF-8")
+	// ErrInvalidKey marks a customer_id that is empty or holds a NUL byte.
+	ErrInvalidKey = errors.New("invalid customer_id")
+	// ErrUnsupported marks valid Parquet that uses a feature churn cannot
+	// read, such as the deprecated Hadoop-framed LZ4 codec.
+	ErrUnsupported = errors.New("unsupported Parquet feature")
 )
 
 // InputError locates a problem in an input file. Row is 1-based (the first

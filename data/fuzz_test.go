@@ -15,7 +15,7 @@ import (
 
 // inputSentinels are the errors every failure to read outside input must
 // wrap.
-var inputSentinels = []error{ErrCorrupt, ErrSchema, ErrEmpty, ErrNull, ErrUnsorted, ErrDuplicateKey}
+var inputSentinels = []error{ErrCorrupt, ErrSchema, ErrEmpty, ErrNull, ErrUnsorted, ErrDuplicateKey, ErrUnsupported, ErrInvalidUTF8, ErrInvalidKey}
 
 // checkInputError fails t unless err is an *InputError naming file and
 // wrapping one of the package's sentinels.
@@ -97,6 +97,35 @@ func FuzzOpenFile(f *testing.F) {
 	corrupt, _ := filepath.Glob(filepath.Join("testdata", "corrupt", "*.parquet"))
 	for _, p := range corrupt {
 		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, uint8(0))
+	}
+	// Files other engines wrote, one per codec, and LZ4_RAW pages with
+	// damaged bytes.
+	codecs, _ := filepath.Glob(filepath.Join("testdata", "codecs", "*.parquet"))
+	for _, p := range codecs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, uint8(0))
+		if strings.Contains(p, "lz4_raw") {
+			for _, at := range []int{len(b) / 5, len(b) / 3, len(b) / 2} {
+				c := append([]byte(nil), b...)
+				c[at] ^= 0xff
+				f.Add(c, uint8(0))
+			}
+		}
+	}
+	// Strings another tool wrote without checking them: not UTF-8, an
+	// empty id, a NUL in an id (dictionary-encoded and plain).
+	foreign := filepath.Join(f.TempDir(), "foreign.parquet")
+	for _, id := range []string{"c\xff", "", "c\x00"} {
+		writeForeign(f, foreign, []ColumnSpec{spec("customer_id", TypeString), {Name: "plan", Type: TypeString, Dict: true, Optional: true}, optional("tier", TypeString)},
+			[]string{"a", "Bj\xf6rn", "x"}, []string{id, "pro", "\xe9"})
+		b, err := os.ReadFile(foreign)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -216,6 +245,12 @@ func TestReadBadInput(t *testing.T) {
 				[]Vec{strVec("c000", "c000", "c001"), d}, WriterOptions{})
 			return p
 		}, want: ErrNull, msg: []string{"usage.parquet:2", "column date"}},
+		{name: "NaN in a required column", setup: func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, "payments.parquet")
+			writeForeign(t, p, []ColumnSpec{spec("customer_id", TypeString), spec("invoice_date", TypeDate), spec("amount", TypeFloat64), spec("status", TypeString)},
+				[]string{"c000", "2024-01-01", "1", "paid"}, []string{"c001", "2024-01-01", "NaN", "paid"})
+			return p
+		}, want: ErrNull, msg: []string{"payments.parquet:2", "column amount", `value "NaN"`, "NaN (not a number) reads as a missing value"}, fileOnly: true},
 	}
 	// Fuzzer finds: a few bytes that claim huge lists or strings must fail
 	// without allocating what they claim.
@@ -261,9 +296,9 @@ func TestReadBadInput(t *testing.T) {
 			// The file on its own gives the same kind of error, at a small
 			// cost whatever its bytes claim.
 			if tt.want != ErrUnknownTable {
-				tbl := usage
-				if filepath.Base(bad) == "customers.parquet" {
-					tbl = cust
+				tbl, ok := LookupTable(strings.TrimSuffix(filepath.Base(bad), ".parquet"))
+				if !ok {
+					tbl = usage
 				}
 				var before, after runtime.MemStats
 				runtime.ReadMemStats(&before)
@@ -281,15 +316,16 @@ func TestReadBadInput(t *testing.T) {
 }
 
 // TestScanCountsEveryTrailingOrphan checks that rows after the last customer
-// are read and counted whatever their keys: bytes above U+10FFFF (not
-// UTF-8) once stopped the scan early, hiding later rows and their errors.
+// are read and counted whatever their keys: keys with the highest bytes
+// (once bytes above U+10FFFF, now refused as invalid UTF-8) stopped the
+// scan early, hiding later rows and their errors.
 func TestScanCountsEveryTrailingOrphan(t *testing.T) {
 	dir := t.TempDir()
 	writeTable(t, filepath.Join(dir, "customers.parquet"), custSpecs()[:1], 1, []Vec{strVec("a")}, WriterOptions{})
 	d := dateVec(t, "2024-01-01", "2024-01-01", "2024-01-01", "")
 	writeTable(t, filepath.Join(dir, "usage.parquet"),
 		[]ColumnSpec{{Name: "customer_id", Type: TypeString}, {Name: "date", Type: TypeDate, Optional: true}}, 4,
-		[]Vec{strVec("a", "\xf5x", "\xff", "\xff\xff"), d}, WriterOptions{RowGroupRows: 2})
+		[]Vec{strVec("a", "\uffff", "\U0010FFFF", "\U0010FFFF\U0010FFFF"), d}, WriterOptions{RowGroupRows: 2})
 	ds, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -303,7 +339,7 @@ func TestScanCountsEveryTrailingOrphan(t *testing.T) {
 	d = dateVec(t, "2024-01-01", "2024-01-01", "2024-01-01", "2024-01-01")
 	writeTable(t, filepath.Join(dir, "usage.parquet"),
 		[]ColumnSpec{{Name: "customer_id", Type: TypeString}, {Name: "date", Type: TypeDate}}, 4,
-		[]Vec{strVec("a", "\xf5x", "\xff", "\xff\xff"), d}, WriterOptions{RowGroupRows: 2})
+		[]Vec{strVec("a", "\uffff", "\U0010FFFF", "\U0010FFFF\U0010FFFF"), d}, WriterOptions{RowGroupRows: 2})
 	ds2, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
@@ -40,6 +41,7 @@ type fileColumn struct {
 	tsScale  conversion // for timestamp sources read as dates: ms/ns scaling first
 	constant string     // Hive partition value for a column absent from the file
 	hasConst bool
+	key      bool // the customer_id column: no empty values or NUL bytes
 }
 
 // AttrColumn describes an attribute (extra column) of the customers table.
@@ -67,6 +69,9 @@ type File struct {
 	attrs    []fileColumn
 	keyLeaf  int
 	firstRow []int64 // 1-based first row of each row group
+	// lenientStrings leaves strings unchecked (see CheckString): Validate
+	// checks them itself, to report every bad value instead of the first.
+	lenientStrings bool
 }
 
 // OpenFile opens path as a file of table t and checks its schema against the
@@ -98,7 +103,10 @@ func OpenFile(path string, t *Table, partition map[string]string) (f *File, err 
 		if err := f.bindSchema(partition); err != nil {
 			return err
 		}
-		return f.indexRowGroups()
+		if err := f.indexRowGroups(); err != nil {
+			return err
+		}
+		return checkCodecs(f.Path, f.pf.Metadata(), f.leaves())
 	})
 	if err != nil {
 		return nil, err
@@ -236,7 +244,7 @@ func (f *File) bindSchema(partition map[string]string) error {
 	f.cols = make([]fileColumn, len(f.Table.Columns))
 	for i := range f.Table.Columns {
 		cc := &f.Table.Columns[i]
-		fc := fileColumn{name: cc.Name, typ: cc.Type, required: cc.Required, leaf: -1}
+		fc := fileColumn{name: cc.Name, typ: cc.Type, required: cc.Required, leaf: -1, key: cc.Name == KeyColumn}
 		pc, ok := leaves[cc.Name]
 		if !ok {
 			if v, ok := partition[cc.Name]; ok {
@@ -261,6 +269,10 @@ func (f *File) bindSchema(partition map[string]string) error {
 	}
 	for _, pc := range order {
 		if _, ok := contractColumn(f.Table, pc.Name()); ok {
+			continue
+		}
+		if !utf8.ValidString(pc.Name()) {
+			f.Ignored = append(f.Ignored, displayName(pc.Name())+" (the column name is not valid UTF-8)")
 			continue
 		}
 		t, ok := attrType(pc)
@@ -422,6 +434,9 @@ func bindLeaf(fc *fileColumn, pc *parquet.Column) error {
 func parseConstant(t Type, s string) (any, error) {
 	switch t {
 	case TypeString:
+		if !utf8.ValidString(s) {
+			return nil, ErrInvalidUTF8
+		}
 		return s, nil
 	case TypeInt64:
 		return strconv.ParseInt(s, 10, 64)
@@ -533,7 +548,11 @@ func (f *File) readColumn(rg int, chunks []parquet.ColumnChunk, fc *fileColumn, 
 		parquet.Release(p)
 		if err != nil {
 			var ie *InputError
-			if !errors.As(err, &ie) {
+			var bs *badString
+			switch {
+			case errors.As(err, &bs):
+				err = &InputError{File: f.Path, Row: firstRow + int64(bs.at), Column: fc.name, Value: bs.value, Err: bs.err}
+			case !errors.As(err, &ie):
 				err = &InputError{File: f.Path, Column: fc.name, Err: err}
 			}
 			return err
@@ -542,6 +561,10 @@ func (f *File) readColumn(rg int, chunks []parquet.ColumnChunk, fc *fileColumn, 
 	}
 	if fc.required {
 		if r := firstNull(v); r >= 0 {
+			if v.Type == TypeFloat64 && v.storedNaN(r) {
+				return &InputError{File: f.Path, Row: firstRow + int64(r), Column: fc.name, Value: "NaN",
+					Err: fmt.Errorf("%w: NaN (not a number) reads as a missing value; write a number", ErrNull)}
+			}
 			return &InputError{File: f.Path, Row: firstRow + int64(r), Column: fc.name, Err: ErrNull}
 		}
 	}
@@ -651,7 +674,14 @@ func (f *File) decodePage(p parquet.Page, fc *fileColumn, v *Vec, pos, rows int)
 		return decodeBools(p, v.Bools[pos:pos+rows], defs)
 	}
 	if fc.typ == TypeString {
-		return decodeStrings(p, v, pos, rows, defs)
+		check := checkUTF8
+		switch {
+		case f.lenientStrings:
+			check = checkNone
+		case fc.key:
+			check = checkKey
+		}
+		return decodeStrings(p, v, pos, rows, defs, check)
 	}
 	data := p.Data()
 	dict := p.Dictionary()
@@ -679,6 +709,15 @@ func (f *File) decodePage(p parquet.Page, fc *fileColumn, v *Vec, pos, rows int)
 			ok = put(dst, defs, data.Int32(), null, want)
 		default:
 			ok = put(dst, defs, data.Int64(), null, want)
+		}
+		if ok {
+			// NaN values stored in the file read as missing too; note them,
+			// so that messages can tell them from nulls.
+			for i, x := range dst {
+				if x != x && (len(defs) == 0 || defs[i] != 0) {
+					v.nans = append(v.nans, int32(pos+i))
+				}
+			}
 		}
 	case TypeDate:
 		dst := v.Dates[pos : pos+rows]
@@ -1020,7 +1059,7 @@ func decodeBoolValues(p parquet.Page, dst []int8) error {
 // decodeStrings decodes a page of a string column into codes of v.Dict.
 // A dictionary page's dictionary becomes (a prefix of) v.Dict; plain values
 // are interned.
-func decodeStrings(p parquet.Page, v *Vec, pos, rows int, defs []byte) error {
+func decodeStrings(p parquet.Page, v *Vec, pos, rows int, defs []byte, check stringCheck) (err error) {
 	codes := v.Codes[pos : pos+rows]
 	data := p.Data()
 	if dict := p.Dictionary(); dict != nil {
@@ -1047,6 +1086,10 @@ func decodeStrings(p parquet.Page, v *Vec, pos, rows int, defs []byte) error {
 					v.Dict = append(v.Dict, string(dv[off[k]:off[k+1]]))
 				}
 			}
+			v.noteBadStrings(int(v.dictBase), check)
+		}
+		if len(v.bad) > 0 {
+			defer func() { err = v.firstBadCode(codes, pos, err) }()
 		}
 		base := v.dictBase
 		ndict := uint32(int32(len(v.Dict)) - base)
@@ -1103,8 +1146,11 @@ func decodeStrings(p parquet.Page, v *Vec, pos, rows int, defs []byte) error {
 		}
 		c, ok := intern[string(b)]
 		if !ok {
-			c = int32(len(v.Dict))
 			s := string(b)
+			if err := check.apply(s); err != nil {
+				return &badString{at: pos + i, value: s, err: err}
+			}
+			c = int32(len(v.Dict))
 			v.Dict = append(v.Dict, s)
 			intern[s] = c
 		}

@@ -12,8 +12,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Severity ranks a validation problem.
@@ -62,33 +63,38 @@ type Check struct {
 
 // The checks Validate runs, in report order.
 var (
-	checkMissingTable   = Check{"missing_table", SevError, false}
-	checkUnknownTable   = Check{"unknown_table", SevError, true}
-	checkDuplicateTable = Check{"duplicate_table", SevError, true}
-	checkNoFiles        = Check{"no_files", SevError, true}
-	checkUnreadable     = Check{"unreadable", SevError, true}
-	checkWrongType      = Check{"wrong_type", SevError, true}
-	checkMissingColumn  = Check{"missing_column", SevError, false}
-	checkBadPartition   = Check{"bad_partition", SevError, true}
-	checkAttrsDiffer    = Check{"attributes_differ", SevError, true}
-	checkEmptyTable     = Check{"empty_table", SevWarning, false} // an error for customers (see report)
-	checkNullRequired   = Check{"null_required", SevError, false}
-	checkUnsortedKey    = Check{"unsorted_key", SevError, true}
-	checkDuplicateKey   = Check{"duplicate_key", SevError, false}
-	checkUnknownValue   = Check{"unknown_value", SevError, false}
-	checkOutOfRange     = Check{"out_of_range", SevError, false}
-	checkNotFinite      = Check{"not_finite", SevError, false}
-	checkOrphan         = Check{"orphan", SevWarning, false}
-	checkUnsortedTime   = Check{"unsorted_time", SevWarning, true}
-	checkMissingSignup  = Check{"missing_signup", SevWarning, false}
-	checkAfterAsOf      = Check{"after_as_of", SevWarning, false}
-	checkFutureDate     = Check{"future_date", SevWarning, false}
-	checkOldDate        = Check{"old_date", SevWarning, false}
-	checkNegativeAmount = Check{"negative_amount", SevWarning, false}
-	checkOtherValue     = Check{"other_value", SevInfo, false}
-	checkIgnoredColumn  = Check{"ignored_column", SevInfo, false}
-	checkIgnoredFile    = Check{"ignored_file", SevInfo, true}
-	checkJoinSkipped    = Check{"join_skipped", SevInfo, true}
+	checkMissingTable      = Check{"missing_table", SevError, false}
+	checkUnknownTable      = Check{"unknown_table", SevError, true}
+	checkDuplicateTable    = Check{"duplicate_table", SevError, true}
+	checkNoFiles           = Check{"no_files", SevError, true}
+	checkUnreadable        = Check{"unreadable", SevError, true}
+	checkWrongType         = Check{"wrong_type", SevError, true}
+	checkMissingColumn     = Check{"missing_column", SevError, false}
+	checkBadPartition      = Check{"bad_partition", SevError, true}
+	checkAttrsDiffer       = Check{"attributes_differ", SevError, true}
+	checkEmptyTable        = Check{"empty_table", SevWarning, false} // an error for customers (see report)
+	checkNullRequired      = Check{"null_required", SevError, false}
+	checkUnsortedKey       = Check{"unsorted_key", SevError, true}
+	checkDuplicateKey      = Check{"duplicate_key", SevError, false}
+	checkInvalidUTF8       = Check{"invalid_utf8", SevError, false}
+	checkInvalidKey        = Check{"invalid_key", SevError, false}
+	checkUnknownValue      = Check{"unknown_value", SevError, false}
+	checkOutOfRange        = Check{"out_of_range", SevError, false}
+	checkNotFinite         = Check{"not_finite", SevError, false}
+	checkNaN               = Check{"nan_value", SevWarning, false}
+	checkImplausible       = Check{"implausible_value", SevWarning, false}
+	checkOrphan            = Check{"orphan", SevWarning, false}
+	checkUnsortedTime      = Check{"unsorted_time", SevWarning, true}
+	checkMissingSignup     = Check{"missing_signup", SevWarning, false}
+	checkChurnBeforeSignup = Check{"churn_before_signup", SevWarning, false}
+	checkAfterAsOf         = Check{"after_as_of", SevWarning, false}
+	checkFutureDate        = Check{"future_date", SevWarning, false}
+	checkOldDate           = Check{"old_date", SevWarning, false}
+	checkNegativeAmount    = Check{"negative_amount", SevWarning, false}
+	checkOtherValue        = Check{"other_value", SevInfo, false}
+	checkIgnoredColumn     = Check{"ignored_column", SevInfo, false}
+	checkIgnoredFile       = Check{"ignored_file", SevInfo, true}
+	checkJoinSkipped       = Check{"join_skipped", SevInfo, true}
 )
 
 // Checks returns every check Validate runs, in report order. The slice is
@@ -98,8 +104,8 @@ func Checks() []Check { return slices.Clone(allChecks) }
 var allChecks = []Check{
 	checkMissingTable, checkUnknownTable, checkDuplicateTable, checkNoFiles, checkUnreadable, checkWrongType,
 	checkMissingColumn, checkBadPartition, checkAttrsDiffer, checkEmptyTable, checkNullRequired, checkUnsortedKey,
-	checkDuplicateKey, checkUnknownValue, checkOutOfRange, checkNotFinite, checkOrphan, checkUnsortedTime,
-	checkMissingSignup, checkAfterAsOf, checkFutureDate, checkOldDate, checkNegativeAmount, checkOtherValue,
+	checkDuplicateKey, checkInvalidUTF8, checkInvalidKey, checkUnknownValue, checkOutOfRange, checkNotFinite, checkNaN, checkImplausible,
+	checkOrphan, checkUnsortedTime, checkMissingSignup, checkChurnBeforeSignup, checkAfterAsOf, checkFutureDate, checkOldDate, checkNegativeAmount, checkOtherValue,
 	checkIgnoredColumn, checkIgnoredFile, checkJoinSkipped,
 }
 
@@ -484,7 +490,8 @@ func (v *validator) walkTable(ts *tableState) error {
 }
 
 // run checks every opened file and joins the tables by customer_id, using
-// up to v.workers goroutines.
+// up to v.workers goroutines. The first error cancels the other jobs and is
+// returned; a cancelled ctx stops handing out jobs and returns ctx.Err().
 func (v *validator) run(ctx context.Context) error {
 	var jobs []func(context.Context) error
 	// The join reads the key column of every file: the longest job, so it
@@ -506,41 +513,16 @@ func (v *validator) run(ctx context.Context) error {
 			return err
 		})
 	})
-	return runJobs(ctx, v.workers, jobs)
-}
-
-// runJobs runs jobs on up to n goroutines and returns the first error; the
-// other jobs then see a cancelled context.
-func runJobs(ctx context.Context, n int, jobs []func(context.Context) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	next := make(chan func(context.Context) error)
-	var (
-		wg    sync.WaitGroup
-		once  sync.Once
-		first error
-	)
-	for range min(n, len(jobs)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for job := range next {
-				if err := job(ctx); err != nil {
-					once.Do(func() { first = err; cancel() })
-				}
-			}
-		}()
-	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(v.workers)
 	for _, job := range jobs {
-		if ctx.Err() != nil {
+		if gctx.Err() != nil {
 			break
 		}
-		next <- job
+		g.Go(func() error { return job(gctx) })
 	}
-	close(next)
-	wg.Wait()
-	if first != nil {
-		return first
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	return ctx.Err()
 }

@@ -2,12 +2,14 @@ package data
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
 )
@@ -45,10 +47,13 @@ func (v *validator) openFile(ts *tableState, fs *fileState) {
 		fail(fmt.Errorf("%w: %v", ErrCorrupt, err))
 		return
 	}
-	f := &File{Path: fs.path, Table: t, NumRows: pf.NumRows(), osf: osf, pf: pf}
+	f := &File{Path: fs.path, Table: t, NumRows: pf.NumRows(), osf: osf, pf: pf, lenientStrings: true}
 	err = f.protect("", func() error {
 		v.bindLenient(ts, fs, f, c)
-		return f.indexRowGroups()
+		if err := f.indexRowGroups(); err != nil {
+			return err
+		}
+		return checkCodecs(f.Path, f.pf.Metadata(), f.leaves())
 	})
 	if err != nil {
 		osf.Close()
@@ -126,7 +131,11 @@ func (v *validator) bindLenient(ts *tableState, fs *fileState, f *File, c *colle
 			continue
 		}
 		if !t.Extra {
-			ts.addIgnored(c, fs.path, name, typeName(pc), fmt.Sprintf("is not a column of table %s", t.Name))
+			ts.addIgnored(c, fs.path, displayName(name), typeName(pc), fmt.Sprintf("is not a column of table %s", t.Name))
+			continue
+		}
+		if !utf8.ValidString(name) {
+			ts.addIgnored(c, fs.path, displayName(name), typeName(pc), "the column name is not valid UTF-8")
 			continue
 		}
 		at, ok := attrType(pc)
@@ -296,6 +305,7 @@ type fileCheck struct {
 	b    *Batch // the row group being checked
 
 	verdict []int8 // vocabulary verdict per dictionary entry: 0 unknown, 1 in, 2 out
+	valid   []int8 // CheckString verdict per dictionary entry: 0 unknown, 1 valid, 2 not
 
 	// order state, carried across row groups
 	prevKey  string
@@ -378,12 +388,34 @@ func (fc *fileCheck) hitValue(chk Check, col string, row int64, msg func() strin
 }
 
 func (fc *fileCheck) null(col *Column, s *colStats, row int64) {
+	fc.missing(col, s, row, false)
+}
+
+// missing records a missing value of col: a null, or a NaN stored in the
+// file (nan), which churn reads as missing too.
+func (fc *fileCheck) missing(col *Column, s *colStats, row int64, nan bool) {
 	s.nulls++
-	if col.Required {
+	switch {
+	case nan && col.Required:
+		// Required: the reader stops at it, so it is an error.
+		chk := checkNaN
+		chk.Severity = SevError
+		fc.hitValue(chk, col.Name, row, func() string {
+			return "NaN (not a number) in a required column: churn reads NaN as a missing value, so the reader stops at the first one; write a number"
+		}, "NaN")
+	case nan:
+		fc.hitValue(checkNaN, col.Name, row, nanMsg, "NaN")
+	case col.Required:
 		fc.hit(checkNullRequired, col.Name, row, func() string {
 			return "null in a required column; the reader stops at the first one"
 		}, noValue)
 	}
+}
+
+func infMsg() string { return "infinite value; write finite numbers, or null when unknown" }
+
+func nanMsg() string {
+	return "NaN (not a number) stored as a value: churn reads it as missing, like a null; write null for unknown values, or fix the computation that produced it"
 }
 
 func noValue() string { return "" }
@@ -424,17 +456,20 @@ func (fc *fileCheck) column(col *Column, v *Vec, b *Batch) {
 			row := row0 + int64(i)
 			switch {
 			case math.IsNaN(x):
-				fc.null(col, s, row)
+				fc.missing(col, s, row, v.storedNaN(i))
 				continue
 			case math.IsInf(x, 0):
-				fc.hitValue(checkNotFinite, col.Name, row, func() string {
-					return "infinite value; write finite numbers, or null when unknown"
-				}, formatFloat(x))
+				fc.hitValue(checkNotFinite, col.Name, row, infMsg, formatFloat(x))
 				continue
 			}
 			s.float(x)
 			if ranged && (x < col.Min || x > col.Max) {
 				fc.hitValue(checkOutOfRange, col.Name, row, func() string { return rangeMsg(col) }, formatFloat(x))
+			}
+			if col.Plausible > 0 && math.Abs(x) > col.Plausible {
+				fc.hitValue(checkImplausible, col.Name, row, func() string {
+					return fmt.Sprintf("implausibly large (beyond ±%s): a unit, scale or placeholder mistake? Features computed from such values can overflow, and training then fails", formatFloat(col.Plausible))
+				}, formatFloat(x))
 			}
 			if amount && x < 0 {
 				fc.hit(checkNegativeAmount, col.Name, row, func() string {
@@ -455,6 +490,7 @@ func rangeMsg(col *Column) string {
 
 func (fc *fileCheck) strings(col *Column, v *Vec, b *Batch, s *colStats) {
 	row0 := b.FirstRow
+	fc.checkStrings(col.Name, v, b, col.Name == KeyColumn)
 	if len(col.Values) == 0 {
 		for i, code := range v.Codes {
 			if code < 0 {
@@ -490,6 +526,34 @@ func (fc *fileCheck) strings(col *Column, v *Vec, b *Batch, s *colStats) {
 		fc.hitValue(checkUnknownValue, col.Name, row0+int64(i), func() string {
 			return fmt.Sprintf("not in the vocabulary of %s.%s (%s)", fc.t.Name, col.Name, strings.Join(col.Values, ", "))
 		}, v.Dict[code])
+	}
+}
+
+// checkStrings reports the values of a string column that the reader
+// refuses (see CheckString), judging each dictionary entry once.
+func (fc *fileCheck) checkStrings(name string, v *Vec, b *Batch, key bool) {
+	fc.valid = slices.Grow(fc.valid[:0], len(v.Dict))[:len(v.Dict)]
+	clear(fc.valid)
+	for i, code := range v.Codes {
+		if code < 0 {
+			continue
+		}
+		if fc.valid[code] == 0 {
+			fc.valid[code] = 1
+			if CheckString(v.Dict[code], key) != nil {
+				fc.valid[code] = 2
+			}
+		}
+		if fc.valid[code] == 1 {
+			continue
+		}
+		val := v.Dict[code]
+		err := CheckString(val, key)
+		chk := checkInvalidUTF8
+		if errors.Is(err, ErrInvalidKey) {
+			chk = checkInvalidKey
+		}
+		fc.hitValue(chk, name, b.FirstRow+int64(i), func() string { return err.Error() + "; the reader stops at the first one" }, val)
 	}
 }
 
@@ -581,14 +645,25 @@ func (fc *fileCheck) attribute(name string, v *Vec) {
 		return
 	}
 	s.present = true
+	if v.Type == TypeString {
+		fc.checkStrings(name, v, fc.b, false)
+	}
 	n := v.Len()
 	for i := 0; i < n; i++ {
 		if v.IsNull(i) {
 			s.nulls++
+			if v.Type == TypeFloat64 && v.storedNaN(i) {
+				fc.hitValue(checkNaN, name, fc.b.FirstRow+int64(i), nanMsg, "NaN")
+			}
 			continue
 		}
 		if v.Type == TypeFloat64 {
-			s.float(v.Floats[i])
+			x := v.Floats[i]
+			if math.IsInf(x, 0) {
+				fc.hitValue(checkNotFinite, name, fc.b.FirstRow+int64(i), infMsg, formatFloat(x))
+				continue
+			}
+			s.float(x)
 		}
 	}
 }
@@ -661,8 +736,13 @@ func timeString(v *Vec, i int) string {
 }
 
 func (fc *fileCheck) signup(b *Batch) {
-	sd := &b.Cols[cSignup]
+	sd, cd := &b.Cols[cSignup], &b.Cols[cChurnDate]
 	for i := 0; i < b.N; i++ {
+		if c, s := cd.Date(i), sd.Date(i); c != NoDate && s != NoDate && c < s {
+			fc.hit(checkChurnBeforeSignup, "churn_date", b.FirstRow+int64(i), func() string {
+				return "churned before signing up (churn_date is before signup_date): the label and tenure of this customer are wrong; check both dates"
+			}, c.String)
+		}
 		if sd.Date(i) != NoDate {
 			continue
 		}

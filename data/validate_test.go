@@ -285,6 +285,37 @@ func TestValidateProblems(t *testing.T) {
 			{SevError, "not_finite", "orders.parquet", 1, "amount", 1},
 			{SevWarning, "negative_amount", "orders.parquet", 2, "amount", 1},
 		}},
+		{name: "NaN is not null", setup: func(t *testing.T, dir string) {
+			writeForeign(t, filepath.Join(dir, "customers.parquet"), []ColumnSpec{spec("customer_id", TypeString), optional("signup_date", TypeDate), optional("mrr", TypeFloat64)},
+				[]string{"c000", "2024-01-01", "10"}, []string{"c001", "2024-01-01", "NaN"}, []string{"c002", "2024-01-01", "<null>"},
+				[]string{"c003", "2024-01-01", "1"}, []string{"c004", "2024-01-01", "1"}, []string{"c005", "2024-01-01", "1"})
+			writeForeign(t, filepath.Join(dir, "orders.parquet"), []ColumnSpec{spec("customer_id", TypeString), spec("ts", TypeTimestamp), spec("amount", TypeFloat64)},
+				[]string{"c001", "2024-01-01T00:00:00Z", "NaN"})
+		}, want: []expect{
+			{SevWarning, "nan_value", "customers.parquet", 2, "mrr", 1},
+			{SevError, "nan_value", "orders.parquet", 1, "amount", 1},
+		}},
+		{name: "implausible amounts", setup: func(t *testing.T, dir string) {
+			writeRows(t, filepath.Join(dir, "customers.parquet"), append(custSpecs, optional("mrr", TypeFloat64)),
+				[]string{"c000", "2024-01-01", "1e308"}, []string{"c001", "2024-01-01", "-2.5e13"}, []string{"c002", "2024-01-01", "99"},
+				[]string{"c003", "2024-01-01", "1"}, []string{"c004", "2024-01-01", "1"}, []string{"c005", "2024-01-01", "1"})
+			writeRows(t, filepath.Join(dir, "usage.parquet"), append(usageSpecs, optional("minutes", TypeFloat64)),
+				[]string{"c001", "2024-01-01", "1", "4e15"})
+		}, want: []expect{
+			{SevWarning, "implausible_value", "customers.parquet", 1, "mrr", 2},
+			{SevWarning, "negative_amount", "customers.parquet", 2, "mrr", 1},
+			{SevWarning, "implausible_value", "usage.parquet", 1, "minutes", 1},
+		}, ok: true},
+		{name: "infinite attribute", setup: func(t *testing.T, dir string) {
+			writeRows(t, filepath.Join(dir, "customers.parquet"), append(custSpecs, optional("revenue", TypeFloat64)),
+				[]string{"c000", "2024-01-01", "1"}, []string{"c001", "2024-01-01", "-Inf"}, []string{"c002", "2024-01-01", "3"},
+				[]string{"c003", "2024-01-01", "1"}, []string{"c004", "2024-01-01", "1"}, []string{"c005", "2024-01-01", "1"})
+		}, want: []expect{{SevError, "not_finite", "customers.parquet", 2, "revenue", 1}}},
+		{name: "churned before signing up", setup: func(t *testing.T, dir string) {
+			writeRows(t, filepath.Join(dir, "customers.parquet"), append(custSpecs, optional("churn_date", TypeDate)),
+				[]string{"c000", "2024-01-01", "2023-12-31"}, []string{"c001", "2024-01-01", "2024-01-01"}, []string{"c002", "2024-01-05", "2024-02-01"},
+				[]string{"c003", "2024-03-01", "2024-02-01"}, []string{"c004", "", "2024-02-01"}, []string{"c005", "2024-01-01", ""})
+		}, want: []expect{{SevWarning, "churn_before_signup", "customers.parquet", 1, "churn_date", 2}}, ok: true},
 		{name: "as-of date", asOf: asOf, setup: func(t *testing.T, dir string) {
 			// The fixture histories run from 2024-01-01 for 6 customers.
 		}, want: []expect{
@@ -385,7 +416,8 @@ func findProblem(dir string, r *Report, w expect) *Problem {
 var readerChecks = map[string]bool{
 	"missing_table": true, "unknown_table": true, "duplicate_table": true, "no_files": true, "unreadable": true,
 	"wrong_type": true, "missing_column": true, "bad_partition": true, "attributes_differ": true,
-	"null_required": true, "unsorted_key": true, "duplicate_key": true,
+	"null_required": true, "unsorted_key": true, "duplicate_key": true, "invalid_utf8": true, "invalid_key": true,
+	"nan_value": true, // an error only in required columns, where the reader stops at it
 }
 
 // checkAgreesWithReader checks that Validate and the reader agree: the

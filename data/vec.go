@@ -28,6 +28,8 @@ type Vec struct {
 	transient  bool    // strings may live in arena (see Batch.TransientKeys)
 	arena      []byte
 	intern     map[string]int32
+	bad        map[int32]error // dictionary entries the reader refuses (see noteBadStrings)
+	nans       []int32         // TypeFloat64: rows whose stored value is NaN (read as missing), ascending
 }
 
 // Int returns value i of an Int64 or Timestamp column (NullInt when missing).
@@ -115,7 +117,16 @@ func (v *Vec) reset(t Type, n int) {
 	v.Dict = v.Dict[:0]
 	v.dictSrc, v.dictBase, v.dictInts, v.dictFloats = nil, 0, nil, nil
 	clear(v.intern)
+	clear(v.bad)
+	v.nans = v.nans[:0]
 	v.extend(n)
+}
+
+// storedNaN reports whether row i of a Float64 column holds a NaN value in
+// the file (read as missing, like a null) rather than a null.
+func (v *Vec) storedNaN(i int) bool {
+	_, found := slices.BinarySearch(v.nans, int32(i))
+	return found
 }
 
 // Batch holds the decoded columns of one row group.

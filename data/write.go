@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 	"sync"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/klauspost/compress/s2"
@@ -109,6 +110,9 @@ func Schema(name string, cols []ColumnSpec) (*parquet.Schema, error) {
 	for _, c := range cols {
 		if _, dup := g.Group[c.Name]; dup {
 			return nil, fmt.Errorf("column %s is given twice", c.Name)
+		}
+		if !utf8.ValidString(c.Name) {
+			return nil, fmt.Errorf("column name %q: %w", c.Name, ErrInvalidUTF8)
 		}
 		var n parquet.Node
 		switch c.Type {
@@ -246,11 +250,19 @@ func (w *encoder) writeColumn(cw *parquet.ColumnWriter, c int, spec *ColumnSpec,
 	case v.Absent: // every value is null
 		clear(vals)
 	case spec.Type == TypeString:
+		// Every string churn writes is UTF-8 (see CheckString); the
+		// readers check what comes in, this catches anything else.
 		codes := v.Codes[lo:hi]
+		badRow := func(i int) error {
+			return fmt.Errorf("write column %s: row %d: value %q: %w", spec.Name, base+int64(i)+1, v.Dict[codes[i]], ErrInvalidUTF8)
+		}
 		if len(v.Dict) > len(codes) {
 			for i, code := range codes {
 				vals[i] = parquet.Value{}
 				if code >= 0 {
+					if !utf8.ValidString(v.Dict[code]) {
+						return badRow(i)
+					}
 					vals[i] = byteArrayValue(v.Dict[code])
 				}
 			}
@@ -258,13 +270,18 @@ func (w *encoder) writeColumn(cw *parquet.ColumnWriter, c int, spec *ColumnSpec,
 		}
 		// Codes repeat: build the Value of each dictionary entry once.
 		dict := w.dictVals[:0]
+		invalid := false
 		for _, s := range v.Dict {
 			dict = append(dict, byteArrayValue(s))
+			invalid = invalid || !utf8.ValidString(s)
 		}
 		w.dictVals = dict
 		for i, code := range codes {
 			vals[i] = parquet.Value{}
 			if code >= 0 {
+				if invalid && !utf8.ValidString(v.Dict[code]) {
+					return badRow(i)
+				}
 				vals[i] = dict[code]
 			}
 		}

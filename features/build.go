@@ -121,14 +121,22 @@ func NewBuilder(ds *data.Dataset, spec *Spec, lc LabelConfig) (*Builder, error) 
 
 // Row computes one feature row of the customer in h as of T into the
 // columns of dst (appending), unless the customer is not a customer at T.
-// It reports whether a row was added. Row is a pure function of h, T and
-// the builder's spec and label config.
-func (b *Builder) Row(h *data.History, T data.Date, asOfKnown bool, vals *Values, dst *Batch) bool {
+// It reports whether a row was added; a feature that overflows is an
+// *OverflowError. Row is a pure function of h, T and the builder's spec and
+// label config.
+func (b *Builder) Row(h *data.History, T data.Date, asOfKnown bool, vals *Values, dst *Batch) (bool, error) {
 	label, active := Label(h, T, &b.label)
 	if !active {
-		return false
+		return false, nil
 	}
-	computeMask(h, T, &b.spec.Config, b.mask, vals)
+	if err := computeMask(h, T, &b.spec.Config, b.mask, vals); err != nil {
+		return false, err
+	}
+	for i, d := range b.spec.Features {
+		if a := b.attr[i]; a >= 0 && d.Kind != Categorical && overflows(h.Customer.Attrs[a].Num) {
+			return false, &OverflowError{Customer: h.Customer.ID, AsOf: T, Feature: d.Name, Value: h.Customer.Attrs[a].Num, Columns: d.Needs[0]}
+		}
+	}
 	cols := dst.Cols
 	cols[0].AppendUnique(h.Customer.ID)
 	if asOfKnown {
@@ -167,7 +175,7 @@ func (b *Builder) Row(h *data.History, T data.Date, asOfKnown bool, vals *Values
 		lv.AppendInt(int64(label))
 	}
 	dst.N++
-	return true
+	return true, nil
 }
 
 // NewBatch returns an empty batch for the builder's columns with room for
@@ -280,7 +288,11 @@ func (b *Builder) RunWith(ctx context.Context, opt RunOptions, emit func(*Batch)
 						return nil
 					}
 					for _, T := range dates {
-						if b.Row(h, T, asOfKnown, &vals, bt) && keepCustomers {
+						added, err := b.Row(h, T, asOfKnown, &vals, bt)
+						if err != nil {
+							return err
+						}
+						if added && keepCustomers {
 							c := h.Customer
 							c.Attrs = nil
 							bt.Customers = append(bt.Customers, c)

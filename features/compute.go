@@ -1,8 +1,11 @@
 package features
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/churnlab/churn/data"
 )
@@ -120,11 +123,88 @@ func (v *view) knownTime(t data.Timestamp) data.Timestamp {
 // dates on or after T cannot change the result. h's tables must be ordered
 // by time (data.Scan guarantees it). Compute is a pure function: safe for
 // concurrent use with distinct outputs.
-func Compute(h *data.History, T data.Date, cfg *Config, out *Values) {
-	computeMask(h, T, cfg, maskOf(cfg.Groups), out)
+//
+// A feature that comes out infinite or beyond the float32 range the model
+// computes in — huge amounts, their sums or ratios, an infinite input — is
+// an *OverflowError naming the customer, T, the feature and its source
+// columns; out then holds the values computed.
+func Compute(h *data.History, T data.Date, cfg *Config, out *Values) error {
+	return computeMask(h, T, cfg, maskOf(cfg.Groups), out)
 }
 
-func computeMask(h *data.History, T data.Date, cfg *Config, m groupMask, out *Values) {
+// OverflowError reports a feature whose value is infinite, or finite but
+// beyond the float32 range the model computes in. Missing values are NaN
+// and fine; such a value would make training fail far from its cause
+// ("value at row 12, column 40 is +Inf"), so it stops the computation where
+// it arises.
+type OverflowError struct {
+	Customer string
+	AsOf     data.Date
+	Feature  string
+	Value    float64 // +Inf or -Inf
+	// Columns are the dataset columns the feature is computed from.
+	Columns []string
+}
+
+func (e *OverflowError) Error() string {
+	what := "too large for arithmetic"
+	if !math.IsInf(e.Value, 0) {
+		what = "beyond ±3.4e38, the largest magnitude the model can hold (XGBoost computes in float32)"
+	}
+	return fmt.Sprintf("customer %q as of %s: feature %s is %v, %s; it is computed from %s (churn validate reports such values as implausible_value or not_finite): fix or null them",
+		e.Customer, e.AsOf, e.Feature, e.Value, what, strings.Join(e.Columns, ", "))
+}
+
+// overflows reports whether a feature value is infinite or too large for
+// the model: XGBoost holds features as float32, where such values become
+// infinite. NaN (missing) does not overflow.
+func overflows(x float64) bool { return math.Abs(x) > math.MaxFloat32 }
+
+// sources names the columns feature id is computed from in v's dataset.
+// Numbers that can grow without bound are named by column; other features
+// by what their definition needs.
+func sources(id int, v *view, cfg *Config) []string {
+	subs := func(with, without string) []string {
+		if v.hasSubs {
+			return []string{with}
+		}
+		return []string{without}
+	}
+	switch id {
+	case fMRR:
+		return subs("subscriptions.mrr", "customers.mrr")
+	case fSeats:
+		return subs("subscriptions.seats", "customers.seats")
+	case fMRRChangePct:
+		return subs("subscriptions.mrr", "payments.amount")
+	case fUtilisation:
+		return append([]string{"usage.active_users"}, subs("subscriptions.seats", "customers.seats")...)
+	case fSpendTrend, fAOVChange:
+		return []string{"orders.amount"}
+	}
+	var out []string
+	for _, alt := range defs(cfg)[id].Needs {
+		for _, item := range alt {
+			if !slices.Contains(out, item) {
+				out = append(out, item)
+			}
+		}
+	}
+	return out
+}
+
+// checkFinite returns an *OverflowError for the first feature that
+// overflows.
+func checkFinite(v *view, cfg *Config, out *Values) error {
+	for id, x := range out.Num {
+		if overflows(x) {
+			return &OverflowError{Customer: v.c.ID, AsOf: v.T, Feature: defs(cfg)[id].Name, Value: x, Columns: sources(id, v, cfg)}
+		}
+	}
+	return nil
+}
+
+func computeMask(h *data.History, T data.Date, cfg *Config, m groupMask, out *Values) error {
 	out.reset()
 	v := cut(h, T)
 	x := &out.Num
@@ -153,6 +233,7 @@ func computeMask(h *data.History, T data.Date, cfg *Config, m groupMask, out *Va
 	if m.has(gPurchases) {
 		purchases(&v, cfg, x)
 	}
+	return checkFinite(&v, cfg, out)
 }
 
 func active(u *data.Usage) bool {

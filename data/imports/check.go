@@ -3,6 +3,7 @@ package imports
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -222,6 +223,23 @@ func (m *Mapping) validateSource(s *SourceSpec) error {
 			return m.errorf(s.Line, "%v", err)
 		}
 	}
+	if err := checkUTF8Mode(s.InvalidUTF8); err != nil {
+		return m.errorf(s.Line, "%v", err)
+	}
+	s.maxLine, s.maxField = DefaultMaxLineBytes, DefaultMaxFieldBytes
+	for _, lim := range []struct {
+		key, val string
+		dst      *int64
+	}{{"max_line_bytes", s.MaxLineBytes, &s.maxLine}, {"max_field_bytes", s.MaxFieldBytes, &s.maxField}} {
+		if lim.val == "" {
+			continue
+		}
+		n, err := parseByteSize(lim.val)
+		if err != nil {
+			return m.errorf(s.Line, "%s: %v", lim.key, err)
+		}
+		*lim.dst = n
+	}
 	if len([]rune(s.Comment)) > 1 {
 		return m.errorf(s.Line, "comment %q: want one character", s.Comment)
 	}
@@ -268,6 +286,35 @@ func (s *SourceSpec) delimiter() (rune, error) {
 
 func (s *SourceSpec) trim() bool { return s.Trim == nil || *s.Trim }
 
+// lineLimit and fieldLimit return the source's limits (defaults until
+// validateSource has parsed them).
+func (s *SourceSpec) lineLimit() int64 {
+	if s.maxLine > 0 {
+		return s.maxLine
+	}
+	return DefaultMaxLineBytes
+}
+
+func (s *SourceSpec) fieldLimit() int64 {
+	if s.maxField > 0 {
+		return s.maxField
+	}
+	return DefaultMaxFieldBytes
+}
+
+// checkUTF8Mode checks an invalid_utf8 setting.
+func checkUTF8Mode(mode string) error {
+	switch mode {
+	case "", "error", "replace":
+		return nil
+	}
+	return fmt.Errorf("invalid_utf8 %q: want error or replace", mode)
+}
+
+// replaceUTF8 reports whether text of the source that is not valid UTF-8
+// is replaced rather than refused.
+func (s *SourceSpec) replaceUTF8() bool { return s != nil && s.InvalidUTF8 == "replace" }
+
 func (s *SourceSpec) header() bool {
 	if s.Header != nil {
 		return *s.Header
@@ -297,6 +344,11 @@ func (m *Mapping) validateColumn(t *TableSpec, name string, c *ColumnSpec, col *
 	}
 	if c.Lookup != nil && (c.Lookup.Key == "" || c.Lookup.Value == "") {
 		return m.errorf(c.Lookup.Line, "%s: lookup needs key (the lookup file's column to match) and value (the column to take)", what)
+	}
+	if c.Lookup != nil && c.Lookup.Source != nil {
+		if err := m.validateSource(c.Lookup.Source); err != nil {
+			return err
+		}
 	}
 	if c.RowNumber != "" {
 		if err := checkRowTemplate(c.RowNumber); err != nil {
@@ -334,6 +386,17 @@ func (m *Mapping) validateColumn(t *TableSpec, name string, c *ColumnSpec, col *
 	default:
 		return m.errorf(c.Line, "%s: on_error %q: want fail, null or skip", what, c.OnError)
 	}
+	if err := checkUTF8Mode(c.InvalidUTF8); err != nil {
+		return m.errorf(c.Line, "%s: %v", what, err)
+	}
+	if c.InvalidUTF8 == "replace" {
+		if col != nil && col.Name == data.KeyColumn {
+			return m.errorf(c.Line, "%s: invalid_utf8: replace: customer ids are never replaced (two different ids could become the same); convert the file to UTF-8", what)
+		}
+		if typeKnown && typ != data.TypeString {
+			return m.errorf(c.Line, "%s: invalid_utf8 is for string columns, not %s", what, typ)
+		}
+	}
 	switch c.Unmapped {
 	case "", "error", "keep", "null":
 	default:
@@ -355,6 +418,9 @@ func (m *Mapping) validateColumn(t *TableSpec, name string, c *ColumnSpec, col *
 		for _, f := range c.layouts() {
 			if strings.TrimSpace(f) == "" {
 				return m.errorf(c.Line, "%s: empty date format", what)
+			}
+			if err := checkLayout(f); err != nil {
+				return m.errorf(c.Line, "%s: %v", what, err)
 			}
 		}
 		if _, err := c.location(); err != nil {
@@ -395,6 +461,50 @@ func (m *Mapping) validateColumn(t *TableSpec, name string, c *ColumnSpec, col *
 		}
 	}
 	return nil
+}
+
+// layoutProbe is the instant a layout must write and read back: its year,
+// month and day differ from each other and from the layout's defaults.
+var layoutProbe = time.Date(2001, time.February, 3, 16, 5, 6, 0, time.UTC)
+
+// checkLayout checks a format of the mapping (a Go layout or a strftime
+// pattern): it must use known strftime directives and hold the year, month
+// and day, so that a format that cannot match any date is blamed on the
+// mapping, not on every value of the data.
+func checkLayout(f string) error {
+	for i := 0; i+1 < len(f); i++ {
+		if f[i] != '%' {
+			continue
+		}
+		d := f[i+1]
+		if d == '-' && i+2 < len(f) {
+			if !strings.ContainsRune("dmHIMS", rune(f[i+2])) {
+				return fmt.Errorf("format %q: unknown directive %%-%c (known: %%-d %%-m %%-H %%-I %%-M %%-S)", f, f[i+2])
+			}
+			i += 2
+			continue
+		}
+		if _, ok := strftime[d]; !ok {
+			return fmt.Errorf("format %q: unknown directive %%%c (known: %s)", f, d, strftimeList())
+		}
+		i++
+	}
+	l := goLayout(f)
+	t, err := time.Parse(l, layoutProbe.Format(l))
+	if err != nil || t.Year() != layoutProbe.Year() || t.Month() != layoutProbe.Month() || t.Day() != layoutProbe.Day() {
+		return fmt.Errorf("format %q has no year, month or day: a Go layout writes them 2006, 01 and 02 (e.g. 02/01/2006), a strftime pattern %%Y, %%m and %%d (e.g. %%d/%%m/%%Y)", f)
+	}
+	return nil
+}
+
+// strftimeList lists the strftime directives a format may use.
+func strftimeList() string {
+	var ds []string
+	for d := range strftime {
+		ds = append(ds, "%"+string(d))
+	}
+	sort.Strings(ds)
+	return strings.Join(ds, " ")
 }
 
 func (c *ColumnSpec) layouts() []string {

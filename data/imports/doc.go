@@ -11,6 +11,11 @@
 // the source file, line, column and value; problems of the mapping itself
 // as *MappingError naming the mapping file and line.
 //
+// Text sources must be UTF-8 (a mapping may replace bad bytes instead,
+// invalid_utf8: replace); UTF-16 files are recognised and refused. Lines
+// and values are bounded (max_line_bytes, max_field_bytes) so that one
+// huge line cannot exhaust memory.
+//
 // Limitations: every table is held in memory while it is converted and
 // sorted (about two to three times the size of its source text), and
 // Sort holds one Parquet file at a time in memory.

@@ -117,6 +117,9 @@ func Import(ctx context.Context, m *Mapping, opt Options) (*Summary, error) {
 		sum.Label = im.label(cust)
 	}
 	im.countOrphans()
+	if err := im.checkEmpty(sum); err != nil {
+		return nil, err
+	}
 	for _, name := range data.TableNames() {
 		if td := im.tables[name]; td != nil {
 			td.sum.Rows = int64(td.n)
@@ -193,7 +196,7 @@ func (im *importer) buildFromSource(ctx context.Context, t *TableSpec) (*tableDa
 		return nil, err
 	}
 	td := &tableData{spec: t, table: t.table, sd: sd, cols: map[string]*data.Vec{}}
-	td.sum = &TableSummary{Table: t.name, Source: sd.path, SourceRows: int64(len(sd.rows)), Nulls: map[string]int64{}, Coerced: map[string]int64{}}
+	td.sum = &TableSummary{Table: t.name, Source: sd.path, SourceRows: int64(len(sd.rows)), Nulls: map[string]int64{}, Coerced: map[string]int64{}, Replaced: map[string]int64{}}
 	if err := im.plan(ctx, td); err != nil {
 		return nil, err
 	}
@@ -565,6 +568,7 @@ func (im *importer) convertRows(ctx context.Context, td *tableData) error {
 	row := make([]cell, len(td.plans))
 	nulls := make([]bool, len(td.plans))
 	coerced := make([]bool, len(td.plans))
+	replaced := make([]bool, len(td.plans))
 	for r, rec := range sd.rows {
 		if r&0xffff == 0xffff {
 			if err := ctx.Err(); err != nil {
@@ -573,7 +577,7 @@ func (im *importer) convertRows(ctx context.Context, td *tableData) error {
 		}
 		keep := true
 		for j, p := range td.plans {
-			nulls[j], coerced[j] = false, false
+			nulls[j], coerced[j], replaced[j] = false, false, false
 			var raw string
 			native := nativeNone
 			switch {
@@ -606,6 +610,7 @@ func (im *importer) convertRows(ctx context.Context, td *tableData) error {
 			} else if reason == nullInput {
 				nulls[j] = true
 			}
+			replaced[j] = x.replaced
 			if !keep {
 				break
 			}
@@ -622,6 +627,9 @@ func (im *importer) convertRows(ctx context.Context, td *tableData) error {
 			}
 			if coerced[j] {
 				td.sum.Coerced[p.name]++
+			}
+			if replaced[j] {
+				td.sum.Replaced[p.name]++
 			}
 		}
 		td.lines = append(td.lines, sd.lines[r])
@@ -837,6 +845,33 @@ func (im *importer) label(t *TableSpec) *LabelSummary {
 		im.log.Warn("churn labels disagree", "churned_without_events", ls.ChurnedWithoutEvents, "events_without_churned", ls.EventsWithoutChurned, "rule", ls.Rule)
 	}
 	return ls
+}
+
+// checkEmpty refuses a customers table without rows — the dataset would
+// have no one to score — and records a warning for each other table whose
+// source gave no rows.
+func (im *importer) checkEmpty(sum *Summary) error {
+	for _, name := range data.TableNames() {
+		td := im.tables[name]
+		if td == nil || td.n > 0 {
+			continue
+		}
+		src := td
+		if td.sd == nil && td.spec.Derive != nil {
+			src = im.tables[td.spec.Derive.From]
+		}
+		why := filepath.Base(src.sd.path) + " has no data rows"
+		if src.sum.Skipped > 0 {
+			why = fmt.Sprintf("all %d data rows of %s were skipped (on_error: skip)", src.sum.Skipped, filepath.Base(src.sd.path))
+		}
+		if name == data.Customers {
+			return &data.InputError{File: src.sd.path, Err: fmt.Errorf("%w: %s, so the dataset would have no customers", data.ErrEmpty, why)}
+		}
+		w := fmt.Sprintf("%s: %s; the table is written without rows", name, why)
+		sum.Warnings = append(sum.Warnings, w)
+		im.log.Warn("table without rows", "table", name, "why", why)
+	}
+	return nil
 }
 
 // countOrphans counts event rows whose customer is not in customers.

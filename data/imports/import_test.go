@@ -306,9 +306,15 @@ func TestMappingErrors(t *testing.T) {
 		{"format on a number", "tables:\n  customers:\n    source: cust.csv\n    columns:\n      customer_id: id\n      seats: {from: plan, format: \"2006\"}\n", 6, "format and timezone are for DATE and TIMESTAMP", nil},
 		{"from and const", "tables:\n  customers:\n    source: cust.csv\n    columns:\n      customer_id: id\n      plan: {from: plan, const: pro}\n", 6, "only one of from, const and row_number", nil},
 		{"bad row template", "tables:\n  customers:\n    source: cust.csv\n    columns:\n      customer_id: {row_number: \"c%s\"}\n", 5, "one %d verb", nil},
+		{"format without date parts", "tables:\n  customers:\n    source: cust.csv\n    columns:\n      customer_id: id\n      signup_date: {from: plan, format: \"yyyy-mm-dd\"}\n", 6, `customers.signup_date: format "yyyy-mm-dd" has no year, month or day`, nil},
+		{"unknown strftime directive", "tables:\n  customers:\n    source: cust.csv\n    columns:\n      customer_id: id\n      signup_date: {from: plan, format: \"%Y-%m-%Q\"}\n", 6, `format "%Y-%m-%Q": unknown directive %Q`, nil},
+		{"second of two formats", "tables:\n  customers:\n    source: cust.csv\n    columns:\n      customer_id: id\n      signup_date:\n        from: plan\n        formats: [\"2006-01-02\", \"DD/MM/YYYY\"]\n", 7, `format "DD/MM/YYYY" has no year, month or day`, nil},
+		{"time without a day", "tables:\n  customers: {source: cust.csv, columns: {customer_id: id}}\n  tickets:\n    source: cust.csv\n    columns:\n      customer_id: id\n      opened_at: {from: plan, format: \"15:04\"}\n      priority: plan\n      escalated: Churn\n", 7, `format "15:04" has no year, month or day`, nil},
 		{"bad timezone", "tables:\n  customers:\n    source: cust.csv\n    columns:\n      customer_id: id\n      signup_date: {from: plan, timezone: Mars/Olympus}\n", 6, `timezone "Mars/Olympus"`, nil},
 		{"unset variable", "source_dir: ${NO_SUCH_CHURN_VAR}\ntables:\n  customers: {source: cust.csv, columns: {customer_id: id}}\n", 1, "NO_SUCH_CHURN_VAR is not set", nil},
 		{"bad format", "tables:\n  customers:\n    source: {file: cust.csv, format: xlsx}\n    columns: {customer_id: id}\n", 3, `format "xlsx": want csv, whitespace or parquet`, nil},
+		{"bad line limit", "tables:\n  customers:\n    source: {file: cust.csv, max_line_bytes: 12 MB}\n    columns: {customer_id: id}\n", 3, `max_line_bytes: size "12 MB": want a positive number of bytes`, nil},
+		{"bad field limit of a lookup", "tables:\n  customers:\n    source: cust.csv\n    columns:\n      customer_id: {from: id, lookup: {source: {file: cust.csv, max_field_bytes: 0}, key: id, value: plan}}\n", 5, `max_field_bytes: size "0"`, nil},
 		{"aggregate customers", "tables:\n  customers:\n    source: cust.csv\n    columns: {customer_id: id}\n    aggregate: {plan: first}\n", 2, "only event tables can be aggregated", nil},
 		{"aggregate bad function", "tables:\n  customers: {source: cust.csv, columns: {customer_id: id}}\n  orders:\n    source: cust.csv\n    columns: {customer_id: id, ts: plan, amount: plan}\n    aggregate: {amount: avg}\n", 3, `unknown function "avg"`, nil},
 		{"aggregate sum of a string", "tables:\n  customers: {source: cust.csv, columns: {customer_id: id}}\n  tickets:\n    source: cust.csv\n    columns: {customer_id: id, opened_at: plan, priority: plan, escalated: plan}\n    aggregate: {priority: sum}\n", 3, "sum needs a number column", nil},
@@ -631,4 +637,40 @@ func TestSourceDirOverride(t *testing.T) {
 	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "--source-dir") {
 		t.Errorf("err = %v", err)
 	}
+}
+
+// TestEmptySources checks that a source with a header but no data rows is
+// never imported silently: no customers is an error, an empty event table
+// a warning the summary counts.
+func TestEmptySources(t *testing.T) {
+	const mapping = `tables:
+  customers:
+    source: cust.csv
+    columns: {customer_id: id, signup_date: {from: since, on_error: skip}}
+  tickets:
+    source: tix.csv
+    columns: {customer_id: id, opened_at: at, priority: prio, escalated: esc}
+`
+	t.Run("customers", func(t *testing.T) {
+		for _, cust := range []string{"id,since\n", "id,since\r\n\r\n", "id,since\na,someday\n"} {
+			_, _, err := runMapping(t, mapping, map[string]string{"cust.csv": cust, "tix.csv": "id,at,prio,esc\n"})
+			var ie *data.InputError
+			if !errors.As(err, &ie) || !errors.Is(err, data.ErrEmpty) || !strings.HasSuffix(ie.File, "cust.csv") || !strings.Contains(err.Error(), "no customers") {
+				t.Errorf("%q: err = %v, want an ErrEmpty InputError naming cust.csv", cust, err)
+			}
+		}
+	})
+	t.Run("event table", func(t *testing.T) {
+		sum, _ := mustImport(t, mapping, map[string]string{"cust.csv": "id,since\na,2024-01-01\n", "tix.csv": "id,at,prio,esc\n"})
+		if len(sum.Warnings) != 1 || !strings.Contains(sum.Warnings[0], "tickets: tix.csv has no data rows") {
+			t.Fatalf("warnings = %q", sum.Warnings)
+		}
+		var b strings.Builder
+		if err := sum.WriteText(&b); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), "warning: tickets: tix.csv has no data rows") {
+			t.Errorf("summary text:\n%s", b.String())
+		}
+	})
 }

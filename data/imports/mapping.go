@@ -106,9 +106,21 @@ type SourceSpec struct {
 	Trim *bool `yaml:"trim"`
 	// Nulls lists values read as null in every column, besides blanks.
 	Nulls []string `yaml:"nulls"`
+	// InvalidUTF8 says what happens to text that is not valid UTF-8:
+	// error (default) or replace (each bad byte sequence becomes U+FFFD,
+	// counted in the summary; customer ids are never replaced).
+	InvalidUTF8 string `yaml:"invalid_utf8"`
+	// MaxLineBytes bounds a line of a text file (and a CSV record that
+	// spans lines inside quotes), MaxFieldBytes one value: a number of
+	// bytes or a size such as "64MiB". Defaults: DefaultMaxLineBytes,
+	// DefaultMaxFieldBytes.
+	MaxLineBytes  string `yaml:"max_line_bytes"`
+	MaxFieldBytes string `yaml:"max_field_bytes"`
 
-	Line int    `yaml:"-"`
-	path string // resolved path
+	Line     int    `yaml:"-"`
+	path     string // resolved path
+	maxLine  int64  // parsed MaxLineBytes (set by validateSource)
+	maxField int64  // parsed MaxFieldBytes
 }
 
 // ColumnSpec says where one output column comes from and how its text is
@@ -150,6 +162,9 @@ type ColumnSpec struct {
 	// fail (default), null (counted in the summary) or skip (drop the row,
 	// counted in the summary).
 	OnError string `yaml:"on_error"`
+	// InvalidUTF8 overrides the source's invalid_utf8 for this column:
+	// error or replace.
+	InvalidUTF8 string `yaml:"invalid_utf8"`
 
 	Line int `yaml:"-"`
 }

@@ -1,14 +1,18 @@
 package imports
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/churnlab/churn/data"
+	"github.com/churnlab/churn/internal/parquettest"
 )
 
 // exportRow is a Parquet file from another tool: other names and types.
@@ -108,4 +112,41 @@ func TestDecimalString(t *testing.T) {
 			t.Errorf("decimal %x scale %d = %q, want %q", tt.raw, tt.scale, got, tt.want)
 		}
 	}
+}
+
+// TestParquetSourceCodecs imports the customers files DuckDB wrote with
+// every codec churn reads (data/testdata/codecs), and checks that a file
+// compressed with the deprecated Hadoop-framed LZ4 codec is refused with a
+// message naming the file, column and codec.
+func TestParquetSourceCodecs(t *testing.T) {
+	for _, codec := range []string{"uncompressed", "snappy", "gzip", "zstd", "lz4_raw", "brotli"} {
+		t.Run(codec, func(t *testing.T) {
+			src, err := filepath.Abs(filepath.Join("..", "testdata", "codecs", "customers_"+codec+".parquet"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum, out := mustImport(t, "tables:\n  customers:\n    source: "+src+"\n    attributes: {keep: none}\n", nil)
+			if n := sum.Table(data.Customers).Rows; n != 500 {
+				t.Fatalf("%d rows, want 500", n)
+			}
+			hs, _, _ := scanAll(t, out)
+			if c := hs[499].Customer; c.ID != "C00499" || c.MRR != 499*1.25 || c.Plan != "3cf166c6b73f030b4f67eeaeba301103" {
+				t.Fatalf("last customer = %+v", c)
+			}
+		})
+	}
+	t.Run("legacy LZ4", func(t *testing.T) {
+		b, err := os.ReadFile(filepath.Join("..", "testdata", "codecs", "customers_uncompressed.parquet"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err = parquettest.SetCodec(b, format.Lz4); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = runMapping(t, "tables:\n  customers:\n    source: c.parquet\n", map[string]string{"c.parquet": string(b)})
+		var ie *data.InputError
+		if !errors.As(err, &ie) || !strings.HasSuffix(ie.File, "c.parquet") || ie.Column == "" || !errors.Is(err, data.ErrUnsupported) || !strings.Contains(err.Error(), "LZ4") {
+			t.Fatalf("err = %v, want an ErrUnsupported InputError naming c.parquet, a column and LZ4", err)
+		}
+	})
 }

@@ -14,12 +14,13 @@ import (
 
 // cell is one converted value, before it is appended to a column.
 type cell struct {
-	null bool
-	s    string
-	i    int64 // INT64; TIMESTAMP in microseconds
-	f    float64
-	b    bool
-	d    data.Date
+	null     bool
+	replaced bool // s had bytes that are not UTF-8, replaced by U+FFFD
+	s        string
+	i        int64 // INT64; TIMESTAMP in microseconds
+	f        float64
+	b        bool
+	d        data.Date
 }
 
 // nativeKind marks source columns whose text is the canonical rendering of a
@@ -52,6 +53,8 @@ type converter struct {
 	nulls    map[string]bool
 	scale    float64 // 0: none
 	trim     bool
+	key      bool // customer_id: never empty, no NUL bytes, never replaced
+	replace  bool // replace bytes that are not UTF-8 instead of failing
 }
 
 // Default layouts, tried when a column gives none. They are all ISO 8601
@@ -83,9 +86,13 @@ func (c *ColumnSpec) location() (*time.Location, error) {
 // newConverter builds the converter of a column of type typ. srcNulls are
 // the source's null tokens.
 func newConverter(spec *ColumnSpec, typ data.Type, col *data.Column, src *SourceSpec) (*converter, error) {
-	c := &converter{typ: typ, col: col, trim: true, unmapped: "error"}
+	c := &converter{typ: typ, col: col, trim: true, unmapped: "error", key: col != nil && col.Name == data.KeyColumn}
 	if src != nil {
 		c.trim = src.trim()
+		c.replace = src.replaceUTF8()
+	}
+	if spec != nil && spec.InvalidUTF8 != "" {
+		c.replace = spec.InvalidUTF8 == "replace"
 	}
 	nulls := []string{}
 	if src != nil {
@@ -208,7 +215,7 @@ func (c *converter) parseCanonical(s string) (cell, error) {
 func (c *converter) parse(s string, layouts []string) (cell, error) {
 	switch c.typ {
 	case data.TypeString:
-		return cell{s: s}, nil
+		return c.text(s)
 	case data.TypeInt64:
 		i, err := parseInt(s)
 		if err != nil {
@@ -251,6 +258,24 @@ func (c *converter) parse(s string, layouts []string) (cell, error) {
 		return cell{i: int64(data.TimestampOf(t))}, nil
 	}
 	return cell{}, fmt.Errorf("unsupported type %s", c.typ)
+}
+
+// text checks a string value (see data.CheckString): text that is not
+// UTF-8 is an error, or replaced when the mapping says so; a customer id
+// must not be empty or hold NUL bytes, and is never replaced.
+func (c *converter) text(s string) (cell, error) {
+	err := data.CheckString(s, c.key)
+	switch {
+	case err == nil:
+		return cell{s: s}, nil
+	case c.key && c.replace && errors.Is(err, data.ErrInvalidUTF8):
+		return cell{}, fmt.Errorf("%w; customer ids are never replaced (two different ids could become the same), so invalid_utf8: replace does not apply to them: convert the file to UTF-8", data.ErrInvalidUTF8)
+	case c.replace && errors.Is(err, data.ErrInvalidUTF8):
+		return cell{s: strings.ToValidUTF8(s, "\uFFFD"), replaced: true}, nil
+	case errors.Is(err, data.ErrInvalidUTF8):
+		return cell{}, fmt.Errorf("%w, or set invalid_utf8: replace in the mapping to replace bad bytes with U+FFFD", err)
+	}
+	return cell{}, err
 }
 
 // parseInt parses an integer, also written as a whole decimal ("12.0").

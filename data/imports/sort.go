@@ -13,6 +13,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/snappy"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/churnlab/churn/data"
 )
@@ -230,6 +231,9 @@ func sortFile(ctx context.Context, path string, t *data.Table, w io.Writer, copy
 	if err != nil {
 		return 0, false, &data.InputError{File: path, Err: fmt.Errorf("%w: %v", data.ErrCorrupt, err)}
 	}
+	if err := data.CheckCodecs(path, pf); err != nil {
+		return 0, false, err
+	}
 	schema := pf.Schema()
 	key, ok := schema.Lookup(data.KeyColumn)
 	if !ok || key.MaxRepetitionLevel > 0 || key.Node.Type().Kind() != parquet.ByteArray {
@@ -241,6 +245,24 @@ func sortFile(ctx context.Context, path string, t *data.Table, w io.Writer, copy
 		if tl, ok := schema.Lookup(t.Time); ok && tl.MaxRepetitionLevel == 0 {
 			timeCol, timeType = tl.ColumnIndex, tl.Node.Type()
 		}
+	}
+	// Text columns (flat BYTE_ARRAY, as STRING or without annotation, as
+	// churn reads them) are checked: every string churn writes is UTF-8.
+	text := map[int]string{}
+	for _, p := range schema.Columns() {
+		leaf, _ := schema.Lookup(p...)
+		typ := leaf.Node.Type()
+		if leaf.MaxRepetitionLevel > 0 || typ.Kind() != parquet.ByteArray {
+			continue
+		}
+		if lt := typ.LogicalType(); lt != nil && lt.Value != nil {
+			switch lt.Value.(type) {
+			case *format.StringType, *format.EnumType:
+			default:
+				continue // JSON, BSON, decimals, UUIDs: not text churn reads
+			}
+		}
+		text[leaf.ColumnIndex] = strings.Join(p, ".")
 	}
 	var rows []parquet.Row
 	var ids [][]byte
@@ -256,6 +278,12 @@ func sortFile(ctx context.Context, path string, t *data.Table, w io.Writer, copy
 				var id []byte
 				var tv parquet.Value
 				for _, v := range row {
+					if name, ok := text[v.Column()]; ok && !v.IsNull() {
+						if err := data.CheckString(string(v.ByteArray()), v.Column() == key.ColumnIndex); err != nil {
+							rr.Close()
+							return 0, false, &data.InputError{File: path, Row: int64(len(rows)), Column: name, Value: string(v.ByteArray()), Err: err}
+						}
+					}
 					switch v.Column() {
 					case key.ColumnIndex:
 						if v.IsNull() {

@@ -2,6 +2,7 @@ package imports
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -9,9 +10,11 @@ import (
 	"io"
 	"math/big"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/deprecated"
@@ -103,43 +106,139 @@ func (sd *sourceData) header(s *SourceSpec, rec []string, line int64) error {
 	for i, n := range rec {
 		names[i] = strings.TrimSpace(n)
 	}
+	if err := sd.checkNames(s, names, line); err != nil {
+		return err
+	}
 	return sd.setColumns(names, line)
+}
+
+// checkNames refuses column names of the file that are not valid UTF-8
+// (they would become attribute names), or replaces their bad bytes when
+// the source says invalid_utf8: replace. line is the header's line (0 for
+// Parquet files).
+func (sd *sourceData) checkNames(s *SourceSpec, names []string, line int64) error {
+	for i, n := range names {
+		if utf8.ValidString(n) {
+			continue
+		}
+		if !s.replaceUTF8() {
+			return &data.InputError{File: sd.path, Row: line, Value: n, Err: fmt.Errorf("column %d: the column name is %w; name the columns in the mapping (columns: with header: true), convert the file to UTF-8, or set invalid_utf8: replace on the source", i+1, data.ErrInvalidUTF8)}
+		}
+		names[i] = strings.ToValidUTF8(n, "\uFFFD")
+	}
+	return nil
 }
 
 const bom = "\uFEFF"
 
-// openText opens a text source, skipping a UTF-8 byte order mark.
-func openText(path string) (*os.File, *bufio.Reader, error) {
-	f, err := os.Open(path)
+// openText opens a text source: it refuses UTF-16 text, skips a UTF-8 byte
+// order mark, and bounds the length of lines (and, for CSV files, given
+// the delimiter comma, of records spanning lines inside quotes).
+func (sd *sourceData) openText(s *SourceSpec, comma rune) (*os.File, *lineLimiter, error) {
+	f, err := os.Open(s.path)
 	if err != nil {
 		return nil, nil, err
 	}
 	br := bufio.NewReaderSize(f, 1<<16)
-	if b, err := br.Peek(3); err == nil && string(b) == bom {
-		br.Discard(3)
+	head, _ := br.Peek(512)
+	if enc := utf16Kind(head); enc != "" {
+		f.Close()
+		return nil, nil, &data.InputError{File: sd.path, Row: 1, Err: fmt.Errorf("%w: the file is UTF-16 (%s) text, which churn cannot read; convert it to UTF-8 first, e.g. iconv -f UTF-16 -t UTF-8 %s > converted.csv (in Excel: Save As \"CSV UTF-8\")",
+			data.ErrInvalidUTF8, enc, filepath.Base(sd.path))}
 	}
-	return f, br, nil
+	if strings.HasPrefix(string(head), bom) {
+		br.Discard(len(bom))
+	}
+	return f, newLineLimiter(br, s.lineLimit(), comma), nil
+}
+
+// utf16Kind recognises UTF-16 text from the first bytes of a file: a byte
+// order mark, or (without one) NUL bytes at every other position, as
+// ASCII text encoded in UTF-16 has. It returns "little-endian",
+// "big-endian" or "" for other text.
+func utf16Kind(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, []byte{0xff, 0xfe}):
+		return "little-endian"
+	case bytes.HasPrefix(head, []byte{0xfe, 0xff}):
+		return "big-endian"
+	case len(head) < 4:
+		return ""
+	}
+	var even, odd int
+	for i, c := range head {
+		if c == 0 {
+			if i%2 == 0 {
+				even++
+			} else {
+				odd++
+			}
+		}
+	}
+	half := len(head) / 2
+	switch {
+	case odd >= half*3/4 && even == 0:
+		return "little-endian"
+	case even >= half*3/4 && odd == 0:
+		return "big-endian"
+	}
+	return ""
+}
+
+// limitError turns the errors of a line limit into an InputError naming
+// the line; it returns nil for other errors.
+func (sd *sourceData) limitError(err error) error {
+	var tl *tooLongError
+	if errors.As(err, &tl) {
+		row := tl.line
+		if tl.multiline {
+			row = tl.recLine
+		}
+		return &data.InputError{File: sd.path, Row: row, Err: tl}
+	}
+	return nil
+}
+
+// fieldError is the error for field i of a record on line, longer than max.
+func (sd *sourceData) fieldError(rec []string, i int, line int64, max int64) error {
+	e := &data.InputError{File: sd.path, Row: line, Err: &fieldTooLongError{n: len(rec[i]), max: max}}
+	if i < len(sd.cols) {
+		e.Column = sd.cols[i]
+	}
+	return e
 }
 
 func (sd *sourceData) readCSV(ctx context.Context, s *SourceSpec) error {
-	f, br, err := openText(s.path)
+	comma, _ := s.delimiter()
+	f, lim, err := sd.openText(s, comma)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	r := csv.NewReader(br)
-	r.Comma, _ = s.delimiter()
+	r := csv.NewReader(lim)
+	r.Comma = comma
 	if s.Comment != "" {
 		r.Comment = []rune(s.Comment)[0]
 	}
 	r.LazyQuotes = s.LazyQuotes
 	r.FieldsPerRecord = -1
 	csvErr := func(err error) error {
+		if e := sd.limitError(err); e != nil {
+			return e
+		}
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
 			return &data.InputError{File: sd.path, Row: int64(pe.Line), Err: fmt.Errorf("%w (byte %d of the line); quote fields holding the delimiter or quotes, or set lazy_quotes: true", pe.Err, pe.Column)}
 		}
 		return &data.InputError{File: sd.path, Err: err}
+	}
+	maxField := s.fieldLimit()
+	checkFields := func(rec []string) error {
+		if i := checkFields(rec, maxField); i >= 0 {
+			line, _ := r.FieldPos(i)
+			return sd.fieldError(rec, i, int64(line), maxField)
+		}
+		return nil
 	}
 	if s.header() {
 		rec, err := r.Read()
@@ -148,6 +247,9 @@ func (sd *sourceData) readCSV(ctx context.Context, s *SourceSpec) error {
 		}
 		if err != nil {
 			return csvErr(err)
+		}
+		if err := checkFields(rec); err != nil {
+			return err
 		}
 		line, _ := r.FieldPos(0)
 		if err := sd.header(s, rec, int64(line)); err != nil {
@@ -172,6 +274,9 @@ func (sd *sourceData) readCSV(ctx context.Context, s *SourceSpec) error {
 			}
 			return &data.InputError{File: sd.path, Row: int64(line), Err: fmt.Errorf("has %d fields, want %d (%s)", len(rec), n, sd.shapeHint(s))}
 		}
+		if err := checkFields(rec); err != nil {
+			return err
+		}
 		sd.rows = append(sd.rows, rec)
 		sd.lines = append(sd.lines, int64(line))
 		if len(sd.rows)&0xffff == 0 {
@@ -191,13 +296,16 @@ func (sd *sourceData) shapeHint(s *SourceSpec) string {
 }
 
 func (sd *sourceData) readWhitespace(ctx context.Context, s *SourceSpec) error {
-	f, br, err := openText(s.path)
+	f, lim, err := sd.openText(s, 0)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(br)
-	sc.Buffer(make([]byte, 0, 1<<16), 64<<20)
+	sc := bufio.NewScanner(lim)
+	// The limiter stops lines at max_line_bytes first: the scanner's own
+	// limit (which would say only "token too long") is never reached.
+	sc.Buffer(make([]byte, 0, 1<<16), int(s.lineLimit())+2)
+	maxField := s.fieldLimit()
 	var line int64
 	haveHeader := !s.header()
 	if haveHeader {
@@ -211,6 +319,12 @@ func (sd *sourceData) readWhitespace(ctx context.Context, s *SourceSpec) error {
 		fields := strings.Fields(text)
 		if len(fields) == 0 || (s.Comment != "" && strings.HasPrefix(strings.TrimSpace(text), s.Comment)) {
 			continue
+		}
+		if i := checkFields(fields, maxField); i >= 0 {
+			if !haveHeader {
+				return &data.InputError{File: sd.path, Row: line, Err: &fieldTooLongError{n: len(fields[i]), max: maxField}}
+			}
+			return sd.fieldError(fields, i, line, maxField)
 		}
 		if !haveHeader {
 			haveHeader = true
@@ -231,6 +345,9 @@ func (sd *sourceData) readWhitespace(ctx context.Context, s *SourceSpec) error {
 		}
 	}
 	if err := sc.Err(); err != nil {
+		if e := sd.limitError(err); e != nil {
+			return e
+		}
 		return &data.InputError{File: sd.path, Row: line + 1, Err: err}
 	}
 	if !haveHeader {
@@ -270,6 +387,9 @@ func (sd *sourceData) readParquet(ctx context.Context, s *SourceSpec) (err error
 	if err != nil {
 		return &data.InputError{File: sd.path, Err: fmt.Errorf("%w: %v", data.ErrCorrupt, err)}
 	}
+	if err := data.CheckCodecs(sd.path, pf); err != nil {
+		return err
+	}
 	schema := pf.Schema()
 	paths := schema.Columns()
 	names := make([]string, len(paths))
@@ -294,6 +414,8 @@ func (sd *sourceData) readParquet(ctx context.Context, s *SourceSpec) (err error
 			return &data.InputError{File: sd.path, Err: fmt.Errorf("the file has %d columns but the mapping names %d", len(names), len(s.Columns))}
 		}
 		names = append([]string(nil), s.Columns...)
+	} else if err := sd.checkNames(s, names, 0); err != nil {
+		return err
 	}
 	if err := sd.setColumns(names, 0); err != nil {
 		return err
@@ -468,7 +590,8 @@ func decimalString(x *big.Int, scale int32) string {
 type sourceCache map[string]*sourceData
 
 func (c sourceCache) get(ctx context.Context, s *SourceSpec) (*sourceData, error) {
-	key := fmt.Sprintf("%s|%s|%q|%v|%q|%q|%v|%v", s.path, s.format(), s.Delimiter, s.header(), s.Columns, s.Comment, s.LazyQuotes, s.trim())
+	key := fmt.Sprintf("%s|%s|%q|%v|%q|%q|%v|%v|%s|%d|%d", s.path, s.format(), s.Delimiter, s.header(), s.Columns, s.Comment, s.LazyQuotes, s.trim(),
+		s.InvalidUTF8, s.lineLimit(), s.fieldLimit())
 	if sd, ok := c[key]; ok {
 		return sd, nil
 	}

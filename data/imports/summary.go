@@ -14,6 +14,9 @@ type Summary struct {
 	DryRun  bool           `json:"dry_run,omitempty"`
 	Tables  []TableSummary `json:"tables"`
 	Label   *LabelSummary  `json:"label,omitempty"`
+	// Warnings are problems that did not stop the import, such as an
+	// event table whose source has no data rows.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // TableSummary reports one output table.
@@ -40,6 +43,10 @@ type TableSummary struct {
 	// Coerced counts, per output column, unreadable values set to null by
 	// on_error: null.
 	Coerced map[string]int64 `json:"coerced_to_null,omitempty"`
+	// Replaced counts, per output column, strings that were not valid
+	// UTF-8 and had their bad bytes replaced by U+FFFD (invalid_utf8:
+	// replace).
+	Replaced map[string]int64 `json:"invalid_utf8_replaced,omitempty"`
 	// Columns describes the output columns.
 	Columns []ColumnSummary `json:"columns"`
 	// Unused lists source columns the table does not import.
@@ -145,6 +152,9 @@ func (s *Summary) WriteText(w io.Writer) error {
 	}
 	writeCounts(&b, "nulls (blank, null token or mapped to null)", s.Tables, func(t *TableSummary) map[string]int64 { return t.Nulls })
 	writeCounts(&b, "coerced to null (on_error: null)", s.Tables, func(t *TableSummary) map[string]int64 { return t.Coerced })
+	if s.anyReplaced() {
+		writeCounts(&b, "not UTF-8, bad bytes replaced by U+FFFD (invalid_utf8: replace)", s.Tables, func(t *TableSummary) map[string]int64 { return t.Replaced })
+	}
 	if l := s.Label; l != nil {
 		fmt.Fprintf(&b, "label: %s\n", l.Rule)
 		fmt.Fprintf(&b, "  %d of %d customers churned, %d with a churn_date\n", l.Churned, l.Customers, l.WithChurnDate)
@@ -161,6 +171,9 @@ func (s *Summary) WriteText(w io.Writer) error {
 		if len(attrs) > 0 {
 			fmt.Fprintf(&b, "attributes (%s): %s\n", t.Table, strings.Join(attrs, ", "))
 		}
+	}
+	for _, warning := range s.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", warning)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -179,4 +192,13 @@ func writeCounts(b *strings.Builder, title string, tables []TableSummary, get fu
 		return
 	}
 	fmt.Fprintf(b, "%s: %s\n", title, strings.Join(parts, ", "))
+}
+
+func (s *Summary) anyReplaced() bool {
+	for _, t := range s.Tables {
+		if len(t.Replaced) > 0 {
+			return true
+		}
+	}
+	return false
 }
