@@ -123,7 +123,7 @@ func TestBuildAttributeOverflow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ds.Close()
-	_, _, err = BuildFile(context.Background(), ds, BuildOptions{AsOf: []data.Date{fixtureT}, Label: LabelConfig{Mode: LabelNone}}, filepath.Join(t.TempDir(), "f.parquet"))
+	_, _, err = BuildFile(context.Background(), ds, BuildOptions{AsOf: []data.Date{day("2023-01-02")}, Label: LabelConfig{Mode: LabelNone}}, filepath.Join(t.TempDir(), "f.parquet"))
 	var oe *OverflowError
 	if !errors.As(err, &oe) || oe.Customer != "b" || !strings.Contains(oe.Feature, "revenue") || !slices.Equal(oe.Columns, []string{"customers.revenue"}) {
 		t.Fatalf("err = %v, want the revenue overflow of b", err)
