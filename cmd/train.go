@@ -27,7 +27,11 @@ type TrainOptions struct {
 	Model      string
 	ParamsFile string
 	Params     train.Params
-	IO         IO
+	// Holdout keeps a share of the customers (by a hash of customer_id with
+	// HoldoutSeed) out of the fit; 0 fits every customer.
+	Holdout     float64
+	HoldoutSeed uint64
+	IO          IO
 }
 
 func newTrainCmd(stdio IO) *cobra.Command {
@@ -54,18 +58,31 @@ validation metrics, importance, a sketch of the training rows' keys,
 versions) and booster.json (XGBoost's own JSON model, which Python/R/JVM
 XGBoost can open).
 
+--holdout keeps a share of the customers (chosen by a hash of customer_id
+and --holdout-seed) out of the fit: churn eval and churn score-table on the
+same table then measure the model on those customers only (the model's
+training keys tell them apart).
+
 Parameters come from flags, or a YAML/JSON file (--params) whose keys are
 the flag names with underscores; flags given explicitly win over the file.`,
 		Example: `  churn train --features train.parquet --model models/v1
   churn train --features train.parquet --model models/lr --algo logreg
   churn train --features train.parquet --model models/v2 --rounds 400 --eta 0.05 --search-budget 10
-  churn train --features train.parquet --model models/v3 --positive-weight auto`,
+  churn train --features train.parquet --model models/v3 --positive-weight auto
+  churn train --features all.parquet --model models/v4 --holdout 0.2 && churn eval --model models/v4 --features all.parquet --out reports/v4`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.ParamsFile != "" {
 				if err := mergeParamsFile(cmd, o); err != nil {
 					return err
 				}
+			}
+			if o.Holdout != 0 {
+				if err := (features.Holdout{Share: o.Holdout}).Validate(); err != nil {
+					return usageErrorf("--holdout: %v", err)
+				}
+			} else if cmd.Flags().Changed("holdout-seed") {
+				return usageErrorf("--holdout-seed needs --holdout")
 			}
 			return run(cmd.Context(), o)
 		},
@@ -76,6 +93,8 @@ the flag names with underscores; flags given explicitly win over the file.`,
 	f.StringVar(&o.Features, "features", "", "feature table made by churn features (required)")
 	f.StringVar(&o.Model, "model", "", "model directory to write (required; replaced atomically)")
 	f.StringVar(&o.ParamsFile, "params", "", "YAML or JSON file of parameters")
+	f.Float64Var(&o.Holdout, "holdout", 0, "share of customers kept out of the fit, for churn eval on the same table (0: none)")
+	f.Uint64Var(&o.HoldoutSeed, "holdout-seed", 0, "seed of the holdout's hash of customer_id")
 	f.StringVar(&p.Algo, "algo", d.Algo, "learner: xgboost or logreg")
 	f.Uint64Var(&p.Seed, "seed", d.Seed, "random seed: same data and seed give the same model")
 	f.IntVar(&p.Threads, "threads", d.Threads, "XGBoost threads")
@@ -157,7 +176,11 @@ func runTrain(ctx context.Context, o *TrainOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := train.Fit(ctx, tab, o.Params, train.FitOptions{Logger: slog.Default(), ChurnVersion: Version()})
+	fo := train.FitOptions{Logger: slog.Default(), ChurnVersion: Version()}
+	if o.Holdout > 0 {
+		fo.Holdout = &features.Holdout{Share: o.Holdout, Seed: o.HoldoutSeed}
+	}
+	m, err := train.Fit(ctx, tab, o.Params, fo)
 	if err != nil {
 		return err
 	}
