@@ -108,7 +108,10 @@ type RunOutputs struct {
 type Step struct {
 	Name    string  `json:"name"`
 	Seconds float64 `json:"seconds"`
-	Note    string  `json:"note,omitempty"`
+	// PeakRSSMB is the process's peak resident memory so far, in MiB, at
+	// the end of the step (the peak of the step when it grew in it).
+	PeakRSSMB int64  `json:"peak_rss_mb"`
+	Note      string `json:"note,omitempty"`
 }
 
 // PromotionLog records the champion/challenger comparison. The metrics
@@ -223,11 +226,11 @@ func (j *job) step(name string, f func() (string, error)) error {
 	t := time.Now()
 	note, err := f()
 	secs := metrics.Round(time.Since(t).Seconds(), 3)
-	j.mf.Steps = append(j.mf.Steps, Step{Name: name, Seconds: secs, Note: note})
+	j.mf.Steps = append(j.mf.Steps, Step{Name: name, Seconds: secs, PeakRSSMB: peakRSSMB(), Note: note})
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	j.log.Info("step done", "step", name, "seconds", secs, "note", note)
+	j.log.Info("step done", "step", name, "seconds", secs, "peak_rss_mb", peakRSSMB(), "note", note)
 	return nil
 }
 
