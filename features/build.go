@@ -222,6 +222,22 @@ type RunOptions struct {
 	// id); the others are read but skipped. It is called from several
 	// goroutines.
 	Keep func(customerID string) bool
+	// BatchRows is about how many rows a batch holds (a customer's rows
+	// are never split); 0 means DefaultBatchRows.
+	BatchRows int
+}
+
+// DefaultBatchRows is the default size of a Batch: large enough that the
+// per-batch work (a Parquet row group, a scoring call) is amortised, small
+// enough that the batches in flight take tens of megabytes whatever the
+// size of the data.
+const DefaultBatchRows = 1 << 16
+
+func (o *RunOptions) batchRows() int {
+	if o.BatchRows > 0 {
+		return o.BatchRows
+	}
+	return DefaultBatchRows
 }
 
 // RunWith is Run with options.
@@ -249,18 +265,28 @@ func (b *Builder) RunWith(ctx context.Context, opt RunOptions, emit func(*Batch)
 	}
 	shards := b.ds.Shards(workers * 16)
 	perShard := int(b.ds.Table(data.Customers).NumRows()) / len(shards) * len(dates) * 11 / 10
+	batchRows := min(perShard, opt.batchRows())
+	// Each shard's rows come in batches of about batchRows (a customer's
+	// rows are never split), in order, through the shard's channel, which
+	// the worker closes when the shard is done. A worker builds one batch
+	// at a time; a shard's finished batches wait in its channel until the
+	// shards before it are emitted (Build encodes and compresses them on
+	// the worker first, so they wait small). Memory thus holds one batch
+	// per worker being built plus the finished batches of the shards in
+	// flight (sem): bounded by the size of a shard (a row group of the
+	// customers table), not by the size of the data.
 	type result struct {
 		batch *Batch
-		stats data.ScanStats
+		stats data.ScanStats // with the shard's last batch
 	}
 	results := make([]chan result, len(shards))
 	for i := range results {
-		results[i] = make(chan result, 1)
+		results[i] = make(chan result, perShard/batchRows+2)
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	// Bound the shards in flight (computed but not yet emitted): enough
 	// that a slow shard does not leave the other workers idle.
-	sem := make(chan struct{}, 4*workers)
+	sem := make(chan struct{}, 2*workers)
 	next := make(chan int)
 	g.Go(func() error {
 		defer close(next)
@@ -282,7 +308,29 @@ func (b *Builder) RunWith(ctx context.Context, opt RunOptions, emit func(*Batch)
 		g.Go(func() error {
 			var vals Values
 			for i := range next {
-				bt := b.NewBatch(perShard)
+				bt := b.NewBatch(batchRows)
+				// send hands a finished batch to the emitter, after the
+				// labels are counted and Prepare ran on it.
+				send := func(bt *Batch, st data.ScanStats) error {
+					lv := &bt.Cols[len(bt.Cols)-1]
+					for k := 0; k < bt.N; k++ {
+						if x := lv.Ints[k]; x != data.NullInt {
+							bt.labelled++
+							bt.positives += x
+						}
+					}
+					if opt.Prepare != nil {
+						if err := opt.Prepare(bt); err != nil {
+							return err
+						}
+					}
+					select {
+					case results[i] <- result{bt, st}:
+						return nil
+					case <-gctx.Done():
+						return gctx.Err()
+					}
+				}
 				st, err := b.ds.Scan(gctx, shards[i], scan, func(h *data.History) error {
 					if opt.Keep != nil && !opt.Keep(h.Customer.ID) {
 						return nil
@@ -298,24 +346,21 @@ func (b *Builder) RunWith(ctx context.Context, opt RunOptions, emit func(*Batch)
 							bt.Customers = append(bt.Customers, c)
 						}
 					}
+					if bt.N >= batchRows {
+						if err := send(bt, data.ScanStats{}); err != nil {
+							return err
+						}
+						bt = b.NewBatch(batchRows)
+					}
 					return nil
 				})
 				if err != nil {
 					return err
 				}
-				lv := &bt.Cols[len(bt.Cols)-1]
-				for k := 0; k < bt.N; k++ {
-					if x := lv.Ints[k]; x != data.NullInt {
-						bt.labelled++
-						bt.positives += x
-					}
+				if err := send(bt, st); err != nil {
+					return err
 				}
-				if opt.Prepare != nil {
-					if err := opt.Prepare(bt); err != nil {
-						return err
-					}
-				}
-				results[i] <- result{bt, st}
+				close(results[i])
 			}
 			return nil
 		})
@@ -323,21 +368,27 @@ func (b *Builder) RunWith(ctx context.Context, opt RunOptions, emit func(*Batch)
 	var stats Stats
 	g.Go(func() error {
 		for i := range shards {
-			var r result
-			select {
-			case r = <-results[i]:
-			case <-gctx.Done():
-				return gctx.Err()
+			for {
+				var r result
+				var ok bool
+				select {
+				case r, ok = <-results[i]:
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+				if !ok {
+					break
+				}
+				stats.Scan.Merge(r.stats)
+				stats.Customers += r.stats.Customers
+				stats.Rows += int64(r.batch.N)
+				stats.Labelled += r.batch.labelled
+				stats.Positives += r.batch.positives
+				if err := emit(r.batch); err != nil {
+					return err
+				}
 			}
 			<-sem
-			stats.Scan.Merge(r.stats)
-			stats.Customers += r.stats.Customers
-			stats.Rows += int64(r.batch.N)
-			stats.Labelled += r.batch.labelled
-			stats.Positives += r.batch.positives
-			if err := emit(r.batch); err != nil {
-				return err
-			}
 		}
 		return nil
 	})

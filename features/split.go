@@ -91,6 +91,12 @@ func (t *Table) Rows(rows []int) *Table {
 	for k, i := range rows {
 		s.IDs[k], s.AsOf[k], s.Label[k] = t.IDs[i], t.AsOf[i], t.Label[i]
 	}
+	if t.Weight != nil {
+		s.Weight = make([]float64, len(rows))
+		for k, i := range rows {
+			s.Weight[k] = t.Weight[i]
+		}
+	}
 	for f := range t.Num {
 		if t.Num[f] != nil {
 			s.Num[f] = make([]float64, len(rows))

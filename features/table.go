@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/churnlab/churn/data"
 )
@@ -22,6 +23,18 @@ type Table struct {
 	Cat [][]string
 	// Label is 1, 0 or NaN (unknown) per row.
 	Label []float64
+	// Weight is each row's sampling weight (the inverse of its chance to
+	// be in a sampled table, see Sample); nil means every row weighs 1.
+	// Learners and metrics multiply it in.
+	Weight []float64
+}
+
+// RowWeight returns row i's weight (1 when the table has none).
+func (t *Table) RowWeight(i int) float64 {
+	if t.Weight == nil {
+		return 1
+	}
+	return t.Weight[i]
 }
 
 // Len returns the number of rows.
@@ -136,10 +149,17 @@ func (b *Batch) Table(spec *Spec) *Table {
 	return t
 }
 
-// Concat joins tables of the same spec, in order.
+// Concat joins tables of the same spec, in order. The result has weights
+// when any table has.
 func Concat(spec *Spec, ts []*Table) *Table {
 	out := &Table{Spec: spec, Num: make([][]float64, len(spec.Features)), Cat: make([][]string, len(spec.Features))}
+	weighted := slices.ContainsFunc(ts, func(t *Table) bool { return t.Weight != nil })
 	for _, t := range ts {
+		if weighted {
+			for i := range t.IDs {
+				out.Weight = append(out.Weight, t.RowWeight(i))
+			}
+		}
 		out.IDs = append(out.IDs, t.IDs...)
 		out.AsOf = append(out.AsOf, t.AsOf...)
 		out.Label = append(out.Label, t.Label...)

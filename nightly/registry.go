@@ -11,6 +11,7 @@ import (
 
 	"github.com/churnlab/churn/data"
 	"github.com/churnlab/churn/eval"
+	"github.com/churnlab/churn/features"
 	"github.com/churnlab/churn/train"
 )
 
@@ -47,6 +48,9 @@ type Card struct {
 	Headline     string                `json:"headline"`
 	Static       []string              `json:"static_features,omitempty"`
 	Label        string                `json:"label"`
+	// Sample says which snapshot rows the model was trained and evaluated
+	// on, and their weights.
+	Sample features.SampleStats `json:"sample"`
 }
 
 // Event is one line of history.jsonl.
@@ -187,6 +191,12 @@ func cardMarkdown(c *Card) []byte {
 	fmt.Fprintf(&b, ") |\n")
 	fmt.Fprintf(&b, "| label | %s |\n", c.Label)
 	fmt.Fprintf(&b, "| training rows | %d (%d churned) at %d as-of dates |\n", c.Training.Rows, c.Training.Positives, len(c.Training.AsOf))
+	for _, s := range c.Sample.Strata {
+		fmt.Fprintf(&b, "| sample | %s |\n", s)
+	}
+	for _, lo := range c.Training.LeftOut {
+		fmt.Fprintf(&b, "| left out | %d rows: %s |\n", lo.Rows, lo.Reason)
+	}
 	v := c.Validation
 	fmt.Fprintf(&b, "| validation | %s, %d rows: ROC AUC %.4f, PR AUC %.4f, log loss %.4f, Brier %.4f |\n", v.Method, v.ValidRows, v.AUC, v.PRAUC, v.LogLoss, v.Brier)
 	fmt.Fprintf(&b, "| calibration | %s |\n", c.Calibration)

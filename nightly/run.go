@@ -79,13 +79,17 @@ type Manifest struct {
 
 // RunInputs names the inputs.
 type RunInputs struct {
-	Data          string   `json:"data"`
-	Fingerprint   string   `json:"fingerprint"`
-	Snapshots     []string `json:"training_snapshots"`
-	TrainingRows  int64    `json:"training_rows"`
-	DataEnd       string   `json:"data_end"`
-	ValidationErr int      `json:"validation_errors"`
-	ValidationWrn int      `json:"validation_warnings"`
+	Data        string   `json:"data"`
+	Fingerprint string   `json:"fingerprint"`
+	Snapshots   []string `json:"training_snapshots"`
+	// SnapshotRows are the rows computed (customers × snapshot dates);
+	// TrainingRows those kept by the sample (training and evaluation).
+	SnapshotRows  int64                `json:"snapshot_rows"`
+	TrainingRows  int64                `json:"training_rows"`
+	Sample        features.SampleStats `json:"sample"`
+	DataEnd       string               `json:"data_end"`
+	ValidationErr int                  `json:"validation_errors"`
+	ValidationWrn int                  `json:"validation_warnings"`
 }
 
 // RunOutputs names what the run published (nothing when it failed before
@@ -312,19 +316,26 @@ func (j *job) run(ctx context.Context) error {
 		j.mf.Inputs.Snapshots = append(j.mf.Inputs.Snapshots, d.String())
 	}
 	j.mf.Inputs.DataEnd = lc.DataEnd.String()
-	trainPath := filepath.Join(j.runDir, "training_features.parquet")
+	// The snapshots are computed in memory and sampled as they come: the
+	// held-out customers uniformly (the evaluation rows), the others by
+	// label (every churned row while they fit, a seeded share of the
+	// rest, weighted back to the population), so memory holds the rows
+	// the run keeps, not customers × snapshots.
+	var table *features.Table
 	err = j.step("training snapshots", func() (string, error) {
-		_, st, err := features.BuildFile(ctx, ds, features.BuildOptions{AsOf: dates, Config: fc, Label: lc, Writer: data.WriterOptions{ChurnVersion: j.opt.Version}}, trainPath)
+		var st features.Stats
+		var err error
+		table, j.mf.Inputs.Sample, st, err = features.BuildTable(ctx, ds, features.BuildOptions{AsOf: dates, Config: fc, Label: lc, Writer: data.WriterOptions{ChurnVersion: j.opt.Version}}, c.sample())
 		if err != nil {
 			return "", err
 		}
-		j.mf.Inputs.TrainingRows = st.Rows
-		return fmt.Sprintf("%d rows, %d labelled, %d churned, %d dates from %s", st.Rows, st.Labelled, st.Positives, len(dates), dates[0]), nil
+		j.mf.Inputs.SnapshotRows, j.mf.Inputs.TrainingRows = st.Rows, int64(table.Len())
+		var kept []string
+		for _, s := range j.mf.Inputs.Sample.Strata {
+			kept = append(kept, s.String())
+		}
+		return fmt.Sprintf("%d rows (%d churned) at %d dates from %s; kept %s", st.Rows, st.Positives, len(dates), dates[0], strings.Join(kept, "; ")), nil
 	})
-	if err != nil {
-		return err
-	}
-	table, err := features.ReadTable(ctx, trainPath)
 	if err != nil {
 		return err
 	}
@@ -609,7 +620,7 @@ func (j *job) card(m *train.Model, rep *eval.Report) *Card {
 	return &Card{Version: j.mf.Challenger, AsOf: j.opt.AsOf.String(), RunID: j.mf.RunID, Algo: mf.Algo, ChurnVersion: mf.ChurnVersion,
 		XGBoost: mf.XGBoostVersion, Input: mf.InputStamp.Fingerprint, Training: mf.Training, Validation: mf.Validation,
 		Calibration: mf.Calibrator.Method, TopFeatures: top, Verdict: rep.Verdict.Level, Headline: rep.Verdict.Headline,
-		Static: mf.Spec.StaticNames(), Label: fmt.Sprintf("%s, churn within %d days", mf.Spec.Label.Mode, mf.Spec.Label.HorizonDay)}
+		Static: mf.Spec.StaticNames(), Sample: j.mf.Inputs.Sample, Label: fmt.Sprintf("%s, churn within %d days", mf.Spec.Label.Mode, mf.Spec.Label.HorizonDay)}
 }
 
 func versions(churn string) map[string]string {

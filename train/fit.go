@@ -95,7 +95,16 @@ func Fit(ctx context.Context, t *features.Table, p Params, opt FitOptions) (*Mod
 		return nil, fmt.Errorf("%w: all %d labelled rows are %v", ErrOneClass, len(labelled), t.Label[labelled[0]])
 	}
 	if p.PositiveWeight.Auto() {
-		p.PositiveWeight = ClassWeight(float64(len(labelled)-pos) / float64(pos))
+		// Weighted counts: in a sampled table they are the population's.
+		var wPos, wNeg float64
+		for _, i := range labelled {
+			if t.Label[i] == 1 {
+				wPos += t.RowWeight(i)
+			} else {
+				wNeg += t.RowWeight(i)
+			}
+		}
+		p.PositiveWeight = ClassWeight(wNeg / wPos)
 	}
 	pl, err := makePlan(t, labelled, &p)
 	if err != nil {
@@ -152,9 +161,9 @@ func Fit(ctx context.Context, t *features.Table, p Params, opt FitOptions) (*Mod
 	}
 	val := Validation{
 		Method: pl.method, ValidAsOf: pl.validAsOf, TrainRows: len(pl.trainRows()), ValidRows: len(ev.margins), PurgedRows: pl.purged, Folds: len(pl.folds),
-		AUC: round6(metrics.AUC(probs, ev.labels, nil)), PRAUC: round6(metrics.AveragePrecision(probs, ev.labels, nil)),
-		LogLoss: round6(metrics.LogLoss(probs, ev.labels, nil)), Brier: round6(metrics.Brier(probs, ev.labels, nil)),
-		BaseRate: round6(metrics.BaseRate(ev.labels, nil)),
+		AUC: round6(metrics.AUC(probs, ev.labels, ev.weights)), PRAUC: round6(metrics.AveragePrecision(probs, ev.labels, ev.weights)),
+		LogLoss: round6(metrics.LogLoss(probs, ev.labels, ev.weights)), Brier: round6(metrics.Brier(probs, ev.labels, ev.weights)),
+		BaseRate: round6(metrics.BaseRate(ev.labels, ev.weights)),
 	}
 	if len(ev.foldAUC) > 0 {
 		for _, a := range ev.foldAUC {
@@ -202,7 +211,7 @@ func Fit(ctx context.Context, t *features.Table, p Params, opt FitOptions) (*Mod
 		mf.Training.LeftOut = append(mf.Training.LeftOut, LeftOut{Rows: n,
 			Reason: "label unknown: the label window is not observed by the data end (censored), or the customer churned during the gap"})
 	}
-	mf.Reference = append(reference(t, pl.all), numericDistribution(ScoreName, probs))
+	mf.Reference = append(reference(t, pl.all), numericDistribution(ScoreName, probs, ev.weights))
 	m := &Model{Manifest: mf, learner: final}
 	switch fm := final.(type) {
 	case *xgbModel:
@@ -365,21 +374,37 @@ func buildFit(t *features.Table, enc *features.Encoder, rows, valid []int, p *Pa
 	return d
 }
 
+// labelsWeights returns the labels of rows and their weights for the
+// learner: the table's sampling weight times posWeight for churned rows;
+// nil weights when every one is 1.
 func labelsWeights(t *features.Table, rows []int, posWeight float64) (y, w []float32) {
 	y = make([]float32, len(rows))
 	for k, i := range rows {
 		y[k] = float32(t.Label[i])
 	}
-	if posWeight != 1 {
+	if posWeight != 1 || t.Weight != nil {
 		w = make([]float32, len(rows))
-		for k := range rows {
-			w[k] = 1
+		for k, i := range rows {
+			w[k] = float32(t.RowWeight(i))
 			if y[k] == 1 {
-				w[k] = float32(posWeight)
+				w[k] *= float32(posWeight)
 			}
 		}
 	}
 	return y, w
+}
+
+// rowWeights returns the sampling weights of rows, nil when the table has
+// none (metrics take nil as all ones).
+func rowWeights(t *features.Table, rows []int) []float64 {
+	if t.Weight == nil {
+		return nil
+	}
+	w := make([]float64, len(rows))
+	for k, i := range rows {
+		w[k] = t.Weight[i]
+	}
+	return w
 }
 
 // evaluation is a setting's held-out result.
@@ -415,6 +440,7 @@ func evaluate(ctx context.Context, t *features.Table, enc *features.Encoder, pl 
 		for _, i := range pl.valid {
 			ev.labels = append(ev.labels, t.Label[i])
 		}
+		ev.weights = rowWeights(t, pl.valid)
 	} else {
 		if err := evaluateFolds(ctx, t, enc, pl, p, ev, log); err != nil {
 			return nil, err
@@ -424,8 +450,8 @@ func evaluate(ctx context.Context, t *features.Table, enc *features.Encoder, pl 
 	for i, m := range ev.margins {
 		raw[i] = metrics.Sigmoid(m)
 	}
-	ev.rawLogLoss = metrics.LogLoss(raw, ev.labels, nil)
-	ev.auc = metrics.AUC(ev.margins, ev.labels, nil)
+	ev.rawLogLoss = metrics.LogLoss(raw, ev.labels, ev.weights)
+	ev.auc = metrics.AUC(ev.margins, ev.labels, ev.weights)
 	if len(ev.foldAUC) > 0 {
 		ev.auc = metrics.Mean(ev.foldAUC)
 	}
@@ -491,15 +517,19 @@ func evaluateFolds(ctx context.Context, t *features.Table, enc *features.Encoder
 			f.m.(*xgbModel).best = best + 1
 		}
 	}
-	for _, f := range fits {
+	for k, f := range fits {
 		mg, err := f.m.margins(f.x)
 		if err != nil {
 			return err
 		}
 		ev.rounds = f.m.rounds()
-		ev.foldAUC = append(ev.foldAUC, metrics.AUC(mg, f.ys, nil))
+		fw := rowWeights(t, pl.folds[k])
+		ev.foldAUC = append(ev.foldAUC, metrics.AUC(mg, f.ys, fw))
 		ev.margins = append(ev.margins, mg...)
 		ev.labels = append(ev.labels, f.ys...)
+		if fw != nil {
+			ev.weights = append(ev.weights, fw...)
+		}
 	}
 	return nil
 }

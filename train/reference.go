@@ -42,13 +42,10 @@ func (d *Distribution) Level(s string) int {
 }
 
 // numericDistribution bins xs at their deciles.
-func numericDistribution(name string, xs []float64) Distribution {
+func numericDistribution(name string, xs, ws []float64) Distribution {
 	vals := make([]float64, 0, len(xs))
-	missing := 0
 	for _, x := range xs {
-		if math.IsNaN(x) {
-			missing++
-		} else {
+		if !math.IsNaN(x) {
 			vals = append(vals, x)
 		}
 	}
@@ -66,12 +63,20 @@ func numericDistribution(name string, xs []float64) Distribution {
 			d.Edges = append(d.Edges, e)
 		}
 	}
+	// The shares are weighted (a sampled table's rows stand for the
+	// population); the edges, deciles of the rows, only place the bins.
 	d.Shares = make([]float64, len(d.Edges)+2)
-	for _, v := range vals {
-		d.Shares[d.Bin(v)]++
+	var total float64
+	for i, x := range xs {
+		w := weightAt(ws, i)
+		total += w
+		if math.IsNaN(x) {
+			d.Shares[len(d.Shares)-1] += w
+		} else {
+			d.Shares[d.Bin(x)] += w
+		}
 	}
-	d.Shares[len(d.Shares)-1] = float64(missing)
-	normalise(d.Shares, len(xs))
+	normalise(d.Shares, total)
 	return d
 }
 
@@ -149,13 +154,10 @@ func nthElement(xs []float64, k int) (lo, hi int) {
 	return l, h
 }
 
-func categoricalDistribution(name string, xs []string) Distribution {
+func categoricalDistribution(name string, xs []string, ws []float64) Distribution {
 	counts := map[string]int{}
-	missing := 0
 	for _, s := range xs {
-		if s == "" {
-			missing++
-		} else {
+		if s != "" {
 			counts[s]++
 		}
 	}
@@ -177,39 +179,52 @@ func categoricalDistribution(name string, xs []string) Distribution {
 	}
 	d.Levels = append(d.Levels, features.OtherLevel)
 	d.Shares = make([]float64, len(d.Levels)+1)
-	for _, s := range xs {
-		d.Shares[d.Level(s)]++
+	var total float64
+	for i, s := range xs {
+		w := weightAt(ws, i)
+		d.Shares[d.Level(s)] += w
+		total += w
 	}
-	normalise(d.Shares, len(xs))
+	normalise(d.Shares, total)
 	return d
 }
 
-func normalise(s []float64, n int) {
-	if n == 0 {
+// weightAt is ws[i], or 1 when ws is nil.
+func weightAt(ws []float64, i int) float64 {
+	if ws == nil {
+		return 1
+	}
+	return ws[i]
+}
+
+// normalise divides the shares by their total weight.
+func normalise(s []float64, total float64) {
+	if total == 0 {
 		return
 	}
 	for i := range s {
-		s[i] = round6(s[i] / float64(n))
+		s[i] = round6(s[i] / total)
 	}
 }
 
 // reference summarises every feature over rows of t.
 func reference(t *features.Table, rows []int) []Distribution {
 	var out []Distribution
+	ws := rowWeights(t, rows)
 	for i, d := range t.Spec.Features {
 		if d.Kind == features.Categorical {
 			xs := make([]string, len(rows))
 			for k, r := range rows {
 				xs[k] = t.Cat[i][r]
 			}
-			out = append(out, categoricalDistribution(d.Name, xs))
+			out = append(out, categoricalDistribution(d.Name, xs, ws))
 			continue
 		}
 		xs := make([]float64, len(rows))
 		for k, r := range rows {
 			xs[k] = t.Num[i][r]
 		}
-		out = append(out, numericDistribution(d.Name, xs))
+		out = append(out, numericDistribution(d.Name, xs, ws))
 	}
 	return out
 }

@@ -68,7 +68,7 @@ func TestNumericDistributionMatchesSorting(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			in := slices.Clone(c.xs)
-			got := numericDistribution("x", in)
+			got := numericDistribution("x", in, nil)
 			if want := sortedEdges(c.xs); !reflect.DeepEqual(got.Edges, want) {
 				t.Errorf("edges %v, sorting gives %v", got.Edges, want)
 			}
@@ -77,7 +77,7 @@ func TestNumericDistributionMatchesSorting(t *testing.T) {
 			for _, v := range c.xs {
 				want[got.Bin(v)]++
 			}
-			normalise(want, len(c.xs))
+			normalise(want, float64(len(c.xs)))
 			if !reflect.DeepEqual(got.Shares, want) {
 				t.Errorf("shares %v, want %v", got.Shares, want)
 			}
@@ -123,6 +123,6 @@ func BenchmarkNumericDistribution(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		numericDistribution("x", xs)
+		numericDistribution("x", xs, nil)
 	}
 }
