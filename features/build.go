@@ -231,7 +231,7 @@ type RunOptions struct {
 // per-batch work (a Parquet row group, a scoring call) is amortised, small
 // enough that the batches in flight take tens of megabytes whatever the
 // size of the data.
-const DefaultBatchRows = 1 << 16
+const DefaultBatchRows = 1 << 14
 
 func (o *RunOptions) batchRows() int {
 	if o.BatchRows > 0 {

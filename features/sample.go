@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/churnlab/churn/data"
 )
@@ -22,8 +23,8 @@ import (
 // when its hash is below the stratum's threshold; the threshold is the
 // largest that keeps at most MaxRows rows. The result does not depend on
 // the order or the parallelism in which customers are computed, and the
-// memory held while building stays within about 1.5 × MaxRows rows per
-// stratum (plus the positives of a ByLabel stratum).
+// memory held while building stays within about 1.25 × MaxRows rows per
+// stratum (and 1.25 × MaxRows/2 positives for a ByLabel stratum).
 type Sample struct {
 	Seed   uint64
 	Strata []Stratum
@@ -190,8 +191,19 @@ func BuildTable(ctx context.Context, ds *data.Dataset, opt BuildOptions, sample 
 	if err != nil {
 		return nil, SampleStats{}, Stats{}, err
 	}
-	tb := newTableBuilder(spec, sample)
-	st, err := b.RunWith(ctx, RunOptions{Dates: opt.AsOf, Workers: opt.Workers}, tb.add)
+	tb := newTableBuilder(spec, sample, ds.Table(data.Customers).NumRows()*int64(max(1, len(opt.AsOf))))
+	// Batches are added as the workers finish them (under a lock), not
+	// in customer order, so that finished batches never wait with their
+	// values; finish sorts the kept rows into customer order.
+	var mu sync.Mutex
+	add := func(bt *Batch) error {
+		mu.Lock()
+		defer mu.Unlock()
+		tb.add(bt)
+		bt.Cols = nil
+		return nil
+	}
+	st, err := b.RunWith(ctx, RunOptions{Dates: opt.AsOf, Workers: opt.Workers, Prepare: add}, func(*Batch) error { return nil })
 	if err != nil {
 		return nil, SampleStats{}, st, err
 	}
@@ -199,8 +211,8 @@ func BuildTable(ctx context.Context, ds *data.Dataset, opt BuildOptions, sample 
 	return t, sst, st, nil
 }
 
-// tableBuilder appends batches to a Table, sampling as it goes. It runs on
-// the builder's emit goroutine only, so it needs no lock.
+// tableBuilder appends batches to a Table, sampling as it goes. It is not
+// safe for concurrent use: BuildTable calls it under a lock.
 type tableBuilder struct {
 	t      *Table
 	sample *Sample
@@ -217,19 +229,41 @@ type stratumState struct {
 	pos, neg class // ByLabel: by label; else neg holds every row
 }
 
-func newTableBuilder(spec *Spec, sample *Sample) *tableBuilder {
-	t := &Table{Spec: spec, Num: make([][]float64, len(spec.Features)), Cat: make([][]string, len(spec.Features))}
-	tb := &tableBuilder{t: t, sample: sample, intern: make([]map[string]string, len(spec.Features))}
+// newTableBuilder starts a table of spec; rows is about how many rows
+// will be computed. Columns are allocated once for the rows the sample
+// may hold at its peak, so they do not double (and copy) as they grow.
+func newTableBuilder(spec *Spec, sample *Sample, rows int64) *tableBuilder {
+	n := rows
+	if sample != nil {
+		var peak int64
+		for _, s := range sample.Strata {
+			if s.MaxRows == 0 {
+				peak = rows
+				break
+			}
+			// The trim point, and for a ByLabel stratum room for
+			// positives up to an eighth of MaxRows (beyond that the
+			// columns grow).
+			peak += int64(s.MaxRows) * 5 / 4
+			if s.ByLabel {
+				peak += int64(s.MaxRows) / 8
+			}
+		}
+		n = min(n, peak)
+	}
+	t := &Table{Spec: spec, IDs: make([]string, 0, n), AsOf: make([]data.Date, 0, n), Label: make([]float64, 0, n),
+		Num: make([][]float64, len(spec.Features)), Cat: make([][]string, len(spec.Features))}
+	tb := &tableBuilder{t: t, sample: sample, intern: make([]map[string]string, len(spec.Features)), dead: make([]bool, 0, n)}
 	for i, d := range spec.Features {
 		if d.Kind == Categorical {
-			t.Cat[i] = []string{}
+			t.Cat[i] = make([]string, 0, n)
 			tb.intern[i] = map[string]string{"": ""}
 		} else {
-			t.Num[i] = []float64{}
+			t.Num[i] = make([]float64, 0, n)
 		}
 	}
 	if sample != nil {
-		t.Weight = []float64{}
+		t.Weight = make([]float64, 0, n)
 		for _, s := range sample.Strata {
 			ss := &stratumState{Stratum: s, stats: StratumStats{Name: s.Name, MaxRows: s.MaxRows, ByLabel: s.ByLabel}}
 			ss.pos.threshold, ss.neg.threshold = 1, 1
@@ -242,6 +276,26 @@ func newTableBuilder(spec *Spec, sample *Sample) *tableBuilder {
 		}
 	}
 	return tb
+}
+
+// trim lowers a class's threshold when its rows pass a quarter above its
+// budget. The negatives of a ByLabel stratum share MaxRows with the
+// positives (at most half of it): their budget is what the positives
+// leave, which only shrinks as positives come, so it never drops a row the
+// final thresholds keep.
+func (ss *stratumState) trim() []int32 {
+	var dropped []int32
+	if b := ss.pos.budget; b > 0 && len(ss.pos.rows) > b+b/4 {
+		dropped = ss.pos.trim(b)
+	}
+	b := ss.neg.budget
+	if ss.ByLabel && b > 0 {
+		b -= min(len(ss.pos.rows), ss.pos.budget)
+	}
+	if b > 0 && len(ss.neg.rows) > b+ss.neg.budget/4 {
+		dropped = append(dropped, ss.neg.trim(b)...)
+	}
+	return dropped
 }
 
 // add appends a batch's rows, customer by customer.
@@ -304,8 +358,8 @@ func (tb *tableBuilder) customer(bt *Batch, id string, lo, hi int, asOf, lab *da
 		}
 		c.add(h, int32(tb.t.Len()))
 		tb.appendRow(bt, id, r, asOf, y, 0)
-		if c.budget > 0 && len(c.rows) > c.budget+c.budget/2 {
-			tb.drop(c.trim(c.budget))
+		if d := ss.trim(); len(d) > 0 {
+			tb.drop(d)
 		}
 	}
 }
@@ -386,11 +440,13 @@ func (tb *tableBuilder) compact() {
 			}
 		}
 	}
-	tb.dead = make([]bool, t.Len())
+	tb.dead = tb.dead[:t.Len()]
+	clear(tb.dead)
 	tb.ndead = 0
 }
 
-// filter keeps xs[i] where keep(i), in place.
+// filter keeps xs[i] where keep(i), in place (the capacity stays, for the
+// rows to come).
 func filter[T any](xs []T, keep func(int) bool) []T {
 	out := xs[:0]
 	for i, x := range xs {
@@ -399,7 +455,7 @@ func filter[T any](xs []T, keep func(int) bool) []T {
 		}
 	}
 	clear(xs[len(out):])
-	return slices.Clip(out)
+	return out
 }
 
 // finish applies the final thresholds (positives to their half first, then
@@ -437,5 +493,6 @@ func (tb *tableBuilder) finish() (*Table, SampleStats) {
 	}
 	tb.compact()
 	tb.dead = nil
+	tb.t.sortRows()
 	return tb.t, sst
 }

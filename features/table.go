@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"cmp"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/churnlab/churn/data"
 )
@@ -27,6 +29,62 @@ type Table struct {
 	// be in a sampled table, see Sample); nil means every row weighs 1.
 	// Learners and metrics multiply it in.
 	Weight []float64
+}
+
+// sortRows puts the rows in customer order, a customer's rows by date,
+// moving every column in place (no second copy of the table).
+func (t *Table) sortRows() {
+	n := t.Len()
+	perm := make([]int32, n)
+	for i := range perm {
+		perm[i] = int32(i)
+	}
+	slices.SortStableFunc(perm, func(a, b int32) int {
+		if c := strings.Compare(t.IDs[a], t.IDs[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(t.AsOf[a], t.AsOf[b])
+	})
+	if slices.IsSorted(perm) {
+		return
+	}
+	permute(t.IDs, perm)
+	permute(t.AsOf, perm)
+	permute(t.Label, perm)
+	if t.Weight != nil {
+		permute(t.Weight, perm)
+	}
+	for i := range t.Num {
+		if t.Num[i] != nil {
+			permute(t.Num[i], perm)
+		}
+		if t.Cat[i] != nil {
+			permute(t.Cat[i], perm)
+		}
+	}
+}
+
+// permute sets xs[k] to the old xs[perm[k]] for every k, in place, by
+// following the permutation's cycles.
+func permute[T any](xs []T, perm []int32) {
+	done := make([]bool, len(xs))
+	for start := range xs {
+		if done[start] {
+			continue
+		}
+		tmp := xs[start]
+		k := start
+		for {
+			done[k] = true
+			src := int(perm[k])
+			if src == start {
+				xs[k] = tmp
+				break
+			}
+			xs[k] = xs[src]
+			k = src
+		}
+	}
 }
 
 // RowWeight returns row i's weight (1 when the table has none).

@@ -19,6 +19,7 @@ func main() {
 	dir := flag.String("data", "", "dataset")
 	out := flag.String("out", "/tmp/hp.parquet", "table")
 	prof := flag.String("prof", "/tmp/heap.prof", "heap profile")
+	inMemory := flag.Bool("table", false, "build the nightly's sampled table in memory instead of a file")
 	flag.Parse()
 	ds, err := data.Open(*dir)
 	if err != nil {
@@ -48,7 +49,17 @@ func main() {
 			}
 		}
 	}()
-	_, st, err := features.BuildFile(context.Background(), ds, features.BuildOptions{AsOf: dates, Label: features.LabelConfig{Mode: features.LabelAuto}}, *out)
+	opt := features.BuildOptions{AsOf: dates, Label: features.LabelConfig{Mode: features.LabelAuto}}
+	var st features.Stats
+	if *inMemory {
+		ho := features.Holdout{Share: 0.2}
+		s := &features.Sample{Strata: []features.Stratum{{Name: "evaluation", Match: ho.HeldOut, MaxRows: 250_000}, {Name: "training", ByLabel: true, MaxRows: 300_000}}}
+		var t *features.Table
+		t, _, st, err = features.BuildTable(context.Background(), ds, opt, s)
+		log.Printf("%d rows kept", t.Len())
+	} else {
+		_, st, err = features.BuildFile(context.Background(), ds, opt, *out)
+	}
 	close(done)
 	if err != nil {
 		log.Fatal(err)
