@@ -1,10 +1,10 @@
 package features
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"cmp"
 	"math"
 	"slices"
 	"strings"
