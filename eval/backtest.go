@@ -117,11 +117,13 @@ func backtest(ctx context.Context, m *train.Model, t *features.Table, cfg Config
 	// Calibrated probabilities need held-out rows: a share of the
 	// customers (the model's own validation share), chosen by a seeded
 	// hash, calibrate each refit instead of fitting it. Everything used is
-	// known at the origin.
+	// known at the origin. The hash's seed is derived from the eval seed:
+	// the same seed as a holdout that made the table would pick nested
+	// customers (the same hash, a lower share), most of such a table.
 	bt.Calibration = m.Manifest.Calibrator.Method
 	var calib *features.Holdout
 	if bt.Calibration != train.CalibrationNone {
-		calib = &features.Holdout{Share: m.Manifest.Params.ValidShare, Seed: cfg.Seed}
+		calib = &features.Holdout{Share: m.Manifest.Params.ValidShare, Seed: calibrationSeed(cfg.Seed)}
 		bt.CalibrationShare = Num(calib.Share)
 	}
 	origins := dates[max(0, len(dates)-cfg.Backtest.Origins):]
@@ -231,6 +233,10 @@ func refitParams(mf *train.Manifest, workers int) train.Params {
 	}
 	return p
 }
+
+// calibrationSeed derives the seed of the backtest's calibration customers
+// from the eval seed.
+func calibrationSeed(seed uint64) uint64 { return seed ^ 0xb7c0ca1b5eed }
 
 // splitRows splits rows into those of customers outside h (to fit) and
 // inside it (to calibrate).

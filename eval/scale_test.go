@@ -2,6 +2,7 @@ package eval
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -135,6 +136,30 @@ func TestSplitRows(t *testing.T) {
 	}
 	if share := float64(len(side)) / 600; share < 0.15 || share > 0.25 {
 		t.Errorf("%.2f of the customers calibrate, want about 0.2", share)
+	}
+}
+
+// TestCalibrationCustomersIndependent checks that the backtest's
+// calibration customers are a fair share of a table that is itself a
+// customer holdout made with the eval seed: the same hash and seed would
+// pick nested customers (four in five of a 25% holdout for a 20% share).
+func TestCalibrationCustomersIndependent(t *testing.T) {
+	const seed = 1
+	table := features.Holdout{Share: 0.25, Seed: seed}
+	calib := features.Holdout{Share: 0.2, Seed: calibrationSeed(seed)}
+	in, cal := 0, 0
+	for c := range 40000 {
+		id := fmt.Sprintf("C%05d", c)
+		if !table.HeldOut(id) {
+			continue
+		}
+		in++
+		if calib.HeldOut(id) {
+			cal++
+		}
+	}
+	if share := float64(cal) / float64(in); share < 0.18 || share > 0.22 {
+		t.Errorf("%d of the table's %d customers calibrate (%.3f), want about 0.2", cal, in, share)
 	}
 }
 
