@@ -47,6 +47,7 @@ func run() error {
 	asOf := flag.String("as-of", "", "the run's as-of date (eval.Options.AsOf); default none")
 	out := flag.String("out", "", "write the report here")
 	cpu := flag.String("cpuprofile", "", "write a CPU profile of eval.Run here")
+	mem := flag.String("memprofile", "", "write a heap profile (allocations during eval.Run) here")
 	flag.Parse()
 	if *table == "" || *model == "" {
 		return fmt.Errorf("-table and -model are required")
@@ -90,6 +91,9 @@ func run() error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if *mem != "" {
+		runtime.MemProfileRate = 64 << 10
+	}
 	runtime.GC()
 	before := heapBytes()
 	peak, stop := watchHeap()
@@ -99,6 +103,17 @@ func run() error {
 	close(stop)
 	if err != nil {
 		return err
+	}
+	if *mem != "" {
+		runtime.GC() // the profile holds what was allocated up to the last collection
+		f, err := os.Create(*mem)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			return err
+		}
 	}
 	fmt.Printf("heap: %.0f MB live before eval.Run (table, model), peak %.0f MB during it (+%.0f MB)\n",
 		float64(before)/1e6, float64(<-peak)/1e6, float64(<-peak-before)/1e6)
