@@ -52,9 +52,12 @@ type Origin struct {
 	TrainPositives int    `json:"train_positives"`
 	TrainAsOfFrom  string `json:"train_as_of_from"`
 	TrainAsOfTo    string `json:"train_as_of_to"`
-	// CalibrationRows are the rows of TrainRows that calibrate the refit
-	// instead of fitting it.
-	CalibrationRows int `json:"calibration_rows"`
+	// Calibration is the calibration of the refit's probabilities:
+	// Backtest.Calibration, fitted on CalibrationRows of TrainRows that
+	// are left out of the refit, or none (Note says why when the model is
+	// calibrated).
+	Calibration     string `json:"calibration"`
+	CalibrationRows int    `json:"calibration_rows"`
 	Rows            int `json:"rows"`
 	Positives       int `json:"positives"`
 	ROCAUC          Num `json:"roc_auc"`
@@ -63,7 +66,8 @@ type Origin struct {
 	Brier           Num `json:"brier"`
 	BaseRate        Num `json:"base_rate"`
 	// Validation is the refit's own validation method: none (the rounds
-	// are the evaluated model's). Note says why an origin was skipped.
+	// are the evaluated model's). Note says why an origin was skipped or
+	// left uncalibrated.
 	Validation string `json:"validation,omitempty"`
 	Skipped    bool   `json:"skipped"`
 	Note       string `json:"note,omitempty"`
@@ -155,10 +159,19 @@ func backtest(ctx context.Context, m *train.Model, t *features.Table, cfg Config
 			}
 			or.TrainAsOfFrom, or.TrainAsOfTo = first.String(), last.String()
 		}
+		// A split with one class on either side (a small table) leaves the
+		// origin uncalibrated: its AUCs stand, its log loss and Brier score
+		// are of the raw probabilities, as the note says.
 		fitRows, calRows := trainRows, []int(nil)
+		or.Calibration = train.CalibrationNone
 		if calib != nil {
-			fitRows, calRows = splitRows(t, trainRows, calib)
-			or.CalibrationRows = len(calRows)
+			f, c := splitRows(t, trainRows, calib)
+			if twoClasses(t, f) && twoClasses(t, c) {
+				fitRows, calRows = f, c
+				or.Calibration, or.CalibrationRows = bt.Calibration, len(c)
+			} else {
+				or.Note = fmt.Sprintf("not calibrated: the rows of the calibration customers (%d) or of the others (%d) have one class only, so every row refits and the log loss and Brier score are of uncalibrated probabilities", len(c), len(f))
+			}
 		}
 		switch {
 		case len(trainRows) == 0:
@@ -167,8 +180,6 @@ func backtest(ctx context.Context, m *train.Model, t *features.Table, cfg Config
 			or.Skipped, or.Note = true, "the training rows have one class only"
 		case or.Positives == 0 || or.Positives == len(test):
 			or.Skipped, or.Note = true, "the rows at this date have one class only"
-		case calib != nil && (!twoClasses(t, fitRows) || !twoClasses(t, calRows)):
-			or.Skipped, or.Note = true, fmt.Sprintf("the refit's rows (%d) or its calibration customers' rows (%d) have one class only", len(fitRows), len(calRows))
 		}
 		if or.Skipped {
 			log.Info("backtest origin skipped", "as_of", or.AsOf, "reason", or.Note)

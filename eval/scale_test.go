@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -89,11 +90,39 @@ func TestBacktestEvery(t *testing.T) {
 				t.Fatalf("%d origins, want 4", len(bt.Origins))
 			}
 			for _, o := range bt.Origins {
-				if o.Skipped || o.Validation != train.ValidationNone || o.CalibrationRows == 0 || o.CalibrationRows >= o.TrainRows || !o.ROCAUC.Valid() || !o.LogLoss.Valid() {
+				if o.Skipped || o.Validation != train.ValidationNone || o.Calibration != mf.Calibrator.Method || o.CalibrationRows == 0 || o.CalibrationRows >= o.TrainRows || !o.ROCAUC.Valid() || !o.LogLoss.Valid() {
 					t.Errorf("origin %+v: want one refit without validation, calibrated on some of its rows", o)
 				}
 			}
 		})
+	}
+}
+
+// TestBacktestUncalibratedOrigin checks that an origin whose calibration
+// customers have one class (a small table) is refitted on every training
+// row and reported uncalibrated, not skipped.
+func TestBacktestUncalibratedOrigin(t *testing.T) {
+	f := loadFixture(t)
+	cfg := goldenConfig()
+	tab := *f.table
+	tab.Label = slices.Clone(tab.Label)
+	calib := features.Holdout{Share: f.model.Manifest.Params.ValidShare, Seed: calibrationSeed(cfg.Seed)}
+	for i, id := range tab.IDs {
+		if calib.HeldOut(id) && tab.Label[i] == 1 {
+			tab.Label[i] = 0
+		}
+	}
+	bt, err := backtest(context.Background(), f.model, &tab, cfg, day("2024-11-01"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bt.Skipped || len(bt.Origins) != 4 {
+		t.Fatalf("backtest skipped %v with %d origins: %s", bt.Skipped, len(bt.Origins), bt.Note)
+	}
+	for _, o := range bt.Origins {
+		if o.Skipped || o.Calibration != train.CalibrationNone || o.CalibrationRows != 0 || !strings.HasPrefix(o.Note, "not calibrated:") || !o.LogLoss.Valid() {
+			t.Errorf("origin %+v: want evaluated, uncalibrated, with a note", o)
+		}
 	}
 }
 
