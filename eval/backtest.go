@@ -58,13 +58,13 @@ type Origin struct {
 	// calibrated).
 	Calibration     string `json:"calibration"`
 	CalibrationRows int    `json:"calibration_rows"`
-	Rows            int `json:"rows"`
-	Positives       int `json:"positives"`
-	ROCAUC          Num `json:"roc_auc"`
-	PRAUC           Num `json:"pr_auc"`
-	LogLoss         Num `json:"log_loss"`
-	Brier           Num `json:"brier"`
-	BaseRate        Num `json:"base_rate"`
+	Rows            int    `json:"rows"`
+	Positives       int    `json:"positives"`
+	ROCAUC          Num    `json:"roc_auc"`
+	PRAUC           Num    `json:"pr_auc"`
+	LogLoss         Num    `json:"log_loss"`
+	Brier           Num    `json:"brier"`
+	BaseRate        Num    `json:"base_rate"`
 	// Validation is the refit's own validation method: none (the rounds
 	// are the evaluated model's). Note says why an origin was skipped or
 	// left uncalibrated.
