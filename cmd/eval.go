@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/churnlab/churn/data"
 	"github.com/churnlab/churn/eval"
 	"github.com/churnlab/churn/features"
 	"github.com/churnlab/churn/predict"
@@ -31,6 +32,10 @@ type EvalOptions struct {
 	Resamples int
 	Origins   int
 	Rows      string
+	// AsOf is the run's as-of date (YYYY-MM-DD) on which the backtest's
+	// schedule (backtest.every) is decided; "" means the table's latest
+	// as-of date.
+	AsOf string
 	// Now is the clock for the report's generation time (--now); nil
 	// means time.Now.
 	Now func() time.Time
@@ -57,6 +62,10 @@ retrains at the latest as-of dates (rolling-origin backtest); ranks features by
 gain and permutation importance; computes retention (CRR, GRR, NRR), drift
 (PSI against the training data) and lists the accounts to call with reasons.
 
+With backtest.every N (days) in the config, the backtest runs only on as-of
+dates whose day number since 1970-01-01 is a multiple of N: --as-of gives the
+run's date (default: the table's latest as-of date).
+
 By default rows at as-of dates the model was trained on are left out
 (config rows: all keeps them). Settings come from --config (YAML, see
 docs/eval.md); the flags below override it. stdout gets where the report is and
@@ -81,6 +90,7 @@ the verdict.`,
 	f.Float64Var(&o.Threshold, "threshold", 0.3, "probability threshold for precision and recall")
 	f.IntVar(&o.Resamples, "resamples", 500, "bootstrap resamples")
 	f.IntVar(&o.Origins, "origins", 4, "backtest origins (latest labelled as-of dates)")
+	f.StringVar(&o.AsOf, "as-of", "", "the run's as-of date YYYY-MM-DD, for the backtest's schedule (default: the table's latest as-of date)")
 	addNowFlag(f, &o.Now)
 	f.StringVar(&o.Rows, "rows", eval.RowsHoldout, "evaluated rows: holdout (leave out the model's training dates) or all")
 	c.MarkFlagRequired("model")
@@ -132,6 +142,14 @@ func runEval(ctx context.Context, o *EvalOptions) error {
 	if err != nil {
 		return err
 	}
+	var asOf *data.Date
+	if o.AsOf != "" {
+		d, err := data.ParseDate(o.AsOf)
+		if err != nil {
+			return usageErrorf("--as-of: %v", err)
+		}
+		asOf = &d
+	}
 	m, err := train.Load(o.Model)
 	if err != nil {
 		return err
@@ -149,7 +167,7 @@ func runEval(ctx context.Context, o *EvalOptions) error {
 		return err
 	}
 	rep, err := eval.Run(ctx, eval.Options{
-		Model: m, Table: tab, Baseline: base, Config: cfg, Logger: slog.Default(), Now: o.Now,
+		Model: m, Table: tab, Baseline: base, Config: cfg, Logger: slog.Default(), Now: o.Now, AsOf: asOf,
 		Explain: predict.NewExplainer(m.Manifest.Spec).Text,
 		Inputs:  eval.Inputs{Model: filepath.Base(filepath.Clean(o.Model)), Features: filepath.Base(o.Features), BaselineModel: baseName(o.BaselineModel)},
 	})

@@ -46,30 +46,21 @@ type Reason struct {
 	Contribution Num    `json:"contribution"`
 }
 
-func topAccounts(ctx context.Context, m *train.Model, t *features.Table, prob []float64, cfg Config, explain func(t *features.Table, i, f int) string) (TopAccounts, error) {
-	latest := data.NoDate
-	for _, d := range t.AsOf {
-		latest = max(latest, d)
-	}
-	var rows []int
-	for i, d := range t.AsOf {
-		if d == latest {
-			rows = append(rows, i)
-		}
-	}
-	ta := TopAccounts{AsOf: dateString(latest), Rows: len(rows), Accounts: []Account{}}
-	slices.SortStableFunc(rows, func(a, b int) int {
-		switch {
-		case prob[a] > prob[b]:
-			return -1
-		case prob[a] < prob[b]:
-			return 1
-		}
-		return 0
-	})
-	rows = rows[:min(cfg.TopAccounts, len(rows))]
-	if len(rows) == 0 {
+// topAccounts lists the accounts to call among latestRows (the rows at the
+// latest as-of date, ascending) with their probabilities prob; only those
+// listed are explained.
+func topAccounts(ctx context.Context, m *train.Model, t *features.Table, latest data.Date, latestRows []int, prob []float64, cfg Config, explain func(t *features.Table, i, f int) string) (TopAccounts, error) {
+	ta := TopAccounts{AsOf: dateString(latest), Rows: len(latestRows), Accounts: []Account{}}
+	// Positions in latestRows, by decreasing probability (ties in table
+	// order).
+	order := newRanking(prob).order
+	order = order[:min(cfg.TopAccounts, len(order))]
+	if len(order) == 0 {
 		return ta, nil
+	}
+	rows := make([]int, len(order))
+	for k, j := range order {
+		rows[k] = latestRows[j]
 	}
 	sc, err := m.Score(ctx, t, rows, true)
 	if err != nil {
@@ -80,7 +71,7 @@ func topAccounts(ctx context.Context, m *train.Model, t *features.Table, prob []
 		mrr = -1
 	}
 	for k, i := range rows {
-		a := Account{Rank: k + 1, CustomerID: t.IDs[i], Probability: Num(prob[i]), Outcome: outcome(t.Label[i]), MRR: nan()}
+		a := Account{Rank: k + 1, CustomerID: t.IDs[i], Probability: Num(prob[order[k]]), Outcome: outcome(t.Label[i]), MRR: nan()}
 		if mrr >= 0 {
 			a.MRR = Num(t.Num[mrr][i])
 		}
@@ -231,10 +222,11 @@ func segments(t *features.Table, rows []int, p, y []float64, cfg SegmentConfig) 
 				ps[j], ys[j] = p[k], y[k]
 				pos += int(y[k])
 			}
+			auc, ap := newRanking(ps).rankMetrics(ys, nil)
 			sb.Levels = append(sb.Levels, SegmentLevel{
 				Level: l, Rows: len(ks), Positives: pos,
 				BaseRate: Num(metrics.BaseRate(ys, nil)), MeanProb: Num(metrics.Mean(ps)),
-				ROCAUC: Num(metrics.AUC(ps, ys, nil)), PRAUC: Num(metrics.AveragePrecision(ps, ys, nil)), Brier: Num(metrics.Brier(ps, ys, nil)),
+				ROCAUC: Num(auc), PRAUC: Num(ap), Brier: Num(metrics.Brier(ps, ys, nil)),
 				Small: len(ks) < cfg.MinRows || pos < cfg.MinPositives,
 			})
 		}

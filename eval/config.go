@@ -55,6 +55,11 @@ type BootstrapConfig struct {
 	Resamples int `yaml:"resamples" json:"resamples"`
 	// Level is the interval's coverage (default 0.95).
 	Level float64 `yaml:"level" json:"level"`
+	// Customers bounds the cost: with more evaluated customers than this,
+	// the resamples are drawn from a seeded sample of this many customers
+	// and the intervals' deviations from the estimate are scaled by
+	// √(Customers / all customers) to all of them (default 20000).
+	Customers int `yaml:"customers" json:"customers"`
 }
 
 // CalibrationConfig sets the reliability diagram and the expected
@@ -100,6 +105,10 @@ type BacktestConfig struct {
 	// Origins is the number of latest labelled as-of dates retrained and
 	// evaluated at (default 4).
 	Origins int `yaml:"origins" json:"origins"`
+	// Every is how often the backtest runs, in days (default 1: every
+	// run). It runs when the run's as-of date (Options.AsOf), counted in
+	// days since 1970-01-01, is a multiple of Every: with 7, on Thursdays.
+	Every int `yaml:"every" json:"every"`
 	// Disabled skips the backtest.
 	Disabled bool `yaml:"disabled" json:"disabled"`
 }
@@ -193,6 +202,7 @@ func (c *Config) EnsureDefaults() {
 	defS(&c.Rows, RowsHoldout)
 	defInt(&c.Bootstrap.Resamples, 500)
 	defF(&c.Bootstrap.Level, 0.95)
+	defInt(&c.Bootstrap.Customers, 20000)
 	defInt(&c.Calibration.Bins, 10)
 	defS(&c.Calibration.Binning, "quantile")
 	defInt(&c.Capacity, 100)
@@ -204,6 +214,7 @@ func (c *Config) EnsureDefaults() {
 	defInt(&c.Segments.MinPositives, 10)
 	defInt(&c.Segments.MaxLevels, 20)
 	defInt(&c.Backtest.Origins, 4)
+	defInt(&c.Backtest.Every, 1)
 	defInt(&c.Permutation.Rows, 5000)
 	defInt(&c.Permutation.Repeats, 3)
 	defF(&c.Drift.Threshold, 0.2)
@@ -239,6 +250,9 @@ func (c *Config) Validate() error {
 		bad("bootstrap.resamples %d: want 20..100000", c.Bootstrap.Resamples)
 	}
 	in("bootstrap.level", c.Bootstrap.Level, 0.5, 0.999)
+	if c.Bootstrap.Customers < 100 {
+		bad("bootstrap.customers %d: want at least 100", c.Bootstrap.Customers)
+	}
 	if c.Calibration.Bins < 2 || c.Calibration.Bins > 100 {
 		bad("calibration.bins %d: want 2..100", c.Calibration.Bins)
 	}
@@ -257,6 +271,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Backtest.Origins < 1 || c.Backtest.Origins > 100 {
 		bad("backtest.origins %d: want 1..100", c.Backtest.Origins)
+	}
+	if c.Backtest.Every < 1 || c.Backtest.Every > 366 {
+		bad("backtest.every %d: want 1..366 days", c.Backtest.Every)
 	}
 	if c.Permutation.Rows < 50 || c.Permutation.Repeats < 1 || c.Permutation.Repeats > 100 {
 		bad("permutation: rows must be at least 50 and repeats 1..100")

@@ -16,9 +16,10 @@ import (
 // importance on the evaluated rows.
 type Importance struct {
 	// PermutationRows is the number of evaluated rows used (a seeded
-	// sample of at most permutation.rows), Repeats the shuffles per
-	// feature, BaseAUC the model's AUC on those rows.
+	// sample of at most permutation.rows of the EvaluatedRows), Repeats
+	// the shuffles per feature, BaseAUC the model's AUC on those rows.
 	PermutationRows int                 `json:"permutation_rows"`
+	EvaluatedRows   int                 `json:"evaluated_rows"`
 	Repeats         int                 `json:"repeats"`
 	BaseAUC         Num                 `json:"base_auc"`
 	Features        []FeatureImportance `json:"features"`
@@ -45,26 +46,33 @@ type FeatureImportance struct {
 	PermutationStd  Num `json:"permutation_std"`
 }
 
-func importance(ctx context.Context, m *train.Model, t *features.Table, rows []int, cfg Config) (Importance, error) {
-	imp := Importance{Repeats: cfg.Permutation.Repeats, BaseAUC: nan()}
+// importance ranks the features; rows are the evaluated rows (ascending)
+// and prob the model's probabilities on them.
+func importance(ctx context.Context, m *train.Model, t *features.Table, rows []int, prob []float64, cfg Config) (Importance, error) {
+	imp := Importance{Repeats: cfg.Permutation.Repeats, BaseAUC: nan(), EvaluatedRows: len(rows)}
 	gain := map[string]float64{}
 	for _, g := range m.Manifest.Importance {
 		gain[g.Feature] = g.Share
 	}
-	sample := slices.Clone(rows)
-	if len(sample) > cfg.Permutation.Rows {
+	// Positions in rows of the sample, ascending.
+	pos := make([]int, len(rows))
+	for k := range pos {
+		pos[k] = k
+	}
+	if len(pos) > cfg.Permutation.Rows {
 		r := rand.New(rand.NewPCG(cfg.Seed, 0x9e77))
-		r.Shuffle(len(sample), func(i, j int) { sample[i], sample[j] = sample[j], sample[i] })
-		sample = sample[:cfg.Permutation.Rows]
-		slices.Sort(sample)
+		r.Shuffle(len(pos), func(i, j int) { pos[i], pos[j] = pos[j], pos[i] })
+		pos = pos[:cfg.Permutation.Rows]
+		slices.Sort(pos)
+	}
+	sample := make([]int, len(pos))
+	baseProb := make([]float64, len(pos))
+	for k, j := range pos {
+		sample[k], baseProb[k] = rows[j], prob[j]
 	}
 	imp.PermutationRows = len(sample)
 	sub := t.Rows(sample)
-	base, err := m.Score(ctx, sub, nil, false)
-	if err != nil {
-		return imp, err
-	}
-	baseAUC := metrics.AUC(base.Prob, sub.Label, nil)
+	baseAUC := metrics.AUC(baseProb, sub.Label, nil)
 	imp.BaseAUC = Num(baseAUC)
 	nf := len(t.Spec.Features)
 	drops := make([][]float64, nf)

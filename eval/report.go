@@ -52,6 +52,15 @@ type Options struct {
 	// footer (default time.Now); fix it (churn eval --now, churn run
 	// --now) for byte-identical reports.
 	Now func() time.Time
+	// AsOf is the run's as-of date, on which the backtest runs when due
+	// (Config.Backtest.Every); nil means the table's latest as-of date.
+	AsOf *data.Date
+	// Evaluate, when set, chooses the evaluated rows by customer: the
+	// labelled rows of the customers it reports true for (the nightly job
+	// passes its holdout, so every model is judged on exactly the same
+	// rows), instead of the rows the model's training keys do not hold.
+	// It applies with rows: holdout (the default).
+	Evaluate func(customerID string) bool
 }
 
 // Population is a feature table of rows to check for drift, with the
@@ -203,16 +212,28 @@ type Metrics struct {
 	Bootstrap BootstrapInfo `json:"bootstrap"`
 }
 
-// BootstrapInfo describes how the intervals were made.
+// BootstrapInfo describes how the intervals were made and how precise
+// they are.
 type BootstrapInfo struct {
 	Resamples int    `json:"resamples"`
 	Level     Num    `json:"level"`
 	Seed      uint64 `json:"seed"`
 	Unit      string `json:"unit"` // customer: customers are resampled with all their rows
 	Clusters  int    `json:"clusters"`
+	// Customers is how many customers each resample draws: Clusters, or
+	// the seeded sample of bootstrap.customers of them; Scale is
+	// √(Customers / Clusters), the factor that scales the intervals'
+	// distances from the estimates to all customers (1 without a sample).
+	Customers int `json:"customers"`
+	Scale     Num `json:"scale"`
+	// AUCEndSE is the Monte Carlo standard error of the ROC AUC interval's
+	// ends (from the number of resamples), a measure of their precision.
+	AUCEndSE Num `json:"auc_end_se"`
 	// Undefined counts resamples where the AUC was undefined (one class);
 	// they are left out of the AUC interval.
 	Undefined int `json:"undefined"`
+	// Description says it in words, for the report.
+	Description string `json:"description"`
 }
 
 // Curves are the model's ROC and precision-recall curves (at most 200
@@ -305,21 +326,23 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, fmt.Errorf("%w: %w", ErrSpecMismatch, err)
 	}
 	rep := &Report{SchemaVersion: SchemaVersion, Inputs: o.Inputs, Model: modelInfo(m), Config: cfg}
-	sel, err := selectRows(t, m, cfg, &rep.Data)
+	sel, err := selectRows(t, m, cfg, o.Evaluate, &rep.Data)
 	if err != nil {
 		return nil, err
 	}
 	log.Info("evaluating", "rows", len(sel), "positives", rep.Data.Positives, "selection", rep.Data.Selection)
 
-	all, err := m.Score(ctx, t, nil, false)
+	// Only the rows the report reads are scored: the evaluated ones and
+	// those at the latest as-of date (the accounts to call).
+	latest, latestRows := latestRows(t)
+	p, latestProb, err := scoreRows(ctx, m, t, sel, latestRows)
 	if err != nil {
 		return nil, err
 	}
-	p := make([]float64, len(sel))
 	y := make([]float64, len(sel))
 	asOf := make([]data.Date, len(sel))
 	for k, i := range sel {
-		p[k], y[k], asOf[k] = all.Prob[i], t.Label[i], t.AsOf[i]
+		y[k], asOf[k] = t.Label[i], t.AsOf[i]
 	}
 	edges := calibrationEdges(p, cfg.Calibration.Bins, cfg.Calibration.Binning)
 	s := newScored(p, y, edges)
@@ -352,26 +375,16 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	// Bootstrap, clustered by customer.
 	cluster, nClusters := clusters(t, sel)
 	rep.Data.Customers = nClusters
-	boot, err := bootstrap(ctx, s, others, cluster, nClusters, cfg.Bootstrap.Resamples, cfg.Seed, cfg.Workers)
+	boot, err := bootstrapIntervals(ctx, s, others, cluster, nClusters, cfg)
 	if err != nil {
 		return nil, err
 	}
 	point := s.metricsW(nil)
-	iv := func(m int, v float64) Interval {
-		lo, hi, _ := percentileInterval(boot.vals[m], cfg.Bootstrap.Level)
-		// A statistic biased under resampling (ECE: resampling adds noise
-		// to every bin's rate) can put the whole percentile interval on
-		// one side of the estimate; the interval is widened to include it.
-		if !math.IsNaN(v) && !math.IsNaN(lo) {
-			lo, hi = math.Min(lo, v), math.Max(hi, v)
-		}
-		return Interval{Value: Num(v), Lo: Num(lo), Hi: Num(hi)}
-	}
-	_, _, undefined := percentileInterval(boot.vals[mAUC], cfg.Bootstrap.Level)
+	iv := boot.interval
 	rep.Metrics = Metrics{
 		ROCAUC: iv(mAUC, point[mAUC]), PRAUC: iv(mPRAUC, point[mPRAUC]), LogLoss: iv(mLogLoss, point[mLogLoss]),
 		Brier: iv(mBrier, point[mBrier]), ECE: iv(mECE, point[mECE]), BaseRate: iv(mBaseRate, point[mBaseRate]),
-		Bootstrap: BootstrapInfo{Resamples: cfg.Bootstrap.Resamples, Level: Num(cfg.Bootstrap.Level), Seed: cfg.Seed, Unit: "customer", Clusters: nClusters, Undefined: undefined},
+		Bootstrap: boot.info,
 	}
 	log.Info("metrics", "auc", fmt.Sprintf("%.4f", point[mAUC]), "pr_auc", fmt.Sprintf("%.4f", point[mPRAUC]), "ece", fmt.Sprintf("%.4f", point[mECE]))
 
@@ -390,10 +403,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		a, _ := others[j].rankMetrics(y, nil)
 		return iv(numMetrics+j, point[mAUC]-a)
 	}
-	base := rankBaseline(BaselineBaseRate, fmt.Sprintf("predicts the training base rate (%.4f) for every account", trainRate), constant, y, asOf, cfg)
+	base := rankBaseline(BaselineBaseRate, fmt.Sprintf("predicts the training base rate (%.4f) for every account", trainRate), others[0], y, asOf, cfg)
 	base.AUCGain = gain(0)
 	base.LogLoss, base.Brier = Num(metrics.LogLoss(constant, y, nil)), Num(metrics.Brier(constant, y, nil))
-	hs := rankBaseline(BaselineHealthScore, "rule-based health score: risk points for warning signs (docs/eval.md)", health, y, asOf, cfg)
+	hs := rankBaseline(BaselineHealthScore, "rule-based health score: risk points for warning signs (docs/eval.md)", others[1], y, asOf, cfg)
 	hs.AUCGain, hs.Rules = gain(1), rules
 	if len(rules) == 0 {
 		hs.Available, hs.Note = false, "no feature of the table is used by a health score rule"
@@ -406,22 +419,27 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				ROCAUC: nan(), PRAUC: nan(), LogLoss: nan(), Brier: nan(), TopDecileLift: nan(), TopDecileCapture: nan(), CapacityPrecision: nan(), CapacityRecall: nan(),
 				AUCGain: Interval{nan(), nan(), nan()}, ROC: []ROCPoint{}})
 		} else {
-			c := rankBaseline(BaselineChampion, "the previous champion model", champ, y, asOf, cfg)
+			c := rankBaseline(BaselineChampion, "the previous champion model", others[2], y, asOf, cfg)
 			c.AUCGain, c.Model = gain(2), &mi
 			c.LogLoss, c.Brier = Num(metrics.LogLoss(champ, y, nil)), Num(metrics.Brier(champ, y, nil))
 			rep.Baselines = append(rep.Baselines, c)
 		}
 	}
 
-	if rep.Backtest, err = backtest(ctx, m, t, cfg, log); err != nil {
+	runAsOf := latest
+	if o.AsOf != nil {
+		runAsOf = *o.AsOf
+	}
+	if rep.Backtest, err = backtest(ctx, m, t, cfg, runAsOf, log); err != nil {
 		return nil, err
 	}
-	if rep.Importance, err = importance(ctx, m, t, sel, cfg); err != nil {
+	if rep.Importance, err = importance(ctx, m, t, sel, p, cfg); err != nil {
 		return nil, err
 	}
 	rep.Retention = retention(t, cfg.Retention)
-	rep.Drift = drift(&m.Manifest, t, sel, p, cfg.Drift)
-	if pop := o.Population; pop != nil {
+	if pop := o.Population; pop == nil {
+		rep.Drift = drift(&m.Manifest, t, sel, p, cfg.Drift)
+	} else {
 		if err := m.CheckTable(pop.Table); err != nil {
 			return nil, fmt.Errorf("drift population: %w", err)
 		}
@@ -435,7 +453,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.Drift = drift(&m.Manifest, pop.Table, all, pop.Prob, cfg.Drift)
 		rep.Drift.Population = pop.Label
 	}
-	if rep.TopAccounts, err = topAccounts(ctx, m, t, all.Prob, cfg, o.Explain); err != nil {
+	if rep.TopAccounts, err = topAccounts(ctx, m, t, latest, latestRows, latestProb, cfg, o.Explain); err != nil {
 		return nil, err
 	}
 	rep.Verdict = verdict(rep, cfg)
@@ -449,7 +467,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 }
 
 // selectRows picks the evaluated rows and fills d.
-func selectRows(t *features.Table, m *train.Model, cfg Config, d *DataInfo) ([]int, error) {
+func selectRows(t *features.Table, m *train.Model, cfg Config, evaluate func(string) bool, d *DataInfo) ([]int, error) {
 	ls := t.Spec.Label
 	*d = DataInfo{Rows: t.Len(), LabelMode: string(ls.Mode), HorizonDays: ls.HorizonDay, GapDays: ls.GapDays, DataEnd: ls.DataEnd,
 		Fingerprint: t.Spec.Input.Fingerprint, StaticFeatures: orEmpty(t.Spec.StaticNames()), AsOf: []string{}, EvaluatedAsOf: []string{}}
@@ -463,6 +481,10 @@ func selectRows(t *features.Table, m *train.Model, cfg Config, d *DataInfo) ([]i
 	wasTrained := func(i int) bool { return trained[dateString(t.AsOf[i])] }
 	if keys != nil {
 		wasTrained = func(i int) bool { return keys.Has(t.IDs[i], t.AsOf[i]) }
+	}
+	if evaluate != nil {
+		// The caller knows the held-out customers: exactly their rows.
+		wasTrained = func(i int) bool { return !evaluate(t.IDs[i]) }
 	}
 	d.TrainingShare = nan()
 	var labelled, hold []int
@@ -572,6 +594,57 @@ func distinctDates(t *features.Table, rows []int) []string {
 	return out
 }
 
+// latestRows returns the table's latest as-of date (NoDate for a dateless
+// table) and its rows, ascending.
+func latestRows(t *features.Table) (data.Date, []int) {
+	latest := data.NoDate
+	for _, d := range t.AsOf {
+		latest = max(latest, d)
+	}
+	var rows []int
+	for i, d := range t.AsOf {
+		if d == latest {
+			rows = append(rows, i)
+		}
+	}
+	return latest, rows
+}
+
+// scoreRows scores the rows of a and of b (each ascending) in one pass over
+// their union and returns the probabilities of each, in their order.
+func scoreRows(ctx context.Context, m *train.Model, t *features.Table, a, b []int) (pa, pb []float64, err error) {
+	union := make([]int, 0, len(a)+len(b))
+	for i, j := 0, 0; i < len(a) || j < len(b); {
+		switch {
+		case j == len(b) || (i < len(a) && a[i] < b[j]):
+			union = append(union, a[i])
+			i++
+		case i == len(a) || b[j] < a[i]:
+			union = append(union, b[j])
+			j++
+		default:
+			union = append(union, a[i])
+			i, j = i+1, j+1
+		}
+	}
+	sc, err := m.Score(ctx, t, union, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	pick := func(rows []int) []float64 {
+		out := make([]float64, len(rows))
+		k := 0
+		for r, i := range rows {
+			for union[k] != i {
+				k++
+			}
+			out[r] = sc.Prob[k]
+		}
+		return out
+	}
+	return pick(a), pick(b), nil
+}
+
 // clusters numbers the customers of rows in order of appearance.
 func clusters(t *features.Table, rows []int) ([]int, int) {
 	ids := map[string]int{}
@@ -587,8 +660,9 @@ func clusters(t *features.Table, rows []int) ([]int, int) {
 	return out, len(ids)
 }
 
-func rankBaseline(name, desc string, score, y []float64, asOf []data.Date, cfg Config) Baseline {
-	r := newRanking(score)
+// rankBaseline measures a baseline's ranking r (of its scores r.p).
+func rankBaseline(name, desc string, r *ranking, y []float64, asOf []data.Date, cfg Config) Baseline {
+	score := r.p
 	b := Baseline{Name: name, Description: desc, Available: true, LogLoss: nan(), Brier: nan()}
 	auc, ap := r.rankMetrics(y, nil)
 	b.ROCAUC, b.PRAUC = Num(auc), Num(ap)

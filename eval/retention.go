@@ -104,33 +104,77 @@ func retention(t *features.Table, cfg RetentionConfig) Retention {
 	} else {
 		r.Notes = append(r.Notes, "the table has no mrr feature, so revenue retention is not computed")
 	}
+	// Customers are numbered once, so that the per-row work below indexes
+	// slices instead of hashing ids.
+	cust, n := customerIndex(t)
 	r.Revenue = mrr >= 0 && len(dates) > 1
 	if len(dates) < 2 || dates[0] == data.NoDate {
 		r.Notes = append(r.Notes, "the table has a single as-of date (snapshot data): customer retention over time cannot be computed")
 	} else {
+		at := newCustomerRows(n)
 		for k := 1; k < len(dates); k++ {
-			r.Periods = append(r.Periods, period(t, byDate[dates[k-1]], byDate[dates[k]], dates[k-1], dates[k], mrr))
+			r.Periods = append(r.Periods, period(t, cust, at, byDate[dates[k-1]], byDate[dates[k]], dates[k-1], dates[k], mrr))
 		}
 	}
-	r.Cohorts = cohorts(t, cfg.Cohort, &r.Notes)
-	r.SegmentFeature, r.BySegment = segmentChurn(t, cfg.SegmentFeature)
+	r.Cohorts = cohorts(t, cust, cfg.Cohort, &r.Notes)
+	r.SegmentFeature, r.BySegment = segmentChurn(t, cust, cfg.SegmentFeature)
 	return r
 }
 
-func period(t *features.Table, from, to []int, d0, d1 data.Date, mrr int) RetentionPeriod {
-	start := map[string]int{}
-	for _, i := range from {
-		start[t.IDs[i]] = i
-	}
-	end := map[string]int{}
-	for _, i := range to {
-		end[t.IDs[i]] = i
-	}
-	p := RetentionPeriod{From: d0.String(), To: d1.String(), Start: len(start), End: len(end)}
-	for id := range end {
-		if _, ok := start[id]; !ok {
-			p.New++
+// customerIndex numbers the customers of t in order of appearance: the
+// number of row i's customer, and how many there are.
+func customerIndex(t *features.Table) ([]int32, int) {
+	ids := map[string]int32{}
+	cust := make([]int32, t.Len())
+	for i, id := range t.IDs {
+		c, ok := ids[id]
+		if !ok {
+			c = int32(len(ids))
+			ids[id] = c
 		}
+		cust[i] = c
+	}
+	return cust, len(ids)
+}
+
+// customerRows holds, per customer, its row at the start and at the end of
+// a period (-1: none), reset after each period.
+type customerRows struct{ start, end []int }
+
+func newCustomerRows(n int) *customerRows {
+	at := &customerRows{start: make([]int, n), end: make([]int, n)}
+	for c := range n {
+		at.start[c], at.end[c] = -1, -1
+	}
+	return at
+}
+
+func period(t *features.Table, cust []int32, at *customerRows, from, to []int, d0, d1 data.Date, mrr int) RetentionPeriod {
+	p := RetentionPeriod{From: d0.String(), To: d1.String()}
+	defer func() {
+		for _, i := range from {
+			at.start[cust[i]] = -1
+		}
+		for _, i := range to {
+			at.end[cust[i]] = -1
+		}
+	}()
+	for _, i := range from {
+		c := cust[i]
+		if at.start[c] < 0 {
+			p.Start++
+		}
+		at.start[c] = i
+	}
+	for _, i := range to {
+		c := cust[i]
+		if at.end[c] < 0 {
+			p.End++
+			if at.start[c] < 0 {
+				p.New++
+			}
+		}
+		at.end[c] = i
 	}
 	p.Retained = p.End - p.New
 	p.CRR = ratio(100*float64(p.End-p.New), float64(p.Start))
@@ -154,7 +198,7 @@ func period(t *features.Table, from, to []int, d0, d1 data.Date, mrr int) Retent
 	}
 	// Sum in a fixed order (the table's) for reproducible floats.
 	for _, i := range from {
-		if j, ok := end[t.IDs[i]]; ok {
+		if j := at.end[cust[i]]; j >= 0 {
 			ret += v(j)
 			gross += math.Min(v(j), v(i))
 		}
@@ -164,46 +208,60 @@ func period(t *features.Table, from, to []int, d0, d1 data.Date, mrr int) Retent
 	return p
 }
 
-// cohortOf returns the signup period of a customer: as_of − tenure_days.
-func cohortOf(asOf data.Date, tenure float64, by string) (string, bool) {
+// cohortOf returns the signup period of a customer, as_of − tenure_days,
+// as a number that sorts like its name (cohortName): year×12 + month − 1,
+// or year×4 + quarter − 1.
+func cohortOf(asOf data.Date, tenure float64, by string) (int, bool) {
 	if asOf == data.NoDate || math.IsNaN(tenure) {
-		return "", false
+		return 0, false
 	}
 	tm := asOf.AddDays(-int(math.Round(tenure))).Time()
 	if by == "month" {
-		return fmt.Sprintf("%04d-%02d", tm.Year(), int(tm.Month())), true
+		return tm.Year()*12 + int(tm.Month()) - 1, true
 	}
-	return fmt.Sprintf("%04d-Q%d", tm.Year(), (int(tm.Month())+2)/3), true
+	return tm.Year()*4 + (int(tm.Month())-1)/3, true
 }
 
+// cohortName names a cohort: 2024-01 or 2024-Q1.
+func cohortName(k int, by string) string {
+	if by == "month" {
+		return fmt.Sprintf("%04d-%02d", k/12, k%12+1)
+	}
+	return fmt.Sprintf("%04d-Q%d", k/4, k%4+1)
+}
+
+// churnCount counts a group's rows and (distinct) customers.
 type churnCount struct {
-	customers map[string]bool
-	churned   map[string]bool
+	customers []int32 // with repeats: distinct counts them
+	churned   []int32
 	labelled  int
 	positives int
 }
 
-func (c *churnCount) add(t *features.Table, i int) {
-	if c.customers == nil {
-		c.customers, c.churned = map[string]bool{}, map[string]bool{}
-	}
-	c.customers[t.IDs[i]] = true
+func (c *churnCount) add(t *features.Table, cust []int32, i int) {
+	c.customers = append(c.customers, cust[i])
 	if y := t.Label[i]; !math.IsNaN(y) {
 		c.labelled++
 		if y == 1 {
 			c.positives++
-			c.churned[t.IDs[i]] = true
+			c.churned = append(c.churned, cust[i])
 		}
 	}
 }
 
-func cohorts(t *features.Table, by string, notes *[]string) []Cohort {
+// distinct returns the number of distinct values of xs, sorting it.
+func distinct(xs []int32) int {
+	slices.Sort(xs)
+	return len(slices.Compact(xs))
+}
+
+func cohorts(t *features.Table, cust []int32, by string, notes *[]string) []Cohort {
 	ti := slices.Index(t.Spec.Names(), "tenure_days")
 	if ti < 0 || t.Num[ti] == nil {
 		*notes = append(*notes, "the table has no tenure_days feature, so signup cohorts are not computed")
 		return []Cohort{}
 	}
-	counts := map[string]*churnCount{}
+	counts := map[int]*churnCount{}
 	missing := 0
 	for i := range t.IDs {
 		c, ok := cohortOf(t.AsOf[i], t.Num[ti][i], by)
@@ -214,12 +272,12 @@ func cohorts(t *features.Table, by string, notes *[]string) []Cohort {
 		if counts[c] == nil {
 			counts[c] = &churnCount{}
 		}
-		counts[c].add(t, i)
+		counts[c].add(t, cust, i)
 	}
 	if missing > 0 {
 		*notes = append(*notes, fmt.Sprintf("%d rows without an as-of date or tenure are in no cohort", missing))
 	}
-	keys := make([]string, 0, len(counts))
+	keys := make([]int, 0, len(counts))
 	for k := range counts {
 		keys = append(keys, k)
 	}
@@ -227,13 +285,13 @@ func cohorts(t *features.Table, by string, notes *[]string) []Cohort {
 	out := make([]Cohort, 0, len(keys))
 	for _, k := range keys {
 		c := counts[k]
-		out = append(out, Cohort{Cohort: k, Customers: len(c.customers), LabelledRows: c.labelled, Positives: c.positives,
-			ChurnRate: ratio(float64(c.positives), float64(c.labelled)), ChurnedCustomers: len(c.churned)})
+		out = append(out, Cohort{Cohort: cohortName(k, by), Customers: distinct(c.customers), LabelledRows: c.labelled, Positives: c.positives,
+			ChurnRate: ratio(float64(c.positives), float64(c.labelled)), ChurnedCustomers: distinct(c.churned)})
 	}
 	return out
 }
 
-func segmentChurn(t *features.Table, want string) (string, []SegmentChurn) {
+func segmentChurn(t *features.Table, cust []int32, want string) (string, []SegmentChurn) {
 	col := -1
 	for _, name := range []string{want, "segment"} {
 		if d, ok := t.Spec.Lookup(name); ok && name != "" && d.Kind == features.Categorical {
@@ -261,7 +319,7 @@ func segmentChurn(t *features.Table, want string) (string, []SegmentChurn) {
 		if counts[l] == nil {
 			counts[l] = &churnCount{}
 		}
-		counts[l].add(t, i)
+		counts[l].add(t, cust, i)
 	}
 	keys := make([]string, 0, len(counts))
 	for k := range counts {
@@ -271,8 +329,8 @@ func segmentChurn(t *features.Table, want string) (string, []SegmentChurn) {
 	out := make([]SegmentChurn, 0, len(keys))
 	for _, k := range keys {
 		c := counts[k]
-		out = append(out, SegmentChurn{Level: k, Customers: len(c.customers), LabelledRows: c.labelled, Positives: c.positives,
-			ChurnRate: ratio(float64(c.positives), float64(c.labelled)), ChurnedCustomers: len(c.churned)})
+		out = append(out, SegmentChurn{Level: k, Customers: distinct(c.customers), LabelledRows: c.labelled, Positives: c.positives,
+			ChurnRate: ratio(float64(c.positives), float64(c.labelled)), ChurnedCustomers: distinct(c.churned)})
 	}
 	return t.Spec.Features[col].Name, out
 }

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -28,7 +29,17 @@ func newRanking(p []float64) *ranking {
 	for i := range r.order {
 		r.order[i] = i
 	}
-	sort.SliceStable(r.order, func(a, b int) bool { return p[r.order[a]] > p[r.order[b]] })
+	// Decreasing score, ties by row index: a total order, so an unstable
+	// sort gives the stable sort's result at a fraction of its cost.
+	slices.SortFunc(r.order, func(a, b int) int {
+		switch {
+		case p[a] > p[b]:
+			return -1
+		case p[a] < p[b]:
+			return 1
+		}
+		return a - b
+	})
 	for k := 0; k < len(r.order); {
 		j := k + 1
 		for j < len(r.order) && p[r.order[j]] == p[r.order[k]] {
@@ -44,29 +55,73 @@ func newRanking(p []float64) *ranking {
 // precision of the ranking against labels y; w nil means all ones. Both are
 // NaN without positives (and AUC without negatives).
 func (r *ranking) rankMetrics(y, w []float64) (auc, ap float64) {
+	yo := make([]float64, len(r.order))
+	for k, i := range r.order {
+		yo[k] = y[i]
+	}
+	if w == nil {
+		w = make([]float64, len(y))
+		for i := range w {
+			w[i] = 1
+		}
+	}
+	return rankAreas(r.blocks, yo, r.order, w)
+}
+
+// ordered is a ranking's rows in score order with their labels and
+// customers laid out contiguously, so that a bootstrap resample (weights
+// per customer) reads them in one sequential pass.
+type ordered struct {
+	blocks   []int
+	y        []float64
+	customer []int
+}
+
+func (r *ranking) ordered(y []float64, cluster []int) *ordered {
+	o := &ordered{blocks: r.blocks, y: make([]float64, len(r.order)), customer: make([]int, len(r.order))}
+	for k, i := range r.order {
+		o.y[k], o.customer[k] = y[i], cluster[i]
+	}
+	return o
+}
+
+// metrics returns rankMetrics with each row weighing as its customer's
+// count.
+func (o *ordered) metrics(counts []float64) (auc, ap float64) {
+	return rankAreas(o.blocks, o.y, o.customer, counts)
+}
+
+// rankAreas returns the ROC AUC and average precision of labels y given in
+// decreasing score order, with blocks[k] the end of the k-th block of tied
+// scores, where the row at k weighs w[key[k]].
+func rankAreas(blocks []int, y []float64, key []int, w []float64) (auc, ap float64) {
 	var posTot, negTot float64
-	for i := range y {
-		wi := wt(w, i)
-		if y[i] == 1 {
-			posTot += wi
+	for k := range y {
+		if y[k] == 1 {
+			posTot += w[key[k]]
 		} else {
-			negTot += wi
+			negTot += w[key[k]]
 		}
 	}
 	if posTot == 0 {
 		return math.NaN(), math.NaN()
 	}
+	auc = math.NaN()
+	if len(blocks) == 1 { // one score for all (a constant baseline)
+		if negTot > 0 {
+			auc = 0.5
+		}
+		return auc, posTot / (posTot + negTot)
+	}
 	var tp, fp, seen, area float64
 	k := 0
-	for _, end := range r.blocks {
+	for _, end := range blocks {
 		var dtp, dfp float64
 		for ; k < end; k++ {
-			i := r.order[k]
-			wi := wt(w, i)
-			if y[i] == 1 {
-				dtp += wi
+			if y[k] == 1 {
+				dtp += w[key[k]]
 			} else {
-				dfp += wi
+				dfp += w[key[k]]
 			}
 		}
 		area += dfp * (tp + dtp/2)
@@ -77,7 +132,6 @@ func (r *ranking) rankMetrics(y, w []float64) (auc, ap float64) {
 			ap += dtp / posTot * (tp / seen)
 		}
 	}
-	auc = math.NaN()
 	if negTot > 0 {
 		auc = area / (posTot * negTot)
 	}
@@ -112,6 +166,16 @@ type scored struct {
 	nBins  int
 }
 
+// subset returns the scored rows rows of s (with s's calibration bins).
+func (s *scored) subset(rows []int) *scored {
+	out := &scored{p: make([]float64, len(rows)), y: make([]float64, len(rows)), ll: make([]float64, len(rows)), br: make([]float64, len(rows)), bin: make([]int, len(rows)), nBins: s.nBins}
+	for k, i := range rows {
+		out.p[k], out.y[k], out.ll[k], out.br[k], out.bin[k] = s.p[i], s.y[i], s.ll[i], s.br[i], s.bin[i]
+	}
+	out.rank = newRanking(out.p)
+	return out
+}
+
 func newScored(p, y []float64, edges []float64) *scored {
 	s := &scored{p: p, y: y, rank: newRanking(p), ll: make([]float64, len(p)), br: make([]float64, len(p)), bin: make([]int, len(p)), nBins: len(edges) + 1}
 	for i := range p {
@@ -125,8 +189,14 @@ func newScored(p, y []float64, edges []float64) *scored {
 
 // metricsW computes every point metric with row weights w (nil = ones).
 func (s *scored) metricsW(w []float64) [numMetrics]float64 {
+	auc, ap := s.rank.rankMetrics(s.y, w)
+	return s.metricsRanked(auc, ap, w)
+}
+
+// metricsRanked is metricsW given the rank metrics.
+func (s *scored) metricsRanked(auc, ap float64, w []float64) [numMetrics]float64 {
 	var out [numMetrics]float64
-	out[mAUC], out[mPRAUC] = s.rank.rankMetrics(s.y, w)
+	out[mAUC], out[mPRAUC] = auc, ap
 	var tot, ll, br, pos float64
 	bw := make([]float64, 3*s.nBins)
 	for i := range s.p {
@@ -213,6 +283,11 @@ func bootstrap(ctx context.Context, s *scored, others []*ranking, cluster []int,
 		}
 		return nil
 	})
+	model := s.rank.ordered(s.y, cluster)
+	ords := make([]*ordered, len(others))
+	for j, o := range others {
+		ords[j] = o.ordered(s.y, cluster)
+	}
 	for range workers {
 		g.Go(func() error {
 			counts := make([]float64, nClusters)
@@ -226,12 +301,13 @@ func bootstrap(ctx context.Context, s *scored, others []*ranking, cluster []int,
 				for i, c := range cluster {
 					w[i] = counts[c]
 				}
-				m := s.metricsW(w)
+				auc, ap := model.metrics(counts)
+				m := s.metricsRanked(auc, ap, w)
 				for k := 0; k < numMetrics; k++ {
 					res.vals[k][b] = m[k]
 				}
-				for j, o := range others {
-					a, _ := o.rankMetrics(s.y, w)
+				for j, o := range ords {
+					a, _ := o.metrics(counts)
 					res.vals[numMetrics+j][b] = m[mAUC] - a
 				}
 			}
@@ -242,6 +318,130 @@ func bootstrap(ctx context.Context, s *scored, others []*ranking, cluster []int,
 		return nil, err
 	}
 	return res, nil
+}
+
+// intervals are the bootstrap's intervals: interval(k, v) is metric k's
+// (the point metrics, then the AUC gains over each other score) around its
+// estimate v on every evaluated row.
+type intervals struct {
+	boot  *bootstrapResult
+	level float64
+	// With a sample of customers: its own estimates of each metric and the
+	// factor √(sample / all) that scales distances from them.
+	sub   []float64
+	scale float64
+	info  BootstrapInfo
+}
+
+func (b *intervals) interval(k int, v float64) Interval {
+	lo, hi, _ := percentileInterval(b.boot.vals[k], b.level)
+	if b.sub != nil {
+		// The resamples' spread around the sample's estimate, shrunk to
+		// what all customers give (the spread of a mean-like statistic
+		// falls as the square root of the customers), around v.
+		lo, hi = v+b.scale*(lo-b.sub[k]), v+b.scale*(hi-b.sub[k])
+	}
+	// A statistic biased under resampling (ECE: resampling adds noise to
+	// every bin's rate) can put the whole percentile interval on one side
+	// of the estimate; the interval is widened to include it.
+	if !math.IsNaN(v) && !math.IsNaN(lo) {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	return Interval{Value: Num(v), Lo: Num(lo), Hi: Num(hi)}
+}
+
+// bootstrapIntervals resamples the customers of s (cluster numbers them,
+// n in all) and, with more than bootstrap.customers of them, a seeded
+// sample of that many: the cost is then bounded whatever the table's size,
+// and the intervals are scaled to all customers (m-out-of-n bootstrap).
+func bootstrapIntervals(ctx context.Context, s *scored, others []*ranking, cluster []int, n int, cfg Config) (*intervals, error) {
+	bc := cfg.Bootstrap
+	iv := &intervals{level: bc.Level, scale: 1}
+	m := n
+	if n > bc.Customers {
+		m = bc.Customers
+		s, others, cluster = sampleCustomers(s, others, cluster, n, m, cfg.Seed)
+		iv.scale = math.Sqrt(float64(m) / float64(n))
+		pt := s.metricsW(nil)
+		iv.sub = pt[:]
+		for _, o := range others {
+			a, _ := o.rankMetrics(s.y, nil)
+			iv.sub = append(iv.sub, pt[mAUC]-a)
+		}
+	}
+	boot, err := bootstrap(ctx, s, others, cluster, m, bc.Resamples, cfg.Seed, cfg.Workers)
+	if err != nil {
+		return nil, err
+	}
+	iv.boot = boot
+	_, _, undefined := percentileInterval(boot.vals[mAUC], bc.Level)
+	se := iv.scale * endSE(boot.vals[mAUC], bc.Level)
+	iv.info = BootstrapInfo{Resamples: bc.Resamples, Level: Num(bc.Level), Seed: cfg.Seed, Unit: "customer", Clusters: n,
+		Customers: m, Scale: Num(iv.scale), AUCEndSE: Num(se), Undefined: undefined}
+	if iv.sub == nil {
+		iv.info.Description = fmt.Sprintf("%d resamples of all %d customers (each with all its rows), seed %d, percentile intervals", bc.Resamples, n, cfg.Seed)
+	} else {
+		iv.info.Description = fmt.Sprintf("%d resamples of a seeded sample of %d of the %d customers (each with all its rows), seed %d, percentile intervals whose distances from the estimates are scaled by √(%d/%d) = %.3f to all customers",
+			bc.Resamples, m, n, cfg.Seed, m, n, iv.scale)
+	}
+	if !math.IsNaN(se) {
+		iv.info.Description += fmt.Sprintf("; the ROC AUC interval's ends are precise to ±%.4f (one Monte Carlo standard error)", se)
+	}
+	return iv, nil
+}
+
+// sampleCustomers keeps the rows of m of the n customers (a seeded choice)
+// of s and others, with the customers renumbered 0..m-1.
+func sampleCustomers(s *scored, others []*ranking, cluster []int, n, m int, seed uint64) (*scored, []*ranking, []int) {
+	r := rand.New(rand.NewPCG(seed, 0xc0575a3e))
+	renum := make([]int, n)
+	for c := range renum {
+		renum[c] = -1
+	}
+	for k, c := range r.Perm(n)[:m] {
+		renum[c] = k
+	}
+	var rows, sub []int
+	for i, c := range cluster {
+		if renum[c] >= 0 {
+			rows = append(rows, i)
+			sub = append(sub, renum[c])
+		}
+	}
+	pick := func(x []float64) []float64 {
+		out := make([]float64, len(rows))
+		for k, i := range rows {
+			out[k] = x[i]
+		}
+		return out
+	}
+	ss := s.subset(rows)
+	os := make([]*ranking, len(others))
+	for j, o := range others {
+		os[j] = newRanking(pick(o.p))
+	}
+	return ss, os, sub
+}
+
+// endSE is the Monte Carlo standard error of the ends of a percentile
+// interval at level from the defined values of xs: √(a(1−a)/B) / f(q_a)
+// for the a = (1−level)/2 quantile of B values, with the density f taken
+// as normal with the values' standard deviation. NaN with fewer than two
+// values.
+func endSE(xs []float64, level float64) float64 {
+	vals := make([]float64, 0, len(xs))
+	for _, x := range xs {
+		if !math.IsNaN(x) {
+			vals = append(vals, x)
+		}
+	}
+	if len(vals) < 2 {
+		return math.NaN()
+	}
+	a := (1 - level) / 2
+	z := math.Sqrt2 * math.Erfinv(2*a-1)
+	density := math.Exp(-z*z/2) / math.Sqrt(2*math.Pi)
+	return metrics.StdDev(vals) * math.Sqrt(a*(1-a)/float64(len(vals))) / density
 }
 
 // percentileInterval returns the (1−level)/2 and (1+level)/2 quantiles of

@@ -327,6 +327,9 @@ func TestConfig(t *testing.T) {
 		{"threshold: 2\n", "threshold 2: want"},
 		{"calibration:\n  binning: log\n", "calibration.binning \"log\""},
 		{"rows: some\n", "rows \"some\""},
+		{"bootstrap:\n  customers: 50\n", "bootstrap.customers 50"},
+		{"backtest:\n  every: -7\n", "backtest.every -7"},
+		{"backtest:\n  every: 400\n", "backtest.every 400"},
 	} {
 		if _, err := LoadConfig(write(tt.yaml)); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%q: err = %v, want %q", tt.yaml, err, tt.want)

@@ -99,6 +99,7 @@ func (r *Report) Markdown() []byte {
 	}{{"ROC AUC", m.ROCAUC}, {"PR AUC", m.PRAUC}, {"log loss", m.LogLoss}, {"Brier score", m.Brier}, {"calibration error (ECE)", m.ECE}, {"base rate", m.BaseRate}} {
 		w("| %s | %.4f | %.4f–%.4f |\n", row.name, row.iv.Value.F(), row.iv.Lo.F(), row.iv.Hi.F())
 	}
+	w("\nIntervals: %s.\n", m.Bootstrap.Description)
 	w("\n| baseline | ROC AUC | PR AUC | top-decile lift | AUC gain of the model |\n|---|---|---|---|---|\n")
 	for _, bl := range r.Baselines {
 		if !bl.Available {

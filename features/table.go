@@ -87,6 +87,19 @@ func permute[T any](xs []T, perm []int32) {
 	}
 }
 
+// Weights returns the weights of rows (indexes into t), nil when the
+// table has none: metrics take nil as every row weighing 1.
+func (t *Table) Weights(rows []int) []float64 {
+	if t.Weight == nil {
+		return nil
+	}
+	w := make([]float64, len(rows))
+	for k, i := range rows {
+		w[k] = t.Weight[i]
+	}
+	return w
+}
+
 // RowWeight returns row i's weight (1 when the table has none).
 func (t *Table) RowWeight(i int) float64 {
 	if t.Weight == nil {

@@ -385,12 +385,16 @@ func (j *job) run(ctx context.Context) error {
 		defer champion.Close()
 	}
 	var rep *eval.Report
+	var heldOut func(string) bool
+	if h := c.Training.Holdout.holdout(); h != nil {
+		heldOut = h.HeldOut
+	}
 	err = j.step("evaluate", func() (string, error) {
 		var err error
-		rep, err = eval.Run(ctx, eval.Options{Model: challenger, Table: table, Baseline: champion, Config: c.Eval,
+		rep, err = eval.Run(ctx, eval.Options{Model: challenger, Table: table, Baseline: champion, Config: c.Eval, Evaluate: heldOut,
 			Explain: predict.NewExplainer(challenger.Manifest.Spec).Text,
 			Inputs:  eval.Inputs{Model: "challenger " + j.mf.Challenger, Features: fmt.Sprintf("training snapshots %s … %s", dates[0], dates[len(dates)-1]), BaselineModel: prev},
-			Logger:  j.log, Now: j.now})
+			Logger:  j.log, Now: j.now, AsOf: &asOf})
 		if err != nil {
 			return "", err
 		}

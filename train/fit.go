@@ -56,6 +56,11 @@ type FitOptions struct {
 	// of the training keys), for an evaluation on customers no model with
 	// the same holdout has seen. Nil fits every labelled row.
 	Holdout *features.Holdout
+	// Rows, when not nil, restricts the fit to these rows of t (indexes,
+	// ascending): the others are ignored as if absent, so a caller fits a
+	// subset without copying the table. The training summary counts the
+	// rows given.
+	Rows []int
 }
 
 // Fit trains a model on the labelled rows of t (rows whose label is null
@@ -74,8 +79,16 @@ func Fit(ctx context.Context, t *features.Table, p Params, opt FitOptions) (*Mod
 		return nil, fmt.Errorf("invalid parameters: %w", err)
 	}
 	var labelled []int
-	pos, heldOut := 0, 0
-	for i, y := range t.Label {
+	pos, heldOut, considered := 0, 0, t.Len()
+	if opt.Rows != nil {
+		considered = len(opt.Rows)
+	}
+	for k := range considered {
+		i := k
+		if opt.Rows != nil {
+			i = opt.Rows[k]
+		}
+		y := t.Label[i]
 		if opt.Holdout != nil && opt.Holdout.HeldOut(t.IDs[i]) {
 			heldOut++
 			continue
@@ -109,6 +122,9 @@ func Fit(ctx context.Context, t *features.Table, p Params, opt FitOptions) (*Mod
 	pl, err := makePlan(t, labelled, &p)
 	if err != nil {
 		return nil, err
+	}
+	if pl.method == ValidationNone {
+		p.Calibration = CalibrationNone // Validate allows auto or none
 	}
 	enc := features.FitEncoder(t, pl.trainRows(), features.EncoderOptions{})
 	finalEnc := enc
@@ -207,11 +223,14 @@ func Fit(ctx context.Context, t *features.Table, p Params, opt FitOptions) (*Mod
 		mf.Training.LeftOut = append(mf.Training.LeftOut, LeftOut{Rows: heldOut,
 			Reason: fmt.Sprintf("held out for evaluation: %.0f%% of customers by a hash of customer_id with seed %d", 100*opt.Holdout.Share, opt.Holdout.Seed)})
 	}
-	if n := t.Len() - heldOut - len(pl.all); n > 0 {
+	if n := considered - heldOut - len(pl.all); n > 0 {
 		mf.Training.LeftOut = append(mf.Training.LeftOut, LeftOut{Rows: n,
 			Reason: "label unknown: the label window is not observed by the data end (censored), or the customer churned during the gap"})
 	}
-	mf.Reference = append(reference(t, pl.all), numericDistribution(ScoreName, probs, ev.weights))
+	mf.Reference = reference(t, pl.all)
+	if len(probs) > 0 { // validation none has no held-out scores
+		mf.Reference = append(mf.Reference, numericDistribution(ScoreName, probs, ev.weights))
+	}
 	m := &Model{Manifest: mf, learner: final}
 	switch fm := final.(type) {
 	case *xgbModel:
@@ -278,6 +297,9 @@ func makePlan(t *features.Table, labelled []int, p *Params) (*plan, error) {
 		}
 	}
 	pl.method = method
+	if method == ValidationNone {
+		return pl, nil
+	}
 	if method == ValidationOOT {
 		if len(dates) < 2 {
 			return nil, errors.New("out-of-time validation needs labelled rows at two or more as-of dates (build the table with --snapshots)")
@@ -394,18 +416,6 @@ func labelsWeights(t *features.Table, rows []int, posWeight float64) (y, w []flo
 	return y, w
 }
 
-// rowWeights returns the sampling weights of rows, nil when the table has
-// none (metrics take nil as all ones).
-func rowWeights(t *features.Table, rows []int) []float64 {
-	if t.Weight == nil {
-		return nil
-	}
-	w := make([]float64, len(rows))
-	for k, i := range rows {
-		w[k] = t.Weight[i]
-	}
-	return w
-}
 
 // evaluation is a setting's held-out result.
 type evaluation struct {
@@ -424,6 +434,11 @@ func (e *evaluation) release() {
 
 func evaluate(ctx context.Context, t *features.Table, enc *features.Encoder, pl *plan, p *Params, log *slog.Logger) (*evaluation, error) {
 	ev := &evaluation{}
+	if pl.method == ValidationNone {
+		// Nothing held out: no margins, and the final fit uses p.Rounds.
+		ev.rawLogLoss, ev.auc = math.NaN(), math.NaN()
+		return ev, nil
+	}
 	if pl.method == ValidationOOT {
 		d := buildFit(t, enc, pl.train, pl.valid, p)
 		m, err := fitLearner(ctx, d, p, logf(log))
@@ -440,7 +455,7 @@ func evaluate(ctx context.Context, t *features.Table, enc *features.Encoder, pl 
 		for _, i := range pl.valid {
 			ev.labels = append(ev.labels, t.Label[i])
 		}
-		ev.weights = rowWeights(t, pl.valid)
+		ev.weights = t.Weights(pl.valid)
 	} else {
 		if err := evaluateFolds(ctx, t, enc, pl, p, ev, log); err != nil {
 			return nil, err
@@ -523,7 +538,7 @@ func evaluateFolds(ctx context.Context, t *features.Table, enc *features.Encoder
 			return err
 		}
 		ev.rounds = f.m.rounds()
-		fw := rowWeights(t, pl.folds[k])
+		fw := t.Weights(pl.folds[k])
 		ev.foldAUC = append(ev.foldAUC, metrics.AUC(mg, f.ys, fw))
 		ev.margins = append(ev.margins, mg...)
 		ev.labels = append(ev.labels, f.ys...)

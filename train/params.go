@@ -63,7 +63,10 @@ type Params struct {
 	Calibration string `json:"calibration" yaml:"calibration"`
 
 	// Validation: auto (default: out-of-time when the table has several
-	// as-of dates, else k-fold grouped by customer), oot or kfold.
+	// as-of dates, else k-fold grouped by customer), oot, kfold, or none:
+	// no held-out rows, one fit on every labelled row with exactly Rounds
+	// rounds (no early stopping, no search) and no calibration, for a
+	// refit whose number of rounds was chosen before (eval's backtest).
 	Validation string `json:"validation" yaml:"validation"`
 	// Folds for k-fold validation (default 5).
 	Folds int `json:"folds" yaml:"folds"`
@@ -81,6 +84,7 @@ const (
 	ValidationAuto  = "auto"
 	ValidationOOT   = "oot"
 	ValidationKFold = "kfold"
+	ValidationNone  = "none"
 )
 
 // DefaultParams returns the defaults.
@@ -200,8 +204,16 @@ func (p *Params) Validate() error {
 	}
 	switch p.Validation {
 	case ValidationAuto, ValidationOOT, ValidationKFold:
+	case ValidationNone:
+		// Nothing is held out to search or calibrate on.
+		if p.SearchBudget != 0 {
+			bad("search_budget %d: validation none holds no rows out to compare settings on", p.SearchBudget)
+		}
+		if p.Calibration != "auto" && p.Calibration != CalibrationNone {
+			bad("calibration %q: validation none holds no rows out to calibrate on (want none)", p.Calibration)
+		}
 	default:
-		bad("validation %q: want auto, oot or kfold", p.Validation)
+		bad("validation %q: want auto, oot, kfold or none", p.Validation)
 	}
 	if p.Folds < 2 || p.Folds > 20 {
 		bad("folds %d: want 2..20", p.Folds)

@@ -210,7 +210,7 @@ func normalise(s []float64, total float64) {
 // reference summarises every feature over rows of t.
 func reference(t *features.Table, rows []int) []Distribution {
 	var out []Distribution
-	ws := rowWeights(t, rows)
+	ws := t.Weights(rows)
 	for i, d := range t.Spec.Features {
 		if d.Kind == features.Categorical {
 			xs := make([]string, len(rows))
