@@ -151,16 +151,20 @@ func (m *Model) CheckTable(t *features.Table) error {
 type ContribMethod int
 
 // Contribution methods. For logistic regression both exact and approx give
-// the exact linear contributions (coefficient × standardised value).
+// the exact linear contributions (coefficient × standardised value). For
+// trees both are computed in Go from the booster's trees (xgb.Explainer)
+// and equal XGBoost's own pred_contribs and approx_contribs bit for bit.
 const (
 	// ContribNone computes no contributions.
 	ContribNone ContribMethod = iota
-	// ContribExact computes SHAP values (XGBoost's TreeSHAP for trees).
+	// ContribExact computes SHAP values (path-dependent TreeSHAP for
+	// trees). In churn's explainer they cost about twice the approximate
+	// ones (bench/README.md), a twentieth of XGBoost's own TreeSHAP.
 	ContribExact
 	// ContribApprox computes Saabas contributions for trees: the change of
 	// the expected value along each row's decision path. They also sum to
-	// the margin and cost about 100× less than TreeSHAP, but credit
-	// features by their depth in the trees rather than fairly.
+	// the margin, but credit features by their depth in the trees rather
+	// than fairly.
 	ContribApprox
 )
 
@@ -179,6 +183,9 @@ func (c ContribMethod) String() string {
 // only.
 type ScoreOptions struct {
 	Contrib ContribMethod
+	// Workers bounds the goroutines that compute contributions (default
+	// GOMAXPROCS). Results do not depend on it.
+	Workers int
 }
 
 // Score computes probabilities (and exact contributions when contrib is
@@ -212,6 +219,10 @@ func (m *Model) ScoreWith(ctx context.Context, t *features.Table, rows []int, op
 	featOf := enc.FeatureOf()
 	nf := len(m.Manifest.Spec.Features)
 	var contribs []float64 // every row's contributions, back to back
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
 	if contrib {
 		contribs = make([]float64, n*(nf+1))
 		s.Contrib = make([][]float64, 0, n)
@@ -245,7 +256,7 @@ func (m *Model) ScoreWith(ctx context.Context, t *features.Table, rows []int, op
 		if !contrib {
 			continue
 		}
-		c, err := m.learner.contributions(part, opt.Contrib == ContribApprox)
+		c, err := m.learner.contributions(ctx, part, opt.Contrib == ContribApprox, workers)
 		if err != nil {
 			return nil, err
 		}
