@@ -36,11 +36,13 @@ type fitData struct {
 type fitted interface {
 	// margins returns the logit for each row.
 	margins(m matrix) ([]float64, error)
-	// contributions returns n×(p+1) values per row: one per column and the
-	// bias last, summing to the margin. approx asks for a cheaper
+	// contributions computes each row's contributions to the margin, one
+	// per column and the bias, and adds them per feature to dst (zeroed,
+	// n rows of features+1 values, the bias last; featOf maps columns to
+	// features) with addPerFeature. approx asks for a cheaper
 	// approximation where the learner has one (Saabas for trees). Up to
 	// workers goroutines share the work.
-	contributions(ctx context.Context, m matrix, approx bool, workers int) ([]float64, error)
+	contributions(ctx context.Context, m matrix, approx bool, workers int, featOf []int, dst []float64) error
 	// gain returns the importance of each column (total gain for trees,
 	// |standardised coefficient| for logistic regression).
 	gain(p int) []float64
@@ -216,15 +218,15 @@ func (m *xgbModel) margins(x matrix) ([]float64, error) {
 // approx_contribs (Saabas) to the bit, at a fraction of the cost. The rows
 // are split between up to workers goroutines, each with an explainer (and
 // its cache) kept between calls.
-func (m *xgbModel) contributions(ctx context.Context, x matrix, approx bool, workers int) ([]float64, error) {
+func (m *xgbModel) contributions(ctx context.Context, x matrix, approx bool, workers int, featOf []int, dst []float64) error {
 	trees, err := m.explain.load(m.b, m.best)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if trees.NumFeatures() != x.P {
-		return nil, fmt.Errorf("the model has %d columns, the rows %d", trees.NumFeatures(), x.P)
+		return fmt.Errorf("the model has %d columns, the rows %d", trees.NumFeatures(), x.P)
 	}
-	res := make([]float64, x.N*(x.P+1))
+	w := len(dst) / max(x.N, 1) // features + 1
 	// Parts of at least a thousand rows: smaller ones are not worth a
 	// goroutine.
 	parts := max(1, min(workers, x.N/1024))
@@ -247,16 +249,16 @@ func (m *xgbModel) contributions(ctx context.Context, x matrix, approx bool, wor
 			} else {
 				err = e.Exact(codes, out)
 			}
-			for i, v := range out {
-				res[lo*(x.P+1)+i] = float64(v)
+			if err != nil {
+				return err
 			}
-			return err
+			for r := lo; r < hi; r++ {
+				addPerFeature(dst[r*w:(r+1)*w], out[(r-lo)*(x.P+1):(r-lo+1)*(x.P+1)], featOf)
+			}
+			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return g.Wait()
 }
 
 // explainers holds a model's trees as xgb.Explainer reads them, parsed on
@@ -382,11 +384,11 @@ func (l *logregModel) margins(x matrix) ([]float64, error) {
 	return l.m.Margins(toFloat64(x.X), x.N), nil
 }
 
-func (l *logregModel) contributions(_ context.Context, x matrix, _ bool, _ int) ([]float64, error) {
+func (l *logregModel) contributions(_ context.Context, x matrix, _ bool, _ int, featOf []int, dst []float64) error {
 	if x.P != len(l.m.Coef) {
-		return nil, fmt.Errorf("logreg: %d columns, model has %d", x.P, len(l.m.Coef))
+		return fmt.Errorf("logreg: %d columns, model has %d", x.P, len(l.m.Coef))
 	}
-	out := make([]float64, 0, x.N*(x.P+1))
+	w := len(dst) / max(x.N, 1)
 	row := make([]float64, x.P)
 	var c []float64
 	for i := 0; i < x.N; i++ {
@@ -394,9 +396,9 @@ func (l *logregModel) contributions(_ context.Context, x matrix, _ bool, _ int) 
 			row[j] = float64(v)
 		}
 		c = l.m.Contributions(row, c)
-		out = append(out, c...)
+		addPerFeature(dst[i*w:(i+1)*w], c, featOf)
 	}
-	return out, nil
+	return nil
 }
 
 func (l *logregModel) gain(p int) []float64 {

@@ -256,22 +256,28 @@ func (m *Model) ScoreWith(ctx context.Context, t *features.Table, rows []int, op
 		if !contrib {
 			continue
 		}
-		c, err := m.learner.contributions(ctx, part, opt.Contrib == ContribApprox, workers)
-		if err != nil {
+		dst := contribs[lo*(nf+1) : hi*(nf+1)]
+		if err := m.learner.contributions(ctx, part, opt.Contrib == ContribApprox, workers, featOf, dst); err != nil {
 			return nil, err
 		}
-		for r := 0; r < part.N; r++ {
-			at := (lo + r) * (nf + 1)
-			row := contribs[at : at+nf+1 : at+nf+1]
-			cr := c[r*(p+1) : (r+1)*(p+1)]
-			for j := 0; j < p; j++ {
-				row[featOf[j]] += cr[j]
-			}
-			row[nf] = cr[p]
-			s.Contrib = append(s.Contrib, row)
+		for r := lo; r < hi; r++ {
+			at := r * (nf + 1)
+			s.Contrib = append(s.Contrib, contribs[at:at+nf+1:at+nf+1])
 		}
 	}
 	return s, nil
+}
+
+// addPerFeature adds a row's column contributions c (the bias last) to
+// its feature contributions dst (len(dst)-1 features, the bias last):
+// featOf[j] is column j's feature. The columns are added in order, in
+// float64.
+func addPerFeature[F float32 | float64](dst []float64, c []F, featOf []int) {
+	p := len(c) - 1
+	for j, f := range featOf {
+		dst[f] += float64(c[j])
+	}
+	dst[len(dst)-1] = float64(c[p])
 }
 
 // Save writes the model artifact directory atomically: dir is replaced as a

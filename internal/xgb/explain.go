@@ -45,6 +45,8 @@ type tree struct {
 	// splits are the internal nodes, in depth-first order; bit i of a
 	// row's decision mask is set when the row goes left at splits[i].
 	splits []split
+	// walk is the tree as a row's path through it reads it, by node.
+	walk []step
 	// Saabas contributions of the path to each leaf, precomputed: leaf
 	// n's are saabas[saabasLo[n]:saabasHi[n]].
 	saabas             []featValue
@@ -70,6 +72,14 @@ type node struct {
 type split struct {
 	col      int32
 	sub, lim uint16
+}
+
+// step is a node as a row's path reads it: a split on col (go left when
+// code−sub < lim), or a leaf (col −1).
+type step struct {
+	left, right int32
+	col         int32
+	sub, lim    uint16
 }
 
 type featValue struct {
@@ -226,6 +236,14 @@ func (tr *tree) build(j *jsonTree, cuts [][]float32) error {
 		walk(nd.right, depth+1)
 	}
 	walk(0, 0)
+	tr.walk = make([]step, len(tr.nodes))
+	for i, nd := range tr.nodes {
+		tr.walk[i] = step{left: nd.left, right: nd.right, col: -1}
+		if !nd.leaf() {
+			s := tr.splits[nd.bit]
+			tr.walk[i].col, tr.walk[i].sub, tr.walk[i].lim = s.col, s.sub, s.lim
+		}
+	}
 	tr.buildSaabas()
 	return nil
 }
@@ -317,35 +335,53 @@ func (t *Trees) Encode(X []float32, n int, dst Codes) (Codes, error) {
 		return dst, ErrRowLength
 	}
 	dst.P = p
-	for i := range n {
-		for j, v := range X[i*p : (i+1)*p] {
-			c := uint16(0)
-			if v == v {
-				c = uint16(upper(t.cuts[j], v)) + 1
-			}
-			if t.wide {
-				dst.U16 = append(dst.U16, c)
-			} else {
-				dst.U8 = append(dst.U8, uint8(c))
-			}
-		}
+	if t.wide {
+		at := len(dst.U16)
+		dst.U16 = slices.Grow(dst.U16, n*p)[:at+n*p]
+		encode(t.cuts, X, dst.U16[at:])
+	} else {
+		at := len(dst.U8)
+		dst.U8 = slices.Grow(dst.U8, n*p)[:at+n*p]
+		encode(t.cuts, X, dst.U8[at:])
 	}
 	dst.N += n
 	return dst, nil
 }
 
-// upper returns the number of values in cuts (ascending) at or below v.
-func upper(cuts []float32, v float32) int {
-	lo, hi := 0, len(cuts)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if cuts[m] <= v {
-			lo = m + 1
-		} else {
-			hi = m
+// encode writes the codes of the rows X (row-major, len(cuts) columns)
+// into dst.
+func encode[C uint8 | uint16](cuts [][]float32, X []float32, dst []C) {
+	p := len(cuts)
+	for i := 0; i < len(X); i += p {
+		for j, v := range X[i : i+p] {
+			var c C
+			if v == v {
+				c = C(upper(cuts[j], v)) + 1
+			}
+			dst[i+j] = c
 		}
 	}
-	return lo
+}
+
+// upper returns the number of values in cuts (ascending) at or below v:
+// a binary search whose steps the compiler turns into conditional moves.
+func upper(cuts []float32, v float32) int {
+	n := len(cuts)
+	if n == 0 {
+		return 0
+	}
+	base := 0
+	for n > 1 {
+		half := n / 2
+		if cuts[base+half] <= v {
+			base += half
+		}
+		n -= half
+	}
+	if cuts[base] <= v {
+		base++
+	}
+	return base
 }
 
 // Row returns a Codes holding row i of c, sharing its memory.
@@ -454,14 +490,12 @@ func approx[C uint8 | uint16](t *Trees, codes []C, n int, out []float32) {
 			tr := &t.trees[i]
 			for r := lo; r < hi; r++ {
 				row := codes[r*p : (r+1)*p]
-				nd := &tr.nodes[0]
 				leaf := int32(0)
-				for !nd.leaf() {
-					leaf = nd.right
-					if s := &tr.splits[nd.bit]; s.left(uint32(row[s.col])) {
-						leaf = nd.left
+				for s := &tr.walk[0]; s.col >= 0; s = &tr.walk[leaf] {
+					leaf = s.right
+					if uint32(row[s.col])-uint32(s.sub) < uint32(s.lim) {
+						leaf = s.left
 					}
-					nd = &tr.nodes[leaf]
 				}
 				o := out[r*(p+1) : (r+1)*(p+1)]
 				for _, fv := range tr.saabas[tr.saabasLo[leaf]:tr.saabasHi[leaf]] {

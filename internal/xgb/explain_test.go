@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -217,4 +218,32 @@ func FuzzParseTrees(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestUpper checks the binary search of Encode against a linear count, on
+// every value around every cut of lists of every length up to 40, with
+// repeated cuts and -0.
+func TestUpper(t *testing.T) {
+	for n := range 41 {
+		cuts := make([]float32, n)
+		for i := range cuts {
+			cuts[i] = float32(i/2) - 3 // pairs of equal values: Encode's cuts are distinct, upper need not care
+		}
+		if n > 7 {
+			cuts[6], cuts[7] = float32(math.Copysign(0, -1)), 0
+		}
+		for _, c := range append(slices.Clone(cuts), -100, 100) {
+			for _, v := range []float32{c, math.Nextafter32(c, -200), math.Nextafter32(c, 200)} {
+				want := 0
+				for _, x := range cuts {
+					if x <= v {
+						want++
+					}
+				}
+				if got := upper(cuts, v); got != want {
+					t.Fatalf("n %d, v %v: upper = %d, want %d", n, v, got, want)
+				}
+			}
+		}
+	}
 }
