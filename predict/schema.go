@@ -58,7 +58,7 @@ var PredictionColumns = append(append([]Column{
 	{"annual_revenue", data.TypeFloat64, true, "12 × MRR at as_of: the mrr feature (point in time), else the customers table's mrr (today's); null when unknown or negative"},
 }, reasonColumns()...),
 	reasonMethodColumn,
-	Column{"recommended_action", data.TypeString, false, "the playbook's action for the top reason's category and the lifecycle stage"},
+	Column{"recommended_action", data.TypeString, false, "the playbook's action for the top reason's category (the profile category's when reason_method is none) and the lifecycle stage; low_risk's for the low tier"},
 	Column{"owner_role", data.TypeString, false, "who does it, from the playbook (csm, cs_lead, account_executive, billing, ...)"},
 	Column{"alerted", data.TypeBool, false, "whether any alert rule fired for the customer (the alerts are in alerts/as_of=DATE)"},
 	Column{"previous_as_of", data.TypeDate, true, "as-of date of the previous run: the most recent earlier partition in the same output folder (null when none)"},

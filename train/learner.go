@@ -237,7 +237,7 @@ func (m *xgbModel) contributions(ctx context.Context, x matrix, approx bool, wor
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			codes, err := trees.Encode(x.X[lo*x.P:hi*x.P], hi-lo, xgb.Codes{})
+			codes, err := trees.Encode(x.X[lo*x.P:hi*x.P], hi-lo)
 			if err != nil {
 				return err
 			}

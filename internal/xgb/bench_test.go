@@ -96,7 +96,7 @@ func BenchmarkExplain(b *testing.B) {
 		b.Fatal(err)
 	}
 	Xs, _ := synth(101, n, p, 0.05)
-	codes, err := trees.Encode(Xs, n, Codes{})
+	codes, err := trees.Encode(Xs, n)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func BenchmarkExplain(b *testing.B) {
 	b.Run("encode", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := trees.Encode(Xs, n, Codes{}); err != nil {
+			if _, err := trees.Encode(Xs, n); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -47,6 +47,13 @@ type tree struct {
 	splits []split
 	// walk is the tree as a row's path through it reads it, by node.
 	walk []step
+	// A row's decision mask is the OR, over the tree's split columns
+	// maskCol[k], of maskTab[maskAt[k]+code]: the splits on that column a
+	// value of that code goes left at. Nil when the tables would be large
+	// (16-bit codes, many split conditions, or more than 64 splits).
+	maskCol []int32
+	maskAt  []int32
+	maskTab []uint64
 	// Saabas contributions of the path to each leaf, precomputed: leaf
 	// n's are saabas[saabasLo[n]:saabasHi[n]].
 	saabas             []featValue
@@ -190,7 +197,7 @@ func ParseTrees(data []byte, rounds int) (*Trees, error) {
 	}
 	for i := range jt {
 		tr := &t.trees[i]
-		if err := tr.build(&jt[i], t.cuts); err != nil {
+		if err := tr.build(&jt[i], t.cuts, t.wide); err != nil {
 			return nil, fmt.Errorf("xgb: ParseTrees: tree %d: %w", i, err)
 		}
 		maxd := tr.depth + 2
@@ -202,7 +209,7 @@ func ParseTrees(data []byte, rounds int) (*Trees, error) {
 // build fills the tree from its JSON (checked by checkModelJSON) and
 // precomputes what explaining needs: node mean values, the splits as the
 // decision mask reads them and every leaf's Saabas contributions.
-func (tr *tree) build(j *jsonTree, cuts [][]float32) error {
+func (tr *tree) build(j *jsonTree, cuts [][]float32, wide bool) error {
 	tr.nodes = make([]node, len(j.LeftChildren))
 	for i := range tr.nodes {
 		tr.nodes[i] = node{left: int32(j.LeftChildren[i]), right: int32(j.RightChildren[i]), feature: int32(j.SplitIndices[i]),
@@ -236,6 +243,7 @@ func (tr *tree) build(j *jsonTree, cuts [][]float32) error {
 		walk(nd.right, depth+1)
 	}
 	walk(0, 0)
+	tr.buildMasks(cuts, wide)
 	tr.walk = make([]step, len(tr.nodes))
 	for i, nd := range tr.nodes {
 		tr.walk[i] = step{left: nd.left, right: nd.right, col: -1}
@@ -246,6 +254,35 @@ func (tr *tree) build(j *jsonTree, cuts [][]float32) error {
 	}
 	tr.buildSaabas()
 	return nil
+}
+
+// maxMaskTab bounds a tree's mask tables (entries): they stay in the
+// processor's cache while a block of rows passes through the tree.
+const maxMaskTab = 4096
+
+// buildMasks builds the tree's mask tables, when they are small enough.
+func (tr *tree) buildMasks(cuts [][]float32, wide bool) {
+	size := 0
+	for _, f := range tr.feats {
+		size += len(cuts[f]) + 2 // codes 0 (missing) … len+1
+	}
+	if wide || len(tr.splits) > 64 || size > maxMaskTab {
+		return
+	}
+	tr.maskTab = make([]uint64, 0, size)
+	for _, f := range tr.feats {
+		tr.maskCol = append(tr.maskCol, f)
+		tr.maskAt = append(tr.maskAt, int32(len(tr.maskTab)))
+		for c := range uint32(len(cuts[f]) + 2) {
+			var m uint64
+			for b := range tr.splits {
+				if s := &tr.splits[b]; s.col == f && s.left(c) {
+					m |= 1 << b
+				}
+			}
+			tr.maskTab = append(tr.maskTab, m)
+		}
+	}
 }
 
 // fillMean computes node n's mean value as XGBoost does (float32: left
@@ -313,39 +350,39 @@ func (tr *tree) buildSaabas() {
 	walk(0)
 }
 
-// Codes are rows encoded for explaining (Trees.Encode): row-major, one code
-// per column, in U8 or, for models with a column of more than 254 split
-// conditions, U16. Code 0 is a missing value; code k+1 says that k of the
-// column's split conditions are at or below the value.
+// Codes are rows encoded for explaining by one Trees (Trees.Encode): one
+// code per value, 8 bits wide or, for models with a column of more than
+// 254 split conditions, 16. Code 0 is a missing value; code k+1 says that
+// k of the column's split conditions are at or below the value.
 type Codes struct {
-	N, P int
-	U8   []uint8
-	U16  []uint16
+	t   *Trees
+	n   int
+	u8  []uint8
+	u16 []uint16
 }
+
+// Len is the number of rows.
+func (c Codes) Len() int { return c.n }
 
 // Wide reports whether the model's codes take 16 bits.
 func (t *Trees) Wide() bool { return t.wide }
 
-// Encode appends to dst the codes of the n rows of X (row-major, NumFeatures
-// values each, NaN for missing) and returns it. ±Inf are coded as the
-// lowest and highest values. dst may be the zero Codes.
-func (t *Trees) Encode(X []float32, n int, dst Codes) (Codes, error) {
-	p := t.nFeature
-	if len(X) != n*p || (dst.N > 0 && dst.P != p) {
-		return dst, ErrRowLength
+// Encode returns the codes of the n rows of X (row-major, NumFeatures
+// values each, NaN for missing). ±Inf are coded as the lowest and highest
+// values.
+func (t *Trees) Encode(X []float32, n int) (Codes, error) {
+	if n < 0 || len(X) != n*t.nFeature {
+		return Codes{}, ErrRowLength
 	}
-	dst.P = p
+	c := Codes{t: t, n: n}
 	if t.wide {
-		at := len(dst.U16)
-		dst.U16 = slices.Grow(dst.U16, n*p)[:at+n*p]
-		encode(t.cuts, X, dst.U16[at:])
+		c.u16 = make([]uint16, len(X))
+		encode(t.cuts, X, c.u16)
 	} else {
-		at := len(dst.U8)
-		dst.U8 = slices.Grow(dst.U8, n*p)[:at+n*p]
-		encode(t.cuts, X, dst.U8[at:])
+		c.u8 = make([]uint8, len(X))
+		encode(t.cuts, X, c.u8)
 	}
-	dst.N += n
-	return dst, nil
+	return c, nil
 }
 
 // encode writes the codes of the rows X (row-major, len(cuts) columns)
@@ -384,38 +421,18 @@ func upper(cuts []float32, v float32) int {
 	return base
 }
 
-// Row returns a Codes holding row i of c, sharing its memory.
-func (c Codes) Row(i int) Codes {
-	r := Codes{N: 1, P: c.P}
-	if c.U16 != nil {
-		r.U16 = c.U16[i*c.P : (i+1)*c.P]
-	} else {
-		r.U8 = c.U8[i*c.P : (i+1)*c.P]
-	}
-	return r
-}
-
-// AppendRow appends row i of src to c and returns it.
-func (c Codes) AppendRow(src Codes, i int) Codes {
-	c.P = src.P
-	if src.U16 != nil {
-		c.U16 = append(c.U16, src.U16[i*src.P:(i+1)*src.P]...)
-	} else {
-		c.U8 = append(c.U8, src.U8[i*src.P:(i+1)*src.P]...)
-	}
-	c.N++
-	return c
-}
-
-// Bytes is the memory the codes take.
-func (c Codes) Bytes() int { return len(c.U8) + 2*len(c.U16) }
-
 func (c Codes) check(t *Trees, out []float32) error {
-	if c.P != t.nFeature || len(c.U8)+len(c.U16) != c.N*c.P || (c.U16 != nil) != t.wide || len(out) != c.N*(c.P+1) {
+	if c.t != t {
+		return ErrCodes
+	}
+	if len(out) != c.n*(t.nFeature+1) {
 		return ErrRowLength
 	}
 	return nil
 }
+
+// ErrCodes is returned for codes that another Trees encoded.
+var ErrCodes = errors.New("xgb: the codes were encoded for another model")
 
 // ErrRowLength is returned for rows or outputs of the wrong shape.
 var ErrRowLength = errors.New("xgb: rows or output do not match the model's features")
@@ -474,10 +491,10 @@ func (e *Explainer) Approx(c Codes, out []float32) error {
 		return err
 	}
 	clear(out)
-	if c.U16 != nil {
-		approx(e.t, c.U16, c.N, out)
+	if t := e.t; t.wide {
+		approx(t, c.u16, c.n, out)
 	} else {
-		approx(e.t, c.U8, c.N, out)
+		approx(t, c.u8, c.n, out)
 	}
 	return nil
 }
@@ -519,10 +536,10 @@ func (e *Explainer) Exact(c Codes, out []float32) error {
 		return err
 	}
 	clear(out)
-	if c.U16 != nil {
-		exact(e, c.U16, c.N, out)
+	if e.t.wide {
+		exact(e, c.u16, c.n, out)
 	} else {
-		exact(e, c.U8, c.N, out)
+		exact(e, c.u8, c.n, out)
 	}
 	return nil
 }
@@ -541,13 +558,19 @@ func exact[C uint8 | uint16](e *Explainer, codes []C, n int, out []float32) {
 				var v []float32
 				if small {
 					var mask uint64
-					for b := range tr.splits {
-						s := &tr.splits[b]
-						var l uint64
-						if s.left(uint32(row[s.col])) {
-							l = 1
+					if tr.maskTab != nil {
+						for k, col := range tr.maskCol {
+							mask |= tr.maskTab[int(tr.maskAt[k])+int(row[col])]
 						}
-						mask |= l << b
+					} else {
+						for b := range tr.splits {
+							s := &tr.splits[b]
+							var l uint64
+							if s.left(uint32(row[s.col])) {
+								l = 1
+							}
+							mask |= l << b
+						}
 					}
 					if off := mt.find(mask); off >= 0 {
 						e.Hits++

@@ -55,6 +55,17 @@ func TestExplainerMatchesXGBoost(t *testing.T) {
 			if trees.Wide() != tc.wide {
 				t.Fatalf("Wide() = %v, want %v", trees.Wide(), tc.wide)
 			}
+			// Both ways of computing decision masks are exercised: tables
+			// (few split conditions) and split by split (wide codes).
+			tables := 0
+			for i := range trees.trees {
+				if trees.trees[i].maskTab != nil {
+					tables++
+				}
+			}
+			if tc.wide && tables != 0 || tc.name == "depth 4" && tables != len(trees.trees) {
+				t.Fatalf("%d of %d trees have mask tables", tables, len(trees.trees))
+			}
 			e := trees.NewExplainer()
 			switch {
 			case tc.cache < 0:
@@ -63,7 +74,7 @@ func TestExplainerMatchesXGBoost(t *testing.T) {
 				e.CacheBytes = tc.cache
 			}
 			p, n := tc.p, len(Xt)/tc.p
-			codes, err := trees.Encode(Xt, n, Codes{})
+			codes, err := trees.Encode(Xt, n)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -146,10 +157,20 @@ func TestExplainerShapes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := trees.Encode(make([]float32, 7), 1, Codes{}); !errors.Is(err, ErrRowLength) {
-		t.Errorf("Encode of 7 values as a row of 6: err = %v", err)
+	for _, n := range []int{1, -1} {
+		if _, err := trees.Encode(make([]float32, 7), n); !errors.Is(err, ErrRowLength) {
+			t.Errorf("Encode of 7 values as %d rows of 6: err = %v", n, err)
+		}
 	}
-	codes, err := trees.Encode(make([]float32, 12), 2, Codes{})
+	codes, err := trees.Encode(make([]float32, 12), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := ParseTrees(model, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign, err := other.Encode(make([]float32, 12), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,15 +179,16 @@ func TestExplainerShapes(t *testing.T) {
 		name  string
 		codes Codes
 		out   int
+		want  error
 	}{
-		{"short output", codes, 13},
-		{"long output", codes, 15},
-		{"rows miscounted", Codes{N: 3, P: 6, U8: codes.U8}, 21},
-		{"other width", Codes{N: 2, P: 6, U16: make([]uint16, 12)}, 14},
+		{"short output", codes, 13, ErrRowLength},
+		{"long output", codes, 15, ErrRowLength},
+		{"another model's codes", foreign, 14, ErrCodes},
+		{"no codes", Codes{}, 0, ErrCodes},
 	} {
 		for _, f := range []func(Codes, []float32) error{e.Exact, e.Approx} {
-			if err := f(tc.codes, make([]float32, tc.out)); !errors.Is(err, ErrRowLength) {
-				t.Errorf("%s: err = %v, want ErrRowLength", tc.name, err)
+			if err := f(tc.codes, make([]float32, tc.out)); !errors.Is(err, tc.want) {
+				t.Errorf("%s: err = %v, want %v", tc.name, err, tc.want)
 			}
 		}
 	}
@@ -195,7 +217,7 @@ func FuzzParseTrees(f *testing.F) {
 		if err != nil || trees.NumFeatures() != 6 {
 			return
 		}
-		codes, err := trees.Encode(X, 40, Codes{})
+		codes, err := trees.Encode(X, 40)
 		if err != nil {
 			t.Fatal(err)
 		}
