@@ -108,8 +108,8 @@ type ReasonsConfig struct {
 	Method string `yaml:"method"`
 	// ExactMaxCustomers makes auto use approx above this many customers
 	// in the dataset (default 0: no limit). Exact reasons cost about
-	// 20 µs a customer on one core (bench/README.md), so auto computes
-	// them for everyone unless this is set.
+	// 25 µs of CPU a customer (bench/README.md), so auto computes them
+	// for everyone unless this is set.
 	ExactMaxCustomers int `yaml:"exact_max_customers"`
 }
 

@@ -159,7 +159,7 @@ const (
 	ContribNone ContribMethod = iota
 	// ContribExact computes SHAP values (path-dependent TreeSHAP for
 	// trees). In churn's explainer they cost about twice the approximate
-	// ones (bench/README.md), a twentieth of XGBoost's own TreeSHAP.
+	// ones and a thirtieth of XGBoost's own TreeSHAP (bench/README.md).
 	ContribExact
 	// ContribApprox computes Saabas contributions for trees: the change of
 	// the expected value along each row's decision path. They also sum to

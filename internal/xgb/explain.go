@@ -18,10 +18,9 @@ import (
 // for bit (TestExplainerMatchesXGBoost).
 //
 // Rows are explained from their [Codes]: each value replaced by its place
-// among the split conditions of its column, which is all a tree looks at.
-// Codes take one byte per value (two when a column has more than 254
-// distinct split conditions), a quarter of the float32 row, so a caller can
-// keep them to explain a row later.
+// among the split conditions of its column, which is all a tree looks at
+// (one byte per value, two when a column has more than 254 distinct split
+// conditions).
 //
 // Trees is immutable and safe for concurrent use; the per-goroutine state
 // lives in an [Explainer].
@@ -462,9 +461,9 @@ type Explainer struct {
 	Hits, Misses int64
 }
 
-// DefaultCacheBytes is an Explainer's default cache bound, 64 MB: at
-// churn's default model size (a few hundred depth-4 trees) about a million
-// tree results, which is what a few hundred thousand rows need.
+// DefaultCacheBytes is an Explainer's default cache bound, 64 MB: about a
+// million tree results of depth-4 trees. The 795,697 customers of
+// bench/predict.sh give 629,689 distinct ones with its 315 trees.
 const DefaultCacheBytes = 64 << 20
 
 // block is the number of rows that pass through a tree together.
