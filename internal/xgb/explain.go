@@ -80,12 +80,10 @@ type split struct {
 	sub, lim uint16
 }
 
-// step is a node as a row's path reads it: a split on col (go left when
-// code−sub < lim), or a leaf (col −1).
+// step is a node as a row's path reads it: a split, or a leaf (col −1).
 type step struct {
 	left, right int32
-	col         int32
-	sub, lim    uint16
+	split
 }
 
 type featValue struct {
@@ -95,8 +93,9 @@ type featValue struct {
 
 func (n *node) leaf() bool { return n.left < 0 }
 
-// left reports whether a row with code c in the split's column goes left.
-func (s *split) left(c uint32) bool { return c-uint32(s.sub) < uint32(s.lim) }
+// goesLeft reports whether a row with code c in the split's column goes
+// left.
+func (s *split) goesLeft(c uint32) bool { return c-uint32(s.sub) < uint32(s.lim) }
 
 // maxFeatures bounds the columns of a model ParseTrees takes: explainers
 // keep a value per column.
@@ -245,10 +244,9 @@ func (tr *tree) build(j *jsonTree, cuts [][]float32, wide bool) error {
 	tr.buildMasks(cuts, wide)
 	tr.walk = make([]step, len(tr.nodes))
 	for i, nd := range tr.nodes {
-		tr.walk[i] = step{left: nd.left, right: nd.right, col: -1}
+		tr.walk[i] = step{left: nd.left, right: nd.right, split: split{col: -1}}
 		if !nd.leaf() {
-			s := tr.splits[nd.bit]
-			tr.walk[i].col, tr.walk[i].sub, tr.walk[i].lim = s.col, s.sub, s.lim
+			tr.walk[i].split = tr.splits[nd.bit]
 		}
 	}
 	tr.buildSaabas()
@@ -275,7 +273,7 @@ func (tr *tree) buildMasks(cuts [][]float32, wide bool) {
 		for c := range uint32(len(cuts[f]) + 2) {
 			var m uint64
 			for b := range tr.splits {
-				if s := &tr.splits[b]; s.col == f && s.left(c) {
+				if s := &tr.splits[b]; s.col == f && s.goesLeft(c) {
 					m |= 1 << b
 				}
 			}
@@ -509,7 +507,7 @@ func approx[C uint8 | uint16](t *Trees, codes []C, n int, out []float32) {
 				leaf := int32(0)
 				for s := &tr.walk[0]; s.col >= 0; s = &tr.walk[leaf] {
 					leaf = s.right
-					if uint32(row[s.col])-uint32(s.sub) < uint32(s.lim) {
+					if s.goesLeft(uint32(row[s.col])) {
 						leaf = s.left
 					}
 				}
@@ -565,7 +563,7 @@ func exact[C uint8 | uint16](e *Explainer, codes []C, n int, out []float32) {
 						for b := range tr.splits {
 							s := &tr.splits[b]
 							var l uint64
-							if s.left(uint32(row[s.col])) {
+							if s.goesLeft(uint32(row[s.col])) {
 								l = 1
 							}
 							mask |= l << b
@@ -583,7 +581,7 @@ func exact[C uint8 | uint16](e *Explainer, codes []C, n int, out []float32) {
 					clear(e.dec)
 					for b := range tr.splits {
 						s := &tr.splits[b]
-						if s.left(uint32(row[s.col])) {
+						if s.goesLeft(uint32(row[s.col])) {
 							e.dec[b>>6] |= 1 << (b & 63)
 						}
 					}
