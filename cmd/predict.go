@@ -79,7 +79,7 @@ unless webhook.required is false.`,
 	f.StringVar(&o.AsOf, "as-of", "", `as-of date YYYY-MM-DD, or "today" (UTC) (required)`)
 	f.StringVar(&o.Out, "out", "", "output directory (required)")
 	f.StringVar(&o.ConfigFile, "config", envOr("CHURN_PREDICT_CONFIG", ""), "predict config YAML: tiers, reasons, playbook, alerts, webhook (env CHURN_PREDICT_CONFIG)")
-	f.StringVar(&o.Reasons, "reasons", envOr("CHURN_PREDICT_REASONS", ""), "reasons method, overriding the config: exact, approx or auto (env CHURN_PREDICT_REASONS)")
+	f.StringVar(&o.Reasons, "reasons", envOr("CHURN_PREDICT_REASONS", ""), "reasons method, overriding the config: auto, exact, approx or none (env CHURN_PREDICT_REASONS)")
 	f.StringVar(&o.ModelVersion, "model-version", "", "model version written in every row (default: sha256 of the model's model.json)")
 	f.IntVar(&o.Workers, "workers", 0, "parallel workers (default: number of CPUs)")
 	f.IntVar(&o.Top, "top", 10, "riskiest customers to list on stdout")
@@ -104,9 +104,9 @@ func runPredict(ctx context.Context, stdio IO, o *PredictOptions) error {
 		asOf = d
 	}
 	switch o.Reasons {
-	case "", predict.ReasonsAuto, predict.ReasonsExact, predict.ReasonsApprox:
+	case "", predict.ReasonsAuto, predict.ReasonsExact, predict.ReasonsApprox, predict.ReasonsNone:
 	default:
-		return usageErrorf("--reasons %q: want exact, approx or auto", o.Reasons)
+		return usageErrorf("--reasons %q: want auto, exact, approx or none", o.Reasons)
 	}
 	if o.Top < 0 {
 		return usageErrorf("--top must not be negative")
@@ -171,7 +171,7 @@ func printPredictSummary(w io.Writer, res *predict.Result, top int) error {
 	} else {
 		fmt.Fprintf(tw, "compared with\tnothing (no earlier partition)\n")
 	}
-	method := map[string]string{predict.ReasonsExact: "exact (SHAP)", predict.ReasonsApprox: "approx (Saabas)"}[res.ReasonsMethod]
+	method := map[string]string{predict.ReasonsExact: "exact (SHAP)", predict.ReasonsApprox: "approx (Saabas)", predict.ReasonsNone: "none"}[res.ReasonsMethod]
 	fmt.Fprintf(tw, "reasons\t%s\n", method)
 	fmt.Fprintf(tw, "model\t%s\n", res.ModelVersion)
 	switch wh := res.Webhook; {

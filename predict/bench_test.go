@@ -2,14 +2,12 @@ package predict
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/churnlab/churn/data"
 	"github.com/churnlab/churn/data/synth"
-	"github.com/churnlab/churn/features"
 	"github.com/churnlab/churn/internal/xgb"
 	"github.com/churnlab/churn/train"
 )
@@ -25,7 +23,8 @@ var benchData = sync.OnceValues(func() (*data.Dataset, error) {
 })
 
 // BenchmarkRun measures a whole run (features, model, reasons, ranking,
-// alerts, writing) on 20,000 customers, by reasons method.
+// alerts, writing) on 20,000 customers, by reasons method: none is the run
+// without reasons, so the difference is what reasons cost.
 // bench/predict.sh measures 1M customers with the binary.
 func BenchmarkRun(b *testing.B) {
 	f := getFixture(b)
@@ -33,7 +32,7 @@ func BenchmarkRun(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, method := range []string{ReasonsApprox, ReasonsExact} {
+	for _, method := range []string{ReasonsNone, ReasonsApprox, ReasonsExact} {
 		b.Run(method, func(b *testing.B) {
 			b.ReportAllocs()
 			var rows int64
@@ -59,14 +58,7 @@ func BenchmarkRun(b *testing.B) {
 func BenchmarkScore(b *testing.B) {
 	f := getFixture(b)
 	ctx := context.Background()
-	path := filepath.Join(b.TempDir(), "f.parquet")
-	if _, _, err := features.BuildFile(ctx, f.ds, features.BuildOptions{AsOf: []data.Date{asOfB}, Config: f.model.Manifest.Spec.Config, Label: features.LabelConfig{Mode: features.LabelNone}}, path); err != nil {
-		b.Fatal(err)
-	}
-	tab, err := features.ReadTable(ctx, path)
-	if err != nil {
-		b.Fatal(err)
-	}
+	tab := f.table(b, asOfB)
 	n := tab.Len()
 	for _, tt := range []struct {
 		name string
@@ -84,15 +76,7 @@ func BenchmarkScore(b *testing.B) {
 	}
 	b.Run("xgb/predict", func(b *testing.B) {
 		X, _ := f.model.Manifest.Encoder.Matrix(tab, nil)
-		raw, err := os.ReadFile(filepath.Join(f.modelDir, train.BoosterFile))
-		if err != nil {
-			b.Fatal(err)
-		}
-		bst, err := xgb.LoadBoosterJSON(raw)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer bst.Close()
+		bst := f.booster(b)
 		b.ReportAllocs()
 		for b.Loop() {
 			b.StopTimer()

@@ -28,6 +28,13 @@
 // never a half one, even when the process is killed. The same inputs,
 // config and clock (Options.Now) give byte-identical files.
 //
+// # Reasons
+//
+// Contributions come from train.Model.ScoreWith, computed in Go from the
+// model's trees and equal to XGBoost's own to the bit: exact TreeSHAP for
+// every customer by default (Config.Reasons), Saabas (approx) or none on
+// request. Every row records its method in reason_method.
+//
 // # Memory
 //
 // Feature rows stream from features.Builder in customer-order batches;

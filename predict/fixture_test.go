@@ -14,6 +14,7 @@ import (
 	"github.com/churnlab/churn/data"
 	"github.com/churnlab/churn/data/synth"
 	"github.com/churnlab/churn/features"
+	"github.com/churnlab/churn/internal/xgb"
 	"github.com/churnlab/churn/train"
 )
 
@@ -102,4 +103,37 @@ func getFixture(t testing.TB) *fixture {
 // options returns Run options over the fixture writing to out.
 func (f *fixture) options(out string, asOf data.Date) Options {
 	return Options{Dataset: f.ds, Model: f.model, AsOf: asOf, Out: out, Now: fixedNow, Logger: quiet, Workers: 2}
+}
+
+// table builds the fixture's feature table as of asOf with the features
+// package, apart from predict: what the model scores.
+func (f *fixture) table(t testing.TB, asOf data.Date) *features.Table {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "f.parquet")
+	opt := features.BuildOptions{AsOf: []data.Date{asOf}, Config: f.model.Manifest.Spec.Config, Label: features.LabelConfig{Mode: features.LabelNone}}
+	if _, _, err := features.BuildFile(ctx, f.ds, opt, path); err != nil {
+		t.Fatal(err)
+	}
+	tab, err := features.ReadTable(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
+
+// booster loads the fixture model's trees into XGBoost itself; the test
+// closes it.
+func (f *fixture) booster(t testing.TB) *xgb.Booster {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(f.modelDir, train.BoosterFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := xgb.LoadBoosterJSON(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
 }

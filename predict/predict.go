@@ -89,7 +89,8 @@ type Result struct {
 	// SkippedRules lists default alert rules that name a feature the model
 	// lacks, with the reason.
 	SkippedRules []string
-	// ReasonsMethod is exact or approx.
+	// ReasonsMethod is exact, approx or none: how every row's reasons
+	// were computed (the rows' reason_method).
 	ReasonsMethod string
 	ModelVersion  string
 	// Previous is the as-of date of the run compared with (NoDate when
@@ -120,12 +121,15 @@ type RuleCount struct {
 
 // Prediction is one customer's prediction as written.
 type Prediction struct {
-	CustomerID          string
-	Probability         float64
-	Tier                string
-	Rank                int64
-	RevenueAtRisk       float64 // NaN when unknown
-	Reasons             []Reason
+	CustomerID    string
+	Probability   float64
+	Tier          string
+	Rank          int64
+	RevenueAtRisk float64 // NaN when unknown
+	Reasons       []Reason
+	// ReasonMethod is how the reasons were computed: exact, approx or
+	// none.
+	ReasonMethod        string
 	Action, OwnerRole   string
 	Owner               string
 	LifecycleStage      string
@@ -370,21 +374,8 @@ func Stage(ctx context.Context, opt Options, txn *data.Txn) (*Staged, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fingerprint the dataset: %w", err)
 	}
-	method := cfg.Reasons.Method
 	customers := ds.Table(data.Customers).NumRows()
-	if method == ReasonsAuto {
-		method = ReasonsExact
-		if customers > int64(cfg.Reasons.ExactMaxCustomers) {
-			method = ReasonsApprox
-		}
-	}
-	contrib := train.ContribExact
-	if method == ReasonsApprox {
-		contrib = train.ContribApprox
-	}
-	if model.Manifest.Algo == train.AlgoLogReg {
-		method, contrib = ReasonsExact, train.ContribExact // linear contributions are exact
-	}
+	method, contrib := reasonsMethod(cfg.Reasons, customers, model.Manifest.Algo)
 	log.Info("scoring", "data", ds.Dir, "as_of", opt.AsOf.String(), "customers", customers, "model", version, "reasons", method, "active_rule", lc.Mode)
 
 	// Score: features → model → reasons, batch by batch in customer order.
@@ -398,7 +389,7 @@ func Stage(ctx context.Context, opt Options, txn *data.Txn) (*Staged, error) {
 	}
 	start, lastLog := time.Now(), time.Now()
 	stats, err := builder.Run(ctx, []data.Date{opt.AsOf}, workers, true, func(bt *features.Batch) error {
-		if err := sc.add(ctx, model, contrib, bt, opt.Observe); err != nil {
+		if err := sc.add(ctx, model, train.ScoreOptions{Contrib: contrib, Workers: workers}, bt, opt.Observe); err != nil {
 			return err
 		}
 		if time.Since(lastLog) > 10*time.Second {
@@ -430,7 +421,7 @@ func Stage(ctx context.Context, opt Options, txn *data.Txn) (*Staged, error) {
 
 	run := &output{
 		sc: sc, cfg: &cfg, order: order, asOf: opt.AsOf, version: version,
-		scoredAt: data.TimestampOf(scoredAt), pb: cfg.Playbook, workers: workers, churnVersion: churnVersion,
+		scoredAt: data.TimestampOf(scoredAt), pb: cfg.Playbook, workers: workers, churnVersion: churnVersion, method: method,
 	}
 	if prev != nil {
 		run.prevAsOf = prev.asOf
@@ -477,6 +468,30 @@ func Stage(ctx context.Context, opt Options, txn *data.Txn) (*Staged, error) {
 	log.Info("alerts staged", "dir", dir, "alerts", res.Alerts)
 	res.Top = run.top(opt.Top)
 	return &Staged{Result: res, hook: hook, cfg: cfg.Webhook, payloads: payloads, counts: counts, log: log}, nil
+}
+
+// reasonsMethod resolves the configured method for a dataset of customers
+// customers and a model of algorithm algo: the method recorded (exact,
+// approx or none) and the contributions that compute it. Linear
+// contributions are exact, so logistic regression's approx is exact.
+func reasonsMethod(rc ReasonsConfig, customers int64, algo string) (string, train.ContribMethod) {
+	method := rc.Method
+	if method == ReasonsAuto {
+		method = ReasonsExact
+		if rc.ExactMaxCustomers > 0 && customers > int64(rc.ExactMaxCustomers) {
+			method = ReasonsApprox
+		}
+	}
+	if method == ReasonsApprox && algo == train.AlgoLogReg {
+		method = ReasonsExact
+	}
+	switch method {
+	case ReasonsExact:
+		return method, train.ContribExact
+	case ReasonsApprox:
+		return method, train.ContribApprox
+	}
+	return ReasonsNone, train.ContribNone
 }
 
 // checkTables reports tables the model's features were computed from that
@@ -587,12 +602,12 @@ var stageNames = map[string]string{
 	features.StageRenewal: features.StageRenewal, features.StagePastEnd: features.StagePastEnd,
 }
 
-func (s *scoring) add(ctx context.Context, m *train.Model, method train.ContribMethod, bt *features.Batch, observe func(*features.Table, []float64)) error {
+func (s *scoring) add(ctx context.Context, m *train.Model, so train.ScoreOptions, bt *features.Batch, observe func(*features.Table, []float64)) error {
 	if bt.N == 0 {
 		return nil
 	}
 	tab := bt.Table(s.spec)
-	scores, err := m.ScoreWith(ctx, tab, nil, train.ScoreOptions{Contrib: method})
+	scores, err := m.ScoreWith(ctx, tab, nil, so)
 	if err != nil {
 		return err
 	}
@@ -608,8 +623,13 @@ func (s *scoring) add(ctx context.Context, m *train.Model, method train.ContribM
 	}
 	for r := 0; r < tab.Len(); r++ {
 		cs := customerScore{id: strings.Clone(tab.IDs[r]), prob: scores.Prob[r], annual: math.NaN(), prevProb: math.NaN(), prevTier: -1}
-		row := tableRow{r: s.rend, tab: tab, row: r}
-		s.rend.top(scores.Contrib[r][:nf], row, &cs.reasons)
+		if scores.Contrib != nil {
+			s.rend.top(scores.Contrib[r][:nf], tableRow{r: s.rend, tab: tab, row: r}, &cs.reasons)
+		} else {
+			for j := range cs.reasons {
+				cs.reasons[j] = reasonRef{feat: -1}
+			}
+		}
 		mrr := math.NaN()
 		if s.mrr >= 0 {
 			mrr = tab.Num[s.mrr][r]
@@ -845,7 +865,8 @@ type Manifest struct {
 	ModelVersion  string     `json:"model_version"`
 	Model         ModelInfo  `json:"model"`
 	// ReasonsMethod is exact (TreeSHAP, or linear for logistic
-	// regression) or approx (Saabas).
+	// regression), approx (Saabas) or none, as every row's
+	// reason_method.
 	ReasonsMethod string     `json:"reasons_method"`
 	Tiers         TierCounts `json:"tiers"`
 	TierRules     Tiers      `json:"tier_rules"`

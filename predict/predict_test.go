@@ -15,12 +15,12 @@ import (
 	"testing"
 
 	"github.com/churnlab/churn/data"
-	"github.com/churnlab/churn/features"
 )
 
 // predRow is a row of a predictions file, as read back.
 type predRow struct {
 	ID, Tier, Action, Role, Stage, Owner, Version, PrevTier string
+	ReasonMethod                                            string
 	AsOf, PrevAsOf                                          data.Date
 	Prob, Revenue, Annual, PrevProb, Change                 float64
 	Rank                                                    int64
@@ -69,7 +69,7 @@ func readPredictions(t *testing.T, dir string) []predRow {
 					Prob: c[col("churn_probability")].Float(r), Revenue: c[col("revenue_at_risk")].Float(r),
 					Annual: c[col("annual_revenue")].Float(r), PrevProb: c[col("previous_probability")].Float(r),
 					Change: c[col("probability_change")].Float(r), Rank: c[col("rank")].Int(r), ScoredAt: c[col("scored_at")].Time(r),
-					Alerted: c[col("alerted")].Bool(r) == 1,
+					Alerted: c[col("alerted")].Bool(r) == 1, ReasonMethod: c[col("reason_method")].Str(r),
 				}
 				for k := 1; k <= MaxReasons; k++ {
 					p2 := "reason_" + string(rune('0'+k)) + "_"
@@ -119,15 +119,7 @@ func TestRun(t *testing.T) {
 
 	// The same customers and probabilities as the model on a feature table
 	// built by the features package for the as-of date.
-	spec := f.model.Manifest.Spec
-	fpath := filepath.Join(t.TempDir(), "f.parquet")
-	if _, _, err := features.BuildFile(ctx, f.ds, features.BuildOptions{AsOf: []data.Date{asOfB}, Config: spec.Config, Label: features.LabelConfig{Mode: features.LabelNone}}, fpath); err != nil {
-		t.Fatal(err)
-	}
-	tab, err := features.ReadTable(ctx, fpath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tab := f.table(t, asOfB)
 	sc, err := f.model.Score(ctx, tab, nil, false)
 	if err != nil {
 		t.Fatal(err)
@@ -173,6 +165,9 @@ func TestRun(t *testing.T) {
 		}
 		if r.AsOf != asOfB || r.Version != res.ModelVersion || r.ScoredAt != data.TimestampOf(fixedNow().Truncate(1000)) {
 			t.Fatalf("row %s: as_of %v, version %s, scored_at %v", r.ID, r.AsOf, r.Version, r.ScoredAt)
+		}
+		if r.ReasonMethod != ReasonsExact {
+			t.Fatalf("row %s: reason_method %q, want exact", r.ID, r.ReasonMethod)
 		}
 		if math.IsNaN(r.Annual) || math.Abs(r.Revenue-r.Prob*r.Annual) > 1e-9 {
 			t.Fatalf("row %s: revenue at risk %v, probability %v × annual revenue %v", r.ID, r.Revenue, r.Prob, r.Annual)

@@ -276,8 +276,11 @@ webhook:
 		t.Errorf("alerts: [] means no rules: %v %v", empty, err)
 	}
 	short, err := ParseConfig("short.yaml", []byte("reasons: exact\n"))
-	if err != nil || short.Reasons.Method != ReasonsExact || short.Reasons.ExactMaxCustomers != 100_000 {
+	if err != nil || short.Reasons.Method != ReasonsExact || short.Reasons.ExactMaxCustomers != 0 {
 		t.Errorf("reasons: exact: %+v %v", short, err)
+	}
+	if none, err := ParseConfig("none.yaml", []byte("reasons: none\n")); err != nil || none.Reasons.Method != ReasonsNone {
+		t.Errorf("reasons: none: %+v %v", none, err)
 	}
 	def, err := ParseConfig("none.yaml", nil)
 	if err != nil || len(def.Alerts) != len(DefaultAlertRules()) {
@@ -290,6 +293,8 @@ webhook:
 		{"method", "reasons: {method: shap}\n", `reasons.method "shap"`},
 		{"short method", "reasons: shap\n", `reasons.method "shap"`},
 		{"reasons key", "reasons:\n  metod: exact\n", "none.yaml:2: invalid YAML: field metod not found in reasons"},
+		{"reasons limit", "reasons: {method: auto, exact_max_customers: -1}\n", "reasons.exact_max_customers must not be negative"},
+		{"reasons list", "reasons: [exact]\n", "reasons is auto, exact, approx, none or a mapping"},
 		{"rule name", "alerts:\n  - {name: Big Risk, when: 'true'}\n", `name "Big Risk" must be`},
 		{"duplicate rule", "alerts:\n  - {name: a, when: 'true'}\n  - {name: a, when: 'true'}\n", `rule "a" is given twice`},
 		{"empty when", "alerts:\n  - {name: a}\n", `alert rule "a": when is empty`},

@@ -42,6 +42,10 @@ func reasonColumns() []Column {
 
 func ordinal(k int) string { return [...]string{"", "", "2nd ", "3rd "}[k] }
 
+// reasonMethodColumn says how a row's reasons were computed.
+var reasonMethodColumn = Column{"reason_method", data.TypeString, false,
+	"how the reasons were computed: exact (SHAP values: XGBoost's TreeSHAP, or the linear contributions of logistic regression), approx (Saabas: changes of the expected value along the customer's path in each tree) or none (reasons.method none: no reasons); docs/predictions.md#reasons"}
+
 // PredictionColumns are the columns of predictions/as_of=DATE/part-*.parquet,
 // in file order.
 var PredictionColumns = append(append([]Column{
@@ -53,7 +57,8 @@ var PredictionColumns = append(append([]Column{
 	{"revenue_at_risk", data.TypeFloat64, true, "churn_probability × annual_revenue (null when revenue is unknown)"},
 	{"annual_revenue", data.TypeFloat64, true, "12 × MRR at as_of: the mrr feature (point in time), else the customers table's mrr (today's); null when unknown or negative"},
 }, reasonColumns()...),
-	Column{"recommended_action", data.TypeString, false, "the playbook's action for the top reason's category and the lifecycle stage"},
+	reasonMethodColumn,
+	Column{"recommended_action", data.TypeString, false, "the playbook's action for the top reason's category (the profile category's when reason_method is none) and the lifecycle stage; low_risk's for the low tier"},
 	Column{"owner_role", data.TypeString, false, "who does it, from the playbook (csm, cs_lead, account_executive, billing, ...)"},
 	Column{"alerted", data.TypeBool, false, "whether any alert rule fired for the customer (the alerts are in alerts/as_of=DATE)"},
 	Column{"previous_as_of", data.TypeDate, true, "as-of date of the previous run: the most recent earlier partition in the same output folder (null when none)"},
@@ -82,6 +87,7 @@ var AlertColumns = append(append([]Column{
 	{"revenue_at_risk", data.TypeFloat64, true, "churn_probability × annual revenue (null when unknown)"},
 	{"lifecycle_stage", data.TypeString, true, "lifecycle stage at as_of (null when unknown)"},
 }, reasonColumns()...),
+	reasonMethodColumn,
 	Column{"model_version", data.TypeString, false, "version of the model"},
 	Column{"scored_at", data.TypeTimestamp, false, "when the run scored (UTC)"},
 )

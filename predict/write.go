@@ -33,6 +33,8 @@ type output struct {
 	workers  int
 	// churnVersion is recorded in the files' footers.
 	churnVersion string
+	// method is every row's reason_method: exact, approx or none.
+	method string
 }
 
 // outRow is one customer resolved for output.
@@ -60,8 +62,13 @@ func (o *output) resolve(cs *customerScore, r *outRow) {
 		r.n++
 	}
 	cat := noReasonCategory
-	if r.n > 0 {
+	switch {
+	case r.n > 0:
 		cat = r.reasons[0].Category
+	case o.method == ReasonsNone:
+		// Reasons not computed: the general play, not the one for
+		// customers whose features all lower their risk.
+		cat = CategoryProfile
 	}
 	r.play = o.pb.Play(cat, cs.stage)
 	if cs.tier == tierLow && o.pb.LowRisk != nil {
@@ -118,8 +125,9 @@ var writers = func() map[string]columnWriter {
 		"recommended_action": func(_ *output, v *data.Vec, r *outRow) {
 			v.AppendString(r.play.Action)
 		},
-		"owner_role": func(_ *output, v *data.Vec, r *outRow) { v.AppendString(r.play.OwnerRole) },
-		"alerted":    func(_ *output, v *data.Vec, r *outRow) { v.AppendBool(r.cs.alerted) },
+		"owner_role":    func(_ *output, v *data.Vec, r *outRow) { v.AppendString(r.play.OwnerRole) },
+		"alerted":       func(_ *output, v *data.Vec, r *outRow) { v.AppendBool(r.cs.alerted) },
+		"reason_method": func(o *output, v *data.Vec, _ *outRow) { v.AppendString(o.method) },
 		"previous_as_of": func(o *output, v *data.Vec, r *outRow) {
 			if r.cs.prevTier < 0 {
 				v.AppendNull()
@@ -298,6 +306,7 @@ type alertJSON struct {
 	RevenueAtRisk     *float64 `json:"revenue_at_risk"`
 	LifecycleStage    *string  `json:"lifecycle_stage"`
 	Reasons           []Reason `json:"reasons"`
+	ReasonMethod      string   `json:"reason_method"`
 	ModelVersion      string   `json:"model_version"`
 	ScoredAt          string   `json:"scored_at"`
 }
@@ -382,7 +391,7 @@ func (o *output) writeAlerts(ctx context.Context, txn *data.Txn, out string, ale
 			AsOf: o.asOf.String(), Rule: rules.rules[a.rule].Name, CustomerID: r.cs.id, OwnerRole: owner, NextStep: step,
 			Owner: optStr(r.cs.owner), ChurnProbability: r.cs.prob, RiskTier: tierNames[r.cs.tier], Rank: int64(r.cs.rank),
 			ProbabilityChange: optNum(r.cs.prob - r.cs.prevProb), RevenueAtRisk: optNum(r.cs.prob * r.cs.annual),
-			LifecycleStage: optStr(r.cs.stage), Reasons: append([]Reason{}, r.reasons[:r.n]...),
+			LifecycleStage: optStr(r.cs.stage), Reasons: append([]Reason{}, r.reasons[:r.n]...), ReasonMethod: o.method,
 			ModelVersion: o.version, ScoredAt: ts,
 		}
 		if err := enc.Encode(&aj); err != nil {
@@ -462,7 +471,7 @@ func (o *output) top(n int) []Prediction {
 		}
 		out[k] = Prediction{
 			CustomerID: cs.id, Probability: cs.prob, Tier: tierNames[cs.tier], Rank: int64(cs.rank),
-			RevenueAtRisk: cs.prob * cs.annual, Reasons: append([]Reason{}, r.reasons[:r.n]...),
+			RevenueAtRisk: cs.prob * cs.annual, Reasons: append([]Reason{}, r.reasons[:r.n]...), ReasonMethod: o.method,
 			Action: r.play.Action, OwnerRole: r.play.OwnerRole, Owner: cs.owner, LifecycleStage: cs.stage,
 			PreviousProbability: prev,
 		}

@@ -1,10 +1,13 @@
 // Command predictbench times model scoring alone on a feature table, with
 // the feature computation and the writing left out: train.Model.ScoreWith
 // without contributions, with approximate (Saabas) and exact (TreeSHAP)
-// contributions, against XGBoost's own prediction on the same matrix
-// (internal/xgb: Booster.Predict, with and without building the DMatrix).
-// It writes the matrix and the margins for bench/xgb_predict.py, which
-// times Python's XGBoost on the very same matrix. Used by bench/predict.sh.
+// contributions (computed in Go by xgb.Explainer), against XGBoost's own
+// prediction and contributions on the same matrix (internal/xgb:
+// Booster.Predict, with and without building the DMatrix; XGBoost's
+// TreeSHAP on a sample of -exact-rows rows, it is slow), and checks that
+// the contributions are XGBoost's to the bit. It writes the matrix and the
+// margins for bench/xgb_predict.py, which times Python's XGBoost on the
+// very same matrix. Used by bench/predict.sh.
 package main
 
 import (
@@ -27,7 +30,7 @@ func main() {
 	featPath := flag.String("features", "", "feature table (churn features --label none)")
 	modelDir := flag.String("model", "", "model directory (xgboost)")
 	outDir := flag.String("out", "", "folder for matrix.f32, margins.f32 and shape.json (for bench/xgb_predict.py)")
-	exactRows := flag.Int("exact-rows", 20000, "rows scored with exact contributions (TreeSHAP is slow; the rate is extrapolated)")
+	exactRows := flag.Int("exact-rows", 20000, "rows given XGBoost's own TreeSHAP (slow; the rate is extrapolated)")
 	flag.Parse()
 	if err := run(*featPath, *modelDir, *outDir, *exactRows); err != nil {
 		fmt.Fprintln(os.Stderr, "predictbench:", err)
@@ -110,25 +113,69 @@ func run(featPath, modelDir, outDir string, exactRows int) error {
 	for i, v := range margins {
 		maxDiff = math.Max(maxDiff, math.Abs(float64(v)-sc.Margin[i]))
 	}
-	if err := timeIt("train.Model.ScoreWith, approx (Saabas) contributions", n, func() error {
-		_, err := m.ScoreWith(ctx, tab, nil, train.ScoreOptions{Contrib: train.ContribApprox})
+	var approx, exact *train.Scores
+	if err := timeIt("train.Model.ScoreWith, approx (Saabas) contributions, Go explainer", n, func() (err error) {
+		approx, err = m.ScoreWith(ctx, tab, nil, train.ScoreOptions{Contrib: train.ContribApprox})
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := timeIt("train.Model.ScoreWith, exact (TreeSHAP) contributions, Go explainer", n, func() (err error) {
+		exact, err = m.ScoreWith(ctx, tab, nil, train.ScoreOptions{Contrib: train.ContribExact})
+		return err
+	}); err != nil {
+		return err
+	}
+	var xApprox []float32
+	if err := timeIt("xgb.Booster.Predict, approx_contribs (XGBoost's Saabas), built DMatrix", n, func() (err error) {
+		xApprox, _, err = b.Predict(dm, xgb.PredictOptions{Contribs: true, ApproxContribs: true, IterationEnd: m.Manifest.Rounds})
 		return err
 	}); err != nil {
 		return err
 	}
 	k := min(exactRows, n)
-	sample := make([]int, k)
-	for i := range sample {
-		sample[i] = i * (n / k)
+	step := n / k
+	Xs := make([]float32, 0, k*p)
+	for i := range k {
+		Xs = append(Xs, X[i*step*p:(i*step+1)*p]...)
 	}
-	if err := timeIt("train.Model.ScoreWith, exact (TreeSHAP) contributions", k, func() error {
-		_, err := m.ScoreWith(ctx, tab, sample, train.ScoreOptions{Contrib: train.ContribExact})
+	ds, err := xgb.NewDMatrix(Xs, k, p)
+	if err != nil {
+		return err
+	}
+	defer ds.Close()
+	var xExact []float32
+	if err := timeIt("xgb.Booster.Predict, pred_contribs (XGBoost's TreeSHAP), sample", k, func() (err error) {
+		xExact, _, err = b.Predict(ds, xgb.PredictOptions{Contribs: true, IterationEnd: m.Manifest.Rounds})
 		return err
 	}); err != nil {
 		return err
 	}
+	// The Go explainer's contributions are XGBoost's, summed per feature.
+	featOf := m.Manifest.Encoder.FeatureOf()
+	nf := len(tab.Spec.Features)
+	differ := func(got *train.Scores, want []float32, row func(i int) int, rows int) int {
+		bad := 0
+		for i := range rows {
+			sum := make([]float64, nf+1)
+			for j := range p {
+				sum[featOf[j]] += float64(want[i*(p+1)+j])
+			}
+			sum[nf] = float64(want[i*(p+1)+p])
+			for f, v := range sum {
+				if got.Contrib[row(i)][f] != v {
+					bad++
+					break
+				}
+			}
+		}
+		return bad
+	}
+	badApprox := differ(approx, xApprox, func(i int) int { return i }, n)
+	badExact := differ(exact, xExact, func(i int) int { return i * step }, k)
 
-	fmt.Printf("model: %d rounds, %d encoded columns; Go margins vs Booster.Predict: max |diff| %.3g\n\n", m.Manifest.Rounds, p, maxDiff)
+	fmt.Printf("model: %d rounds, %d encoded columns; Go margins vs Booster.Predict: max |diff| %.3g\n", m.Manifest.Rounds, p, maxDiff)
+	fmt.Printf("rows whose contributions differ from XGBoost's in any bit: approx %d of %d, exact %d of %d (sample)\n\n", badApprox, n, badExact, k)
 	fmt.Printf("%-80s %10s %10s %12s\n", "step", "rows", "seconds", "rows/s")
 	for _, r := range rows {
 		fmt.Printf("%-80s %10d %10.3f %12.0f\n", r.what, r.rows, r.d.Seconds(), float64(r.rows)/r.d.Seconds())

@@ -76,3 +76,71 @@ func BenchmarkNewDMatrix(b *testing.B) {
 		m.Close()
 	}
 }
+
+// BenchmarkExplain explains 20k new rows in Go with a model of churn's
+// default shape (300 rounds of depth 4 on 70 columns): encoding the rows,
+// Saabas contributions, and TreeSHAP with a cold cache (a new Explainer
+// each time) and a warm one (the same Explainer, as between predict's
+// batches). BenchmarkPredict/contribs is XGBoost's own TreeSHAP.
+func BenchmarkExplain(b *testing.B) {
+	const n, p, rounds = 20_000, 70, 300
+	X, y := synth(100, 50_000, p, 0.05)
+	params := append(append([]param{}, benchParams...), param{"max_depth", "4"}, param{"eta", "0.05"})
+	bst := trainModel(b, params, X, y, p, rounds)
+	raw, err := bst.SaveJSON()
+	if err != nil {
+		b.Fatal(err)
+	}
+	trees, err := ParseTrees(raw, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	Xs, _ := synth(101, n, p, 0.05)
+	codes, err := trees.Encode(Xs, n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := make([]float32, n*(p+1))
+	rows := func(b *testing.B) { b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s") }
+	b.Run("encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := trees.Encode(Xs, n); err != nil {
+				b.Fatal(err)
+			}
+		}
+		rows(b)
+	})
+	b.Run("approx", func(b *testing.B) {
+		e := trees.NewExplainer()
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := e.Approx(codes, out); err != nil {
+				b.Fatal(err)
+			}
+		}
+		rows(b)
+	})
+	b.Run("exact/cold", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := trees.NewExplainer().Exact(codes, out); err != nil {
+				b.Fatal(err)
+			}
+		}
+		rows(b)
+	})
+	b.Run("exact/warm", func(b *testing.B) {
+		e := trees.NewExplainer()
+		if err := e.Exact(codes, out); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := e.Exact(codes, out); err != nil {
+				b.Fatal(err)
+			}
+		}
+		rows(b)
+	})
+}
