@@ -27,7 +27,8 @@ type Table struct {
 	Label []float64
 	// Weight is each row's sampling weight (the inverse of its chance to
 	// be in a sampled table, see Sample); nil means every row weighs 1.
-	// Learners and metrics multiply it in.
+	// Metrics, calibration and shares multiply it in, so that a sample
+	// speaks for the population.
 	Weight []float64
 }
 

@@ -108,16 +108,9 @@ func Fit(ctx context.Context, t *features.Table, p Params, opt FitOptions) (*Mod
 		return nil, fmt.Errorf("%w: all %d labelled rows are %v", ErrOneClass, len(labelled), t.Label[labelled[0]])
 	}
 	if p.PositiveWeight.Auto() {
-		// Weighted counts: in a sampled table they are the population's.
-		var wPos, wNeg float64
-		for _, i := range labelled {
-			if t.Label[i] == 1 {
-				wPos += t.RowWeight(i)
-			} else {
-				wNeg += t.RowWeight(i)
-			}
-		}
-		p.PositiveWeight = ClassWeight(wNeg / wPos)
+		// The learner sees the rows as they are (see labelsWeights): the
+		// classes it balances are those of the rows.
+		p.PositiveWeight = ClassWeight(float64(len(labelled)-pos) / float64(pos))
 	}
 	pl, err := makePlan(t, labelled, &p)
 	if err != nil {
@@ -397,19 +390,27 @@ func buildFit(t *features.Table, enc *features.Encoder, rows, valid []int, p *Pa
 }
 
 // labelsWeights returns the labels of rows and their weights for the
-// learner: the table's sampling weight times posWeight for churned rows;
-// nil weights when every one is 1.
+// learner: posWeight for churned rows, nil when it is 1.
+//
+// A sampled table's weights (Table.Weight) do not reach the learner: it
+// learns to rank from the stratified sample as it is (richer in churners),
+// which bench/samplebench measured to rank as well as the full data (within
+// 0.0005 ROC AUC at 200,000 customers), where weighting the rows back lost
+// up to 0.007: weights of 5–25 make the learner's gradients and its early
+// stopping noisy. The weights restore the population where probabilities
+// and shares are made: the calibrator's fit, the validation metrics and
+// the drift reference.
 func labelsWeights(t *features.Table, rows []int, posWeight float64) (y, w []float32) {
 	y = make([]float32, len(rows))
 	for k, i := range rows {
 		y[k] = float32(t.Label[i])
 	}
-	if posWeight != 1 || t.Weight != nil {
+	if posWeight != 1 {
 		w = make([]float32, len(rows))
-		for k, i := range rows {
-			w[k] = float32(t.RowWeight(i))
+		for k := range rows {
+			w[k] = 1
 			if y[k] == 1 {
-				w[k] *= float32(posWeight)
+				w[k] = float32(posWeight)
 			}
 		}
 	}
