@@ -417,7 +417,6 @@ func labelsWeights(t *features.Table, rows []int, posWeight float64) (y, w []flo
 	return y, w
 }
 
-
 // evaluation is a setting's held-out result.
 type evaluation struct {
 	margins, labels, weights []float64
