@@ -124,7 +124,7 @@ type chunk struct {
 	t            [numTables]table
 	churned      int64
 	newCustomers int64
-	plays        []playCount // per play, with interventions
+	plays        []playCount  // per play, with interventions
 	refs         atomic.Int32 // tables still to write
 }
 

@@ -40,7 +40,7 @@ func (iv *Interventions) Validate() error {
 	}
 	switch {
 	case !(iv.ControlShare >= 0 && iv.ControlShare < 1):
-		return fmt.Errorf("control share must be in [0, 1) (got %g)", iv.ControlShare)
+		return fmt.Errorf("control-share must be in [0, 1) (got %g)", iv.ControlShare)
 	case !(iv.Compliance >= maxRRR && iv.Compliance <= 1):
 		return fmt.Errorf("compliance must be between %g (the largest planted effect) and 1 (got %g)", maxRRR, iv.Compliance)
 	}
