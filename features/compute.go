@@ -681,13 +681,11 @@ func lifecycle(v *view, cfg *Config, out *Values) {
 			if cur.AutoRenew >= 0 {
 				x[fAutoRenew] = float64(cur.AutoRenew)
 			}
+			// The term comes from the billing frequency alone: whether a
+			// running period has an end is no more known at T than the
+			// end itself (billing systems record cancellations as end
+			// dates), so an end on or after T changes nothing.
 			term = termMonths(cur.BillingFrequency)
-			if cur.End != data.NoDate && term == 1 {
-				// A fixed-term period billed monthly: an annual contract.
-				// (Whether a period has an end is known when it starts;
-				// only the date itself may lie beyond T.)
-				term = 12
-			}
 			if end := v.known(cur.End); end != data.NoDate {
 				renewal = float64(end - T)
 			} else {

@@ -104,6 +104,22 @@ var mutations = []futureMutation{
 		h.Customer.ChurnDate = futureDay(r, T)
 		return "move future dates"
 	},
+	// Give a running period an end on or after T, or take it away: whether
+	// a period ends (a cancellation recorded later, as many billing systems
+	// do) is as unknown at T as when.
+	func(r *rand.Rand, h *data.History, T data.Date) string {
+		for i := range h.Subscriptions {
+			s := &h.Subscriptions[i]
+			switch {
+			case s.Start >= T:
+			case s.End == data.NoDate:
+				s.End = futureDay(r, T)
+			case s.End >= T:
+				s.End = data.NoDate
+			}
+		}
+		return "set or erase future end dates"
+	},
 }
 
 func cmpInt(a, b int64) int {

@@ -342,8 +342,9 @@ func firstOfMonth(d data.Date) data.Date {
 // lifecycle_stage computes it with default windows from the customer's
 // subscription rows that start before t: onboarding in the first 90 days
 // after signup; past_contract_end when the current row ended before t;
-// renewal within 90 days of the next contract end for annual terms (a row
-// with an end date billed monthly counts as annual); active otherwise.
+// renewal within 90 days of the next term anniversary for annually billed
+// customers (the term comes from the billing frequency alone); active
+// otherwise.
 func (c *customer) stageAt(t data.Date) string {
 	var first, cur data.Date = data.NoDate, data.NoDate
 	curEnd := data.NoDate
@@ -360,9 +361,6 @@ func (c *customer) stageAt(t data.Date) string {
 	renewal, term := math.NaN(), 12
 	if cur.Valid() {
 		term = c.billMonths
-		if curEnd.Valid() && term == 1 {
-			term = 12
-		}
 		if curEnd.Valid() && curEnd < t {
 			renewal = float64(curEnd - t)
 		} else {
