@@ -61,6 +61,8 @@ func validateFixtures() []fixtureFile {
 	payments := []data.ColumnSpec{col("customer_id", str, false), col("invoice_date", date, false), col("amount", f64, false),
 		col("status", str, false)}
 	orders := []data.ColumnSpec{col("customer_id", str, false), col("amount", str, false)}
+	interventions := []data.ColumnSpec{col("customer_id", str, false), col("ts", ts, false), col("play", str, true),
+		col("owner", str, true), col("group", str, true), col("contacted", boolean, true)}
 	return []fixtureFile{
 		{path: "good/customers.parquet", cols: customers, rows: [][]string{
 			{"c1", "2023-01-10", "pro", "12", "1200", "retail"},
@@ -102,6 +104,18 @@ func validateFixtures() []fixtureFile {
 		{path: "bad/usages.parquet", cols: usage, rows: [][]string{{"c1", "2024-01-02", "5"}}},
 		{path: "bad/contacts.parquet", raw: []byte("customer_id,ts,kind\nc1,2024-01-01,interaction\n")},
 		{path: "bad/notes.txt", raw: []byte("exported from the CRM on 2024-05-01\n")},
+		// plays/: an interventions table with one problem of each kind
+		// its checks find.
+		{path: "plays/customers.parquet", cols: customers[:2], rows: [][]string{
+			{"c1", "2023-01-10"}, {"c2", "2023-02-01"}, {"c3", "2023-05-20"},
+		}},
+		{path: "plays/interventions.parquet", cols: interventions, rows: [][]string{
+			{"c1", "2024-01-01T09:00:00Z", "usage", "csm-01", "treat", "true"},
+			{"c1", "2024-02-01T09:00:00Z", "support", "csm-01", "treat", ""},
+			{"c2", "2024-01-01T09:00:00Z", "usage", "csm-02", "holdout", "false"},
+			{"c2", "2024-02-01T09:00:00Z", "", "csm-02", "treat", "false"},
+			{"c3", "2024-01-01T09:00:00Z", "usage", "csm-03", "control", "true"},
+		}},
 	}
 }
 

@@ -19,6 +19,9 @@ type Column struct {
 	Open   bool
 	// Min and Max bound numeric values when Max > Min (inclusive).
 	Min, Max float64
+	// NotEmpty marks a STRING column whose values name something: an
+	// empty string is an error (a null is one only in a required column).
+	NotEmpty bool
 	// Plausible, when set, is the largest magnitude a value of a DOUBLE
 	// column plausibly has: larger ones are warned about (a unit or
 	// placeholder mistake), since features computed from them can
@@ -57,6 +60,7 @@ const (
 	Signals       = "signals"
 	Orders        = "orders"
 	ChurnEvents   = "churn_events"
+	Interventions = "interventions"
 )
 
 // KeyColumn is the column every table is keyed and sorted by.
@@ -187,6 +191,20 @@ var Contract = []*Table{
 			{Name: "churn_date", Type: TypeDate, Required: true, Doc: "day the customer left"},
 			{Name: "reason", Type: TypeString, Doc: "stated reason"},
 			{Name: "reactivated_at", Type: TypeDate, Doc: "day the customer came back, if they did"},
+		},
+	},
+	{
+		Name: Interventions, Time: "ts",
+		Doc: "what the team did about at-risk customers (retention plays, contacts and deliberate holdouts), read by churn review; a row with group control records a customer targeted by a play and held out on purpose",
+		Columns: []Column{
+			key(),
+			{Name: "ts", Type: TypeTimestamp, Required: true, Doc: "when the customer was targeted or contacted (UTC); the review's window starts on its day"},
+			{Name: "play", Type: TypeString, Required: true, NotEmpty: true, Doc: "the play: a playbook category (usage, support, stakeholder, billing, renewal, intent, nps, going_silent, training, purchases, profile, none) or a team-defined name; not empty"},
+			{Name: "owner", Type: TypeString, Doc: "who ran the play"},
+			{Name: "channel", Type: TypeString, Doc: "how the customer was reached, e.g. call, email, meeting"},
+			{Name: "note", Type: TypeString, Doc: "free text"},
+			{Name: "group", Type: TypeString, Values: []string{GroupTreat, GroupControl}, Doc: "treatment group, for teams that run their own experiments; null when the row is not part of one"},
+			{Name: "contacted", Type: TypeBool, Doc: "whether the customer was actually reached; null means true unless group is control"},
 		},
 	},
 }

@@ -78,7 +78,7 @@ const fuzzInputLimit = 10 * time.Second
 // an error exactly when the reader fails, and nothing may panic or hang.
 func FuzzOpenFile(f *testing.F) {
 	ids := fixtureIDs(7)
-	for _, name := range []string{Customers, UsageTable, Tickets, Payments, Subscriptions, Surveys} {
+	for _, name := range []string{Customers, UsageTable, Tickets, Payments, Subscriptions, Surveys, Interventions} {
 		tbl, _ := LookupTable(name)
 		which := uint8(tableIndex(name))
 		for _, opt := range []WriterOptions{{RowGroupRows: 3}, {Compression: "zstd"}, {Compression: "none", RowGroupRows: 5}} {

@@ -98,6 +98,32 @@ type ChurnEvent struct {
 	ReactivatedAt Date
 }
 
+// Intervention is one row of the interventions table: a play run for (or
+// deliberately withheld from) a customer. Missing strings are "".
+type Intervention struct {
+	TS    Timestamp
+	Play  string
+	Owner string
+	// Channel and Note are free text.
+	Channel, Note string
+	// Group is GroupTreat, GroupControl, or "" when the row is not part of
+	// an experiment.
+	Group string
+	// Contacted is 1 when the customer was reached, 0 when not, -1 when
+	// unknown (see Reached).
+	Contacted int8
+}
+
+// Reached reports whether the customer was actually contacted: the
+// contacted column when it is set, else true unless the row is a control
+// holdout (the contract's rule for a null contacted).
+func (iv *Intervention) Reached() bool {
+	if iv.Contacted >= 0 {
+		return iv.Contacted == 1
+	}
+	return iv.Group != GroupControl
+}
+
 // History is everything a dataset holds about one customer: the customers
 // row and the customer's rows of every other table, each ordered by time
 // (ties keep file order). It is the unit of per-customer computation.
@@ -112,6 +138,7 @@ type History struct {
 	Signals       []Signal
 	Orders        []Order
 	ChurnEvents   []ChurnEvent
+	Interventions []Intervention
 	// Present says which tables the dataset holds: a table that is absent
 	// is different from a table with no rows for this customer.
 	Present TableSet
@@ -157,6 +184,7 @@ func (h *History) Reset() {
 	h.Signals = h.Signals[:0]
 	h.Orders = h.Orders[:0]
 	h.ChurnEvents = h.ChurnEvents[:0]
+	h.Interventions = h.Interventions[:0]
 }
 
 // Clone returns a deep copy of h that shares no slices with it.
@@ -172,6 +200,7 @@ func (h *History) Clone() *History {
 	c.Signals = slices.Clone(h.Signals)
 	c.Orders = slices.Clone(h.Orders)
 	c.ChurnEvents = slices.Clone(h.ChurnEvents)
+	c.Interventions = slices.Clone(h.Interventions)
 	return &c
 }
 
@@ -305,6 +334,15 @@ var binders = map[string]func(b *Batch, lo, hi int, h *History){
 			h.ChurnEvents = append(h.ChurnEvents, ChurnEvent{ChurnDate: c[1].Date(i), Reason: c[2].Str(i), ReactivatedAt: c[3].Date(i)})
 		}
 	},
+	Interventions: func(b *Batch, lo, hi int, h *History) {
+		c := b.Cols
+		for i := lo; i < hi; i++ {
+			h.Interventions = append(h.Interventions, Intervention{
+				TS: c[1].Time(i), Play: c[2].Str(i), Owner: c[3].Str(i), Channel: c[4].Str(i), Note: c[5].Str(i),
+				Group: c[6].Str(i), Contacted: c[7].Bool(i),
+			})
+		}
+	},
 }
 
 // SortByTime orders each event slice of h by its time column, keeping the
@@ -337,6 +375,9 @@ func (h *History) SortByTime() {
 	}
 	if !sorted(h.ChurnEvents, func(x *ChurnEvent) int64 { return int64(x.ChurnDate) }) {
 		slices.SortStableFunc(h.ChurnEvents, func(a, b ChurnEvent) int { return cmpInt(int64(a.ChurnDate), int64(b.ChurnDate)) })
+	}
+	if !sorted(h.Interventions, func(x *Intervention) int64 { return int64(x.TS) }) {
+		slices.SortStableFunc(h.Interventions, func(a, b Intervention) int { return cmpInt(int64(a.TS), int64(b.TS)) })
 	}
 }
 

@@ -79,6 +79,7 @@ var (
 	checkInvalidUTF8       = Check{"invalid_utf8", SevError, false}
 	checkInvalidKey        = Check{"invalid_key", SevError, false}
 	checkUnknownValue      = Check{"unknown_value", SevError, false}
+	checkEmptyValue        = Check{"empty_value", SevError, false}
 	checkOutOfRange        = Check{"out_of_range", SevError, false}
 	checkNotFinite         = Check{"not_finite", SevError, false}
 	checkNaN               = Check{"nan_value", SevWarning, false}
@@ -91,6 +92,7 @@ var (
 	checkFutureDate        = Check{"future_date", SevWarning, false}
 	checkOldDate           = Check{"old_date", SevWarning, false}
 	checkNegativeAmount    = Check{"negative_amount", SevWarning, false}
+	checkControlContacted  = Check{"control_contacted", SevWarning, false}
 	checkOtherValue        = Check{"other_value", SevInfo, false}
 	checkIgnoredColumn     = Check{"ignored_column", SevInfo, false}
 	checkIgnoredFile       = Check{"ignored_file", SevInfo, true}
@@ -104,8 +106,8 @@ func Checks() []Check { return slices.Clone(allChecks) }
 var allChecks = []Check{
 	checkMissingTable, checkUnknownTable, checkDuplicateTable, checkNoFiles, checkUnreadable, checkWrongType,
 	checkMissingColumn, checkBadPartition, checkAttrsDiffer, checkEmptyTable, checkNullRequired, checkUnsortedKey,
-	checkDuplicateKey, checkInvalidUTF8, checkInvalidKey, checkUnknownValue, checkOutOfRange, checkNotFinite, checkNaN, checkImplausible,
-	checkOrphan, checkUnsortedTime, checkMissingSignup, checkChurnBeforeSignup, checkAfterAsOf, checkFutureDate, checkOldDate, checkNegativeAmount, checkOtherValue,
+	checkDuplicateKey, checkInvalidUTF8, checkInvalidKey, checkUnknownValue, checkEmptyValue, checkOutOfRange, checkNotFinite, checkNaN, checkImplausible,
+	checkOrphan, checkUnsortedTime, checkMissingSignup, checkChurnBeforeSignup, checkAfterAsOf, checkFutureDate, checkOldDate, checkNegativeAmount, checkControlContacted, checkOtherValue,
 	checkIgnoredColumn, checkIgnoredFile, checkJoinSkipped,
 }
 

@@ -354,8 +354,11 @@ func (fc *fileCheck) batch(b *Batch) {
 		fc.attribute(fc.f.attrs[a].name, &b.Attrs[a])
 	}
 	fc.order(b)
-	if fc.t.Name == Customers {
+	switch fc.t.Name {
+	case Customers:
 		fc.signup(b)
+	case Interventions:
+		fc.holdouts(b)
 	}
 }
 
@@ -491,6 +494,15 @@ func rangeMsg(col *Column) string {
 func (fc *fileCheck) strings(col *Column, v *Vec, b *Batch, s *colStats) {
 	row0 := b.FirstRow
 	fc.checkStrings(col.Name, v, b, col.Name == KeyColumn)
+	if col.NotEmpty {
+		for i, code := range v.Codes {
+			if code >= 0 && v.Dict[code] == "" {
+				fc.hit(checkEmptyValue, col.Name, row0+int64(i), func() string {
+					return fmt.Sprintf("empty %s.%s: the value names something and must not be empty", fc.t.Name, col.Name)
+				}, noValue)
+			}
+		}
+	}
 	if len(col.Values) == 0 {
 		for i, code := range v.Codes {
 			if code < 0 {
@@ -749,6 +761,22 @@ func (fc *fileCheck) signup(b *Batch) {
 		fc.hit(checkMissingSignup, "signup_date", b.FirstRow+int64(i), func() string {
 			return "customer has no signup_date: point-in-time work cannot tell whether the customer existed at the as-of date"
 		}, noValue)
+	}
+}
+
+// holdouts warns about interventions rows that record a control customer
+// as contacted: the holdout was broken.
+func (fc *fileCheck) holdouts(b *Batch) {
+	group, contacted := &b.Cols[fc.t.ColumnIndex("group")], &b.Cols[fc.t.ColumnIndex("contacted")]
+	if group.Absent || contacted.Absent {
+		return
+	}
+	for i := 0; i < b.N; i++ {
+		if contacted.Bool(i) == 1 && group.Str(i) == GroupControl {
+			fc.hit(checkControlContacted, "contacted", b.FirstRow+int64(i), func() string {
+				return "a control customer was contacted: the holdout was broken. churn review still counts the row in the control group (intent to treat), but the per-protocol figures are biased further; control customers must not be contacted because of churn"
+			}, func() string { return "true" })
+		}
 	}
 }
 

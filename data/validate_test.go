@@ -356,6 +356,58 @@ func TestValidateProblems(t *testing.T) {
 			{SevInfo, "ignored_column", "usage.parquet", 0, "browser", 1},
 			{SevInfo, "ignored_column", "customers.parquet", 0, "founded", 1},
 		}, ok: true},
+		{name: "interventions: good rows", setup: func(t *testing.T, dir string) {
+			writeRows(t, filepath.Join(dir, "interventions.parquet"), interventionSpecs,
+				[]string{"c001", "2024-01-01T09:00:00Z", "usage", "csm-01", "call", "adoption review", "treat", "true"},
+				[]string{"c001", "2024-02-01T09:00:00Z", "support", "", "", "", "treat", "false"},
+				[]string{"c002", "2024-01-01T09:00:00Z", "usage", "", "", "", "control", "false"},
+				[]string{"c003", "2024-01-01T09:00:00Z", "usage", "", "", "", "control", ""},
+				[]string{"c004", "2024-01-01T09:00:00Z", "onboarding_call", "csm-02", "email", "", "", ""})
+		}, ok: true},
+		{name: "interventions: group outside treat and control", setup: func(t *testing.T, dir string) {
+			writeRows(t, filepath.Join(dir, "interventions.parquet"), interventionSpecs,
+				[]string{"c001", "2024-01-01T09:00:00Z", "usage", "", "", "", "treat", ""},
+				[]string{"c002", "2024-01-01T09:00:00Z", "usage", "", "", "", "holdout", "false"},
+				[]string{"c003", "2024-01-01T09:00:00Z", "usage", "", "", "", "Treat", ""})
+		}, want: []expect{{SevError, "unknown_value", "interventions.parquet", 2, "group", 2}}},
+		{name: "interventions: null play", setup: func(t *testing.T, dir string) {
+			writeRows(t, filepath.Join(dir, "interventions.parquet"), interventionSpecs,
+				[]string{"c001", "2024-01-01T09:00:00Z", "usage", "", "", "", "treat", ""},
+				[]string{"c002", "2024-01-01T09:00:00Z", "", "", "", "", "treat", ""})
+		}, want: []expect{{SevError, "null_required", "interventions.parquet", 2, "play", 1}}},
+		{name: "interventions: play is an empty string", setup: func(t *testing.T, dir string) {
+			// writeRows writes "" as null: write the empty string as a value.
+			vals := []Vec{strVec("c001", "c002"), NewVec(TypeTimestamp), strVec("usage", "")}
+			vals[1].AppendTime(fixtureBase.Start())
+			vals[1].AppendTime(fixtureBase.Start())
+			writeTable(t, filepath.Join(dir, "interventions.parquet"), interventionSpecs[:3], 2, vals, WriterOptions{})
+		}, want: []expect{{SevError, "empty_value", "interventions.parquet", 2, "play", 1}}},
+		{name: "interventions: control customer contacted", setup: func(t *testing.T, dir string) {
+			writeRows(t, filepath.Join(dir, "interventions.parquet"), interventionSpecs,
+				[]string{"c001", "2024-01-01T09:00:00Z", "usage", "", "", "", "control", "false"},
+				[]string{"c002", "2024-01-01T09:00:00Z", "usage", "csm-01", "call", "", "control", "true"},
+				[]string{"c003", "2024-01-01T09:00:00Z", "usage", "csm-01", "call", "", "treat", "true"})
+		}, want: []expect{{SevWarning, "control_contacted", "interventions.parquet", 2, "contacted", 1}}, ok: true},
+		{name: "interventions: unsorted, orphan and missing ts", setup: func(t *testing.T, dir string) {
+			writeRows(t, filepath.Join(dir, "interventions.parquet"), interventionSpecs,
+				[]string{"c001", "2024-02-01T09:00:00Z", "usage", "", "", "", "", ""},
+				[]string{"c001", "2024-01-01T09:00:00Z", "support", "", "", "", "", ""},
+				[]string{"c002", "", "usage", "", "", "", "", ""},
+				[]string{"c009", "2024-01-01T09:00:00Z", "usage", "", "", "", "", ""})
+		}, want: []expect{
+			{SevError, "null_required", "interventions.parquet", 3, "ts", 1},
+			{SevWarning, "unsorted_time", "interventions.parquet", 2, "ts", 1},
+			{SevWarning, "orphan", "interventions.parquet", 4, "customer_id", 1},
+		}},
+		{name: "interventions: after the as-of date and in the future", asOf: asOf, setup: func(t *testing.T, dir string) {
+			writeRows(t, filepath.Join(dir, "interventions.parquet"), interventionSpecs,
+				[]string{"c001", "2024-01-02T09:00:00Z", "usage", "", "", "", "treat", ""},
+				[]string{"c002", "2024-01-10T09:00:00Z", "usage", "", "", "", "treat", ""},
+				[]string{"c003", "2025-06-01T09:00:00Z", "usage", "", "", "", "control", ""})
+		}, want: []expect{
+			{SevWarning, "after_as_of", "interventions.parquet", 2, "ts", 2},
+			{SevWarning, "future_date", "interventions.parquet", 3, "ts", 1},
+		}, ok: true},
 		{name: "attributes differ between customers files", setup: func(t *testing.T, dir string) {
 			os.Remove(filepath.Join(dir, "customers.parquet"))
 			writeRows(t, filepath.Join(dir, "customers", "a.parquet"), append(custSpecs, spec("tier", TypeString)), []string{"c001", "2024-01-01", "gold"})
@@ -394,6 +446,14 @@ func TestValidateProblems(t *testing.T) {
 			checkAgreesWithReader(t, dir, r)
 		})
 	}
+}
+
+// interventionSpecs are the columns of the interventions table, in
+// contract order; ts and play are optional in the file so that cases can
+// write nulls into them.
+var interventionSpecs = []ColumnSpec{
+	spec("customer_id", TypeString), optional("ts", TypeTimestamp), optional("play", TypeString), optional("owner", TypeString),
+	optional("channel", TypeString), optional("note", TypeString), optional("group", TypeString), optional("contacted", TypeBool),
 }
 
 func findProblem(dir string, r *Report, w expect) *Problem {
