@@ -24,6 +24,13 @@ type GenerateOptions struct {
 	End         string // YYYY-MM-DD; "" means synth.DefaultEnd
 	Compression string
 	Workers     int // 0 means one per CPU
+	// Interventions simulates the retention loop (synth.Interventions)
+	// with ControlShare and Compliance.
+	Interventions bool
+	ControlShare  float64
+	Compliance    float64
+	// loopFlags names the loop's flags given without --interventions.
+	loopFlags []string
 }
 
 func newGenerateCmd(stdio IO) *cobra.Command {
@@ -47,16 +54,32 @@ over the 60-120 days before they leave, mostly at a contract renewal; some
 churners show no sign and some customers show signs and stay. The mechanisms
 and their strengths are listed in docs/generator.md.
 
+With --interventions it also simulates the retention loop: every month,
+customers whose warning signs show are targeted by the play of their dominant
+sign, a share is held out as control (reproducible from the data: the split is
+data.Experiment{seed, "generated", share}), treated customers are reached with
+probability --compliance, and each play has a planted effect on churn within 90
+days. It writes the interventions table and DIR/_generator.json (the planted
+effects); the other tables differ only for the customers a play saved.
+
 The same flags give byte-identical files. The folder is written atomically:
 an interrupted run leaves nothing behind. An existing folder is replaced only
-if it holds nothing but table files.`,
+if it holds nothing but table files (and _generator.json).`,
 		Example: `  # 2000 customers over the 24 months to 2024-12-31
   churn generate --customers 2000 --months 24 --seed 1 --out demo/data
 
   # the benchmark volume (about 80M usage rows), compressed with zstd
-  churn generate --customers 1000000 --seed 7 --compression zstd --out /tmp/big`,
+  churn generate --customers 1000000 --seed 7 --compression zstd --out /tmp/big
+
+  # with the simulated retention loop and its planted effects, for churn review
+  churn generate --customers 20000 --seed 1 --interventions --out demo/loop`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, name := range []string{"control-share", "compliance"} {
+				if cmd.Flags().Changed(name) {
+					opts.loopFlags = append(opts.loopFlags, "--"+name)
+				}
+			}
 			if err := opts.validate(); err != nil {
 				return err
 			}
@@ -71,12 +94,19 @@ if it holds nothing but table files.`,
 	f.StringVar(&opts.End, "end", synth.DefaultEnd.String(), "last day of the period (YYYY-MM-DD), \"today\" for the customers table")
 	f.StringVar(&opts.Compression, "compression", "snappy", "Parquet compression: snappy or zstd")
 	f.IntVar(&opts.Workers, "workers", 0, "goroutines generating customers (0 = one per CPU); does not change the output")
+	loop := synth.DefaultInterventions()
+	f.BoolVar(&opts.Interventions, "interventions", false, "simulate the retention loop: write the interventions table and _generator.json")
+	f.Float64Var(&opts.ControlShare, "control-share", loop.ControlShare, "with --interventions: share of targeted customers held out as control, in [0, 1)")
+	f.Float64Var(&opts.Compliance, "compliance", loop.Compliance, "with --interventions: probability that a treated customer is reached")
 	_ = c.MarkFlagRequired("out")
 	return c
 }
 
 func (o *GenerateOptions) params() (synth.Params, error) {
 	p := synth.Params{Customers: o.Customers, Months: o.Months, Seed: o.Seed}
+	if o.Interventions {
+		p.Interventions = &synth.Interventions{ControlShare: o.ControlShare, Compliance: o.Compliance}
+	}
 	if o.End != "" {
 		d, err := data.ParseDate(o.End)
 		if err != nil {
@@ -100,6 +130,9 @@ func (o *GenerateOptions) validate() error {
 	}
 	if o.Workers < 0 {
 		return usageErrorf("--workers must not be negative (got %d)", o.Workers)
+	}
+	if len(o.loopFlags) > 0 && !o.Interventions {
+		return usageErrorf("%s needs --interventions", o.loopFlags[0])
 	}
 	p, err := o.params()
 	if err != nil {
@@ -145,6 +178,19 @@ func runGenerate(ctx context.Context, stdio IO, o *GenerateOptions) error {
 	fmt.Fprintln(tw, "table\trows\tbytes")
 	for _, t := range sum.Tables {
 		fmt.Fprintf(tw, "%s\t%d\t%d\n", t.Name, t.Rows, t.Bytes)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if sum.Truth == nil || sum.Truth.Interventions == nil {
+		return nil
+	}
+	iv := sum.Truth.Interventions
+	fmt.Fprintf(stdio.Out, "\nplanted effects (%s): control share %g, compliance %g, churn within %d days\n",
+		synth.TruthFile, iv.Experiment.Share, iv.Compliance, iv.HorizonDays)
+	fmt.Fprintln(tw, "play\ttargeted\tcontrol\trelative_risk_reduction")
+	for _, pl := range iv.Plays {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%g\n", pl.Name, pl.Targeted, pl.Control, pl.RelativeRiskReduction)
 	}
 	return tw.Flush()
 }

@@ -26,7 +26,7 @@ const (
 )
 
 // Series is one line of a LineChart: points (X[i], Y[i]); a NaN point is
-// skipped.
+// skipped. A series without a Name has no legend entry.
 type Series struct {
 	Name   string
 	X, Y   []float64
@@ -209,6 +209,9 @@ func legend(b *strings.Builder, ss []Series) {
 		return
 	}
 	for _, s := range ss {
+		if s.Name == "" {
+			continue // a line without a legend entry
+		}
 		dash := ""
 		if s.Dash {
 			dash = ` stroke-dasharray="6 4"`

@@ -48,6 +48,15 @@ type Truth struct {
 	ScareStart data.Date
 	ScareSigns SignSet
 	Reason     string // churn reason written to churn_events
+	// Saved is the day a retention play cancelled the customer's planned
+	// churn (Params.Interventions only; NoDate otherwise). A saved
+	// customer has no PlannedChurn; Signs and EpisodeStart still describe
+	// its churn episode, which stops rising on Saved and fades over
+	// ScareRecoveryDays, as a scare does.
+	Saved data.Date
+	// Assignments are the customer's rows of the simulated interventions
+	// table, in time order (Params.Interventions only).
+	Assignments []Assignment
 }
 
 // Silent reports whether the customer churns (within the period or
@@ -168,7 +177,8 @@ type phase struct {
 // change is a dated change of the subscription.
 type change struct {
 	day  data.Date
-	kind int // seatUp, seatDown, planUp or signDowngrade
+	kind int  // seatUp, seatDown, planUp or signDowngrade
+	ep   bool // the Downgrade sign of the churn episode
 }
 
 const (
@@ -196,6 +206,17 @@ type customer struct {
 	champDay, scareChampDay      data.Date
 	changes                      []change
 	phases                       []phase
+	// genTo is the last day the random processes of the tables are drawn
+	// to: last, or with interventions the end of the period, so that a
+	// saved customer's rows before the save do not depend on the save.
+	// Rows after last are drawn and dropped.
+	genTo data.Date
+	// churnDay is the planned churn day the churn episode leads to; a
+	// save cancels PlannedChurn but not the episode's past.
+	churnDay data.Date
+	// cut is the day the churn episode was cut short by a save (NoDate
+	// when it was not): its point events from then on do not happen.
+	cut data.Date
 }
 
 func (c *customer) termStart(k int) data.Date { return addMonths(c.Signup, k*c.TermMonths) }
@@ -230,8 +251,9 @@ func (c *customer) intensity(s Sign, t data.Date) float64 {
 // draw makes customer i's profile, churn decision, episodes and
 // subscription history.
 func (c *customer) draw(p *Params, start, end data.Date, i int, r *rng) {
-	changes, phases := c.changes[:0], c.phases[:0]
+	changes, phases, assigned := c.changes[:0], c.phases[:0], c.Assignments[:0]
 	*c = customer{changes: changes, phases: phases, start: start, end: end}
+	c.Assignments, c.Saved, c.cut = assigned, data.NoDate, data.NoDate
 	r.seed(p.Seed, i, streamProfile)
 	c.Index, c.ID = i, CustomerID(i)
 	c.seg = r.pick(segmentShare)
@@ -273,9 +295,17 @@ func (c *customer) draw(p *Params, start, end data.Date, i int, r *rng) {
 	if c.Churned {
 		c.last = c.PlannedChurn
 	}
+	c.genTo, c.churnDay = c.last, c.PlannedChurn
+	if p.Interventions != nil {
+		c.genTo = end
+	}
 	c.drawEpisodes(r)
 	c.drawChanges(r)
-	c.buildPhases(r, plan, seats)
+	if p.Interventions == nil {
+		c.buildPhases(r, plan, seats)
+	} else {
+		c.runPlays(p, r, plan, seats)
+	}
 	c.reason = -1
 	if c.Churned {
 		c.reason = c.drawReason(r)
@@ -373,25 +403,25 @@ func (c *customer) drawChanges(r *rng) {
 		t := float64(c.entry)
 		for {
 			t += r.ExpFloat64() * 365 / perYear
-			if t > float64(c.last) {
+			if t > float64(c.genTo) {
 				return
 			}
-			c.changes = append(c.changes, change{data.Date(t), kind})
+			c.changes = append(c.changes, change{day: data.Date(t), kind: kind})
 		}
 	}
 	poisson(0.3*0.8, seatUp)
 	poisson(0.3*0.2, seatDown)
 	poisson(0.06, planUp)
-	add := func(d data.Date) {
-		if d >= c.entry && d <= c.last {
-			c.changes = append(c.changes, change{d, signDowngrade})
+	add := func(d data.Date, ep bool) {
+		if d >= c.entry && d <= c.genTo {
+			c.changes = append(c.changes, change{day: d, kind: signDowngrade, ep: ep})
 		}
 	}
 	if c.Signs.Has(Downgrade) {
-		add(c.EpisodeStart + data.Date(r.days(0, int(c.PlannedChurn-c.EpisodeStart)-20)))
+		add(c.EpisodeStart+data.Date(r.days(0, int(c.PlannedChurn-c.EpisodeStart)-20)), true)
 	}
 	if c.ScareSigns.Has(Downgrade) {
-		add(c.ScareStart + data.Date(r.days(0, int(c.scare.peak-c.ScareStart))))
+		add(c.ScareStart+data.Date(r.days(0, int(c.scare.peak-c.ScareStart))), false)
 	}
 	slices.SortStableFunc(c.changes, func(a, b change) int { return cmp.Compare(a.day, b.day) })
 }

@@ -36,6 +36,9 @@ type Summary struct {
 	// Churned counts customers with a churn_date in the period; New counts
 	// customers who signed up within it.
 	Churned, New int64
+	// Truth is what DIR/_generator.json holds; nil without
+	// Params.Interventions (then the file is not written).
+	Truth *GeneratorTruth
 }
 
 // Rows returns the number of rows of the named table (0 if not written).
@@ -73,6 +76,11 @@ func Generate(ctx context.Context, dir string, p Params, opt WriteOptions) (*Sum
 	if err != nil {
 		return nil, err
 	}
+	if sum.Truth != nil {
+		if err := writeTruth(filepath.Join(ad.Path, TruthFile), sum.Truth); err != nil {
+			return nil, err
+		}
+	}
 	if err := ad.Commit(); err != nil {
 		return nil, err
 	}
@@ -99,6 +107,9 @@ func checkOutput(dir string) error {
 	}
 	for _, e := range entries {
 		name, ok := strings.CutSuffix(e.Name(), ".parquet")
+		if e.Name() == TruthFile && e.Type().IsRegular() {
+			continue
+		}
 		if _, table := data.LookupTable(name); !ok || !table || !e.Type().IsRegular() {
 			return fmt.Errorf("%s: %w (%s); generate replaces a folder only when it is empty or holds only table files: choose a new folder", dir, ErrOutputInUse, e.Name())
 		}
@@ -113,11 +124,12 @@ type chunk struct {
 	t            [numTables]table
 	churned      int64
 	newCustomers int64
+	plays        []playCount // per play, with interventions
 	refs         atomic.Int32 // tables still to write
 }
 
 func newChunk() *chunk {
-	c := &chunk{}
+	c := &chunk{plays: make([]playCount, len(Plays))}
 	for i := range c.t {
 		c.t[i] = newTable(i)
 	}
@@ -128,6 +140,7 @@ func newChunk() *chunk {
 func (w *worker) fill(ctx context.Context, c *chunk, first, n int) error {
 	c.first, c.n = first, n
 	c.churned, c.newCustomers = 0, 0
+	clear(c.plays)
 	c.ids = c.ids[:0]
 	for i := range n {
 		c.ids = append(c.ids, CustomerID(first+i))
@@ -148,7 +161,8 @@ func (w *worker) fill(ctx context.Context, c *chunk, first, n int) error {
 
 // tableWriter writes one table's file.
 type tableWriter struct {
-	t    int
+	t    int // table index
+	slot int // index in Summary.Tables
 	path string
 	f    *os.File
 	bw   *bufio.Writer
@@ -157,7 +171,7 @@ type tableWriter struct {
 }
 
 func newTableWriter(dir string, t int, p *Params, opt *WriteOptions, buffer int) (*tableWriter, error) {
-	name := Tables[t]
+	name := tableNames[t]
 	specs, err := Specs(name)
 	if err != nil {
 		return nil, err
@@ -221,8 +235,13 @@ func (tw *tableWriter) finish() (int64, error) {
 
 // describe returns the parameters as recorded in each file's metadata.
 func (p *Params) describe() string {
-	return "customers=" + strconv.Itoa(p.Customers) + " months=" + strconv.Itoa(p.Months) +
+	s := "customers=" + strconv.Itoa(p.Customers) + " months=" + strconv.Itoa(p.Months) +
 		" seed=" + strconv.FormatUint(p.Seed, 10) + " end=" + p.End.String()
+	if iv := p.Interventions; iv != nil {
+		s += " control_share=" + strconv.FormatFloat(iv.ControlShare, 'g', -1, 64) +
+			" compliance=" + strconv.FormatFloat(iv.Compliance, 'g', -1, 64)
+	}
+	return s
 }
 
 // generate runs the pipeline: workers fill chunks in parallel, a sequencer
@@ -231,7 +250,8 @@ func (p *Params) describe() string {
 // 2·Workers+2 chunks exist, which bounds memory.
 func generate(ctx context.Context, dir string, p *Params, opt *WriteOptions) (*Summary, error) {
 	nbuf := 2*opt.Workers + 2
-	writers := make([]*tableWriter, numTables)
+	tables := tablesOf(p)
+	writers := make([]*tableWriter, len(tables))
 	defer func() {
 		for _, tw := range writers {
 			if tw != nil {
@@ -239,12 +259,13 @@ func generate(ctx context.Context, dir string, p *Params, opt *WriteOptions) (*S
 			}
 		}
 	}()
-	for t := range writers {
+	for slot, t := range tables {
 		tw, err := newTableWriter(dir, t, p, opt, nbuf)
 		if err != nil {
 			return nil, err
 		}
-		writers[t] = tw
+		tw.slot = slot
+		writers[slot] = tw
 	}
 	free := make(chan *chunk, nbuf)
 	for range nbuf {
@@ -257,7 +278,8 @@ func generate(ctx context.Context, dir string, p *Params, opt *WriteOptions) (*S
 	nchunks := (p.Customers + chunkCustomers - 1) / chunkCustomers
 	futures := make(chan chan *chunk, nbuf)
 	eg, ctx := errgroup.WithContext(ctx)
-	sum := &Summary{Params: *p, Tables: make([]TableSummary, numTables)}
+	sum := &Summary{Params: *p, Tables: make([]TableSummary, len(tables))}
+	plays := make([]playCount, len(Plays))
 
 	// Producer: start a worker on each chunk, in order, as chunks and
 	// workers come free.
@@ -314,7 +336,10 @@ func generate(ctx context.Context, dir string, p *Params, opt *WriteOptions) (*S
 			}
 			sum.Churned += c.churned
 			sum.New += c.newCustomers
-			c.refs.Store(numTables)
+			for i := range plays {
+				plays[i].add(&c.plays[i])
+			}
+			c.refs.Store(int32(len(writers)))
 			for _, tw := range writers {
 				select {
 				case tw.in <- c:
@@ -340,7 +365,7 @@ func generate(ctx context.Context, dir string, p *Params, opt *WriteOptions) (*S
 							return err
 						}
 						size, err := tw.finish()
-						sum.Tables[tw.t] = TableSummary{Name: Tables[tw.t], Rows: tw.w.Rows(), Bytes: size}
+						sum.Tables[tw.slot] = TableSummary{Name: tableNames[tw.t], Rows: tw.w.Rows(), Bytes: size}
 						return err
 					}
 					if err := tw.write(c); err != nil {
@@ -357,6 +382,9 @@ func generate(ctx context.Context, dir string, p *Params, opt *WriteOptions) (*S
 	}
 	if err := eg.Wait(); err != nil {
 		return nil, err
+	}
+	if p.Interventions != nil {
+		sum.Truth = truthOf(p, plays)
 	}
 	return sum, nil
 }

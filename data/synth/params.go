@@ -33,6 +33,11 @@ type Params struct {
 	// mrr and contract_end hold their values on this day. Zero means
 	// DefaultEnd.
 	End data.Date
+	// Interventions, when set, simulates the retention loop and writes
+	// the interventions table and DIR/_generator.json; nil generates
+	// neither and leaves every other table as it was before the loop
+	// existed.
+	Interventions *Interventions
 }
 
 // EnsureDefaults fills zero fields with defaults (End only; Customers and
@@ -52,6 +57,8 @@ func (p *Params) Validate() error {
 		return fmt.Errorf("months must be between 1 and %d (got %d)", MaxMonths, p.Months)
 	case !p.End.Valid() || p.End < data.MakeDate(1980, 1, 1) || p.End > data.MakeDate(2200, 1, 1):
 		return fmt.Errorf("end %s is outside 1980-01-01 … 2200-01-01", p.End)
+	case p.Interventions != nil:
+		return p.Interventions.Validate()
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ const (
 	streamTickets
 	streamSurveys
 	streamSignals
+	streamInterventions
 )
 
 // rng is a reseedable PCG generator; it is not safe for concurrent use.

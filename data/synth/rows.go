@@ -78,6 +78,12 @@ func (w *worker) customer(ch *chunk, i, ci int) {
 		t.code(2, c.reason)
 		t.date(3, data.NoDate)
 	}
+	if w.p.Interventions != nil {
+		w.interventions(&ch.t[tInterventions], ci)
+		for i := range c.Assignments {
+			ch.plays[c.Assignments[i].play].count(&c.Assignments[i], w.p.End)
+		}
+	}
 }
 
 // customerRow writes today's values: the subscription in force on the last
@@ -112,18 +118,11 @@ func (w *worker) customerRow(t *table, ci int) {
 }
 
 // subscriptions writes the history of subscription periods that overlap
-// the period: annual contracts have a row per term, split where the
-// subscription changed; monthly contracts are open-ended (end_date null)
-// and have a new row at each change. A churner's last row ends on the
-// churn date.
+// the period (see subRows).
 func (w *worker) subscriptions(t *table, ci int) {
 	c := &w.c
 	billing := billingCode(c.billMonths)
-	emit := func(start, end data.Date) {
-		if end.Valid() && end < start {
-			return // two changes on one day
-		}
-		p := &c.phases[c.phaseAt(start, 0)]
+	c.subRows(func(start, end data.Date, p *phase) bool {
 		t.row(ci)
 		t.date(1, start)
 		t.date(2, end)
@@ -132,6 +131,27 @@ func (w *worker) subscriptions(t *table, ci int) {
 		t.float(5, p.mrr)
 		t.code(6, billing)
 		t.bool(7, c.AutoRenew)
+		return true
+	})
+}
+
+// subRows calls emit with the subscription rows of the customer in
+// start_date order, each with the phase in force on its first day, until
+// emit returns false: annual contracts have a row per term, split where
+// the subscription changed; monthly contracts are open-ended (end_date
+// null) and have a new row at each change. A churner's last row ends on
+// the churn date. Phases that start after the customer's last day are not
+// part of the data.
+func (c *customer) subRows(emit func(start, end data.Date, p *phase) bool) {
+	phases := c.phases
+	for len(phases) > 1 && phases[len(phases)-1].start > c.last {
+		phases = phases[:len(phases)-1]
+	}
+	one := func(start, end data.Date) bool {
+		if end.Valid() && end < start {
+			return true // two changes on one day
+		}
+		return emit(start, end, &phases[c.phaseAt(start, 0)])
 	}
 	final := data.NoDate
 	if c.Churned {
@@ -139,28 +159,34 @@ func (w *worker) subscriptions(t *table, ci int) {
 	}
 	if c.TermMonths == 1 {
 		cur := c.Signup
-		for _, p := range c.phases[1:] {
-			emit(cur, p.start-1)
+		for _, p := range phases[1:] {
+			if !one(cur, p.start-1) {
+				return
+			}
 			cur = p.start
 		}
-		emit(cur, final)
+		one(cur, final)
 		return
 	}
 	next := 1 // next phase to split at
 	for k := c.firstTerm(c.entry); c.termStart(k) <= c.last; k++ {
 		cur, te := c.termStart(k), c.termEnd(k)
-		for next < len(c.phases) && c.phases[next].start <= cur {
+		for next < len(phases) && phases[next].start <= cur {
 			next++
 		}
-		for next < len(c.phases) && c.phases[next].start <= te {
-			emit(cur, c.phases[next].start-1)
-			cur = c.phases[next].start
+		for next < len(phases) && phases[next].start <= te {
+			if !one(cur, phases[next].start-1) {
+				return
+			}
+			cur = phases[next].start
 			next++
 		}
 		if final.Valid() && final <= te {
 			te = final
 		}
-		emit(cur, te)
+		if !one(cur, te) {
+			return
+		}
 	}
 }
 
@@ -296,7 +322,7 @@ func (w *worker) contacts(t *table, ci int) {
 	r.seed(w.p.Seed, c.Index, streamContacts)
 	ev := w.events[:0]
 	silence := Mechanisms[GoingSilent].Strength
-	poissonDays(r, c.entry, c.last, c.contactRate, func(d data.Date) float64 {
+	poissonDays(r, c.entry, c.genTo, c.contactRate, func(d data.Date) float64 {
 		return 1 - silence*c.intensity(GoingSilent, d)
 	}, func(d data.Date) {
 		dir := dirOutbound
@@ -309,14 +335,14 @@ func (w *worker) contacts(t *table, ci int) {
 	})
 	if c.Signup >= c.entry { // onboarding: a kickoff meeting and two follow-ups
 		for k, d := range [3]int{r.days(1, 5), r.days(8, 20), r.days(21, 35)} {
-			if day := c.Signup + data.Date(d); day <= c.last {
+			if day := c.Signup + data.Date(d); day <= c.genTo {
 				ch := []int{2, 0, 1}[k]
 				ev = append(ev, event{ts: at(r, day), kind: kindInteraction, role: roleAdmin, channel: ch, direct: dirOutbound})
 			}
 		}
 	}
 	stake := func(kind int, perYear float64) {
-		poissonDays(r, c.entry, c.last, perYear/365, nil, func(d data.Date) {
+		poissonDays(r, c.entry, c.genTo, perYear/365, nil, func(d data.Date) {
 			role := r.pick([]float64{0.35, 0.2, 0.2, 0.25})
 			if kind == kindChampion {
 				role = roleChampion
@@ -327,16 +353,23 @@ func (w *worker) contacts(t *table, ci int) {
 	stake(kindAdded, 0.3)
 	stake(kindLeft, 0.2)
 	stake(kindChampion, 0.1)
-	for _, d := range [2]data.Date{c.champDay, c.scareChampDay} {
-		if d.Valid() && d >= c.entry && d <= c.last {
+	for k, d := range [2]data.Date{c.champDay, c.scareChampDay} {
+		if d.Valid() && d >= c.entry && d <= c.genTo {
 			ts := at(r, d)
+			if k == 0 && c.cut.Valid() && d >= c.cut {
+				continue // the churn episode was cut short before it
+			}
 			ev = append(ev,
 				event{ts: ts, kind: kindLeft, role: roleChampion, channel: -1, direct: -1},
 				event{ts: min(ts+3600*microsPerSecond, (d+1).Start()-1), kind: kindChampion, role: roleChampion, channel: -1, direct: -1})
 		}
 	}
 	slices.SortStableFunc(ev, func(a, b event) int { return cmp.Compare(a.ts, b.ts) })
+	end := (c.last + 1).Start()
 	for _, e := range ev {
+		if e.ts >= end {
+			break // drawn past the customer's last day (genTo)
+		}
 		t.row(ci)
 		t.ts(1, e.ts)
 		t.code(2, e.kind)
@@ -430,7 +463,7 @@ func (w *worker) signals(t *table, ci int) {
 	r.seed(w.p.Seed, c.Index, streamSignals)
 	ev := w.events[:0]
 	add := func(kind int, d data.Date) {
-		if d >= c.entry && d <= c.last {
+		if d >= c.entry && d <= c.genTo {
 			ev = append(ev, event{ts: at(r, d), kind: kind})
 		}
 	}
@@ -440,17 +473,22 @@ func (w *worker) signals(t *table, ci int) {
 				add(sigTraining, c.Signup+data.Date(r.days(0, 60)))
 			}
 		}
-		poissonDays(r, c.entry, c.last, 0.35/daysPerMonth, nil, func(d data.Date) { add(sigTraining, d) })
+		poissonDays(r, c.entry, c.genTo, 0.35/daysPerMonth, nil, func(d data.Date) { add(sigTraining, d) })
 	}
 	for k, perYear := range [3]float64{0.25, 0.5, 0.08} {
-		poissonDays(r, c.entry, c.last, perYear/365, nil, func(d data.Date) { add(k, d) })
+		poissonDays(r, c.entry, c.genTo, perYear/365, nil, func(d data.Date) { add(k, d) })
 	}
 	for k, s := range [3]Sign{DataExport, BillingQuestion, CancelPageView} {
 		m := &Mechanisms[s]
 		n := func() int { return r.days(1, int(2*m.Strength)-1) } // mean Strength
 		if c.Signs.Has(s) {
 			for range n() {
-				add(k, c.PlannedChurn-data.Date(r.days(m.LeadDays[0], m.LeadDays[1])))
+				d := c.churnDay - data.Date(r.days(m.LeadDays[0], m.LeadDays[1]))
+				kept := len(ev)
+				add(k, d)
+				if c.cut.Valid() && d >= c.cut {
+					ev = ev[:kept] // the churn episode was cut short before it
+				}
 			}
 		}
 		if c.ScareSigns.Has(s) { // around the scare's peak
@@ -460,7 +498,11 @@ func (w *worker) signals(t *table, ci int) {
 		}
 	}
 	slices.SortStableFunc(ev, func(a, b event) int { return cmp.Compare(a.ts, b.ts) })
+	end := (c.last + 1).Start()
 	for _, e := range ev {
+		if e.ts >= end {
+			break // drawn past the customer's last day (genTo)
+		}
 		t.row(ci)
 		t.ts(1, e.ts)
 		t.code(2, e.kind)

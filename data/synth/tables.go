@@ -2,6 +2,7 @@ package synth
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/churnlab/churn/data"
 )
@@ -18,14 +19,32 @@ const (
 	tSurveys
 	tSignals
 	tChurnEvents
+	tInterventions // with Params.Interventions only
 	numTables
 )
 
-// Tables lists the names of the generated tables, in contract order. It
+// Tables lists the names of the tables Generate always writes, in contract
+// order; with Params.Interventions it writes data.Interventions too. It
 // must not be modified.
 var Tables = []string{
 	data.Customers, data.Subscriptions, data.UsageTable, data.Payments, data.Contacts,
 	data.Tickets, data.Surveys, data.Signals, data.ChurnEvents,
+}
+
+// tableNames names every table index, data.Interventions included.
+var tableNames = append(slices.Clone(Tables), data.Interventions)
+
+// tablesOf returns the indexes of the tables generated under p.
+func tablesOf(p *Params) []int {
+	n := len(Tables)
+	if p.Interventions != nil {
+		n++
+	}
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }
 
 // Attributes are the extra columns of the customers table, kept by the
@@ -74,6 +93,7 @@ var vocab = [numTables][][]string{
 	tSurveys:       {nil},
 	tSignals:       {nil, signalKinds},
 	tChurnEvents:   {nil, reasons},
+	tInterventions: {nil, playNames, owners, channels, notes, groups},
 }
 
 // table accumulates the rows of one table for a chunk of customers, one
@@ -84,9 +104,9 @@ type table struct {
 }
 
 func newTable(t int) table {
-	specs, err := Specs(Tables[t])
+	specs, err := Specs(tableNames[t])
 	if err != nil {
-		panic(err) // Tables only holds contract names
+		panic(err) // tableNames only holds contract names
 	}
 	tb := table{cols: make([]data.Vec, len(specs))}
 	s := 0
@@ -94,7 +114,7 @@ func newTable(t int) table {
 		tb.cols[i] = data.NewVec(sp.Type)
 		if sp.Type == data.TypeString {
 			if s >= len(vocab[t]) {
-				panic(fmt.Sprintf("synth: table %s: no vocabulary for column %s", Tables[t], sp.Name))
+				panic(fmt.Sprintf("synth: table %s: no vocabulary for column %s", tableNames[t], sp.Name))
 			}
 			tb.cols[i].Dict = vocab[t][s]
 			s++

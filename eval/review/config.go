@@ -30,6 +30,11 @@ type Config struct {
 	// distances from the estimate are scaled by √(SampleRows / rows) to
 	// the whole run (default 5000).
 	SampleRows int `yaml:"sample_rows" json:"sample_rows"`
+	// MaxRows bounds the rows a closed run's realised metrics are
+	// measured on: a run with more rows is measured on the rows of a
+	// seeded hash sample of about MaxRows customers, the same customers
+	// in every run (default 100000). Estimates use every row.
+	MaxRows int `yaml:"max_rows" json:"max_rows"`
 	// Capacity is how many accounts the team contacts per run: precision
 	// at capacity is measured (or expected) on the top Capacity rows of
 	// each run (default 100).
@@ -77,6 +82,7 @@ func (c *Config) EnsureDefaults() {
 	}
 	def(&c.Resamples, 200)
 	def(&c.SampleRows, 5000)
+	def(&c.MaxRows, 100000)
 	def(&c.Capacity, 100)
 	def(&c.MinPerArm, 30)
 	def(&c.SavedListed, 100)
@@ -99,6 +105,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SampleRows < 100 {
 		bad("sample_rows %d: want at least 100", c.SampleRows)
+	}
+	if c.MaxRows < 1000 {
+		bad("max_rows %d: want at least 1000", c.MaxRows)
 	}
 	if c.Capacity < 1 {
 		bad("capacity %d: want at least 1", c.Capacity)
