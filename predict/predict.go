@@ -453,8 +453,14 @@ func Stage(ctx context.Context, opt Options, txn *data.Txn) (*Staged, error) {
 
 	// Compare, rank, tier, alert.
 	matched := sc.joinPrevious(prev)
-	order := sc.rank(rankBy)
+	order := sc.rank()
 	tiers := assignTiers(sc.recs, order, cfg.Tiers)
+	if upModel != nil {
+		sc.untargetedUplift()
+	}
+	if rankBy == RankBySavedMRR {
+		order, tiers = sc.rankBySaved(cfg.Tiers)
+	}
 	exp := sc.assignGroups(cfg.Control.Experiment(), method)
 	log.Info("control groups", "share", exp.Share, "seed", exp.Seed, "cohort", exp.Cohort, "targeted", exp.Targeted, "control", exp.Control)
 	alerts, skipped, err := sc.evaluate(ctx, order)
@@ -783,22 +789,15 @@ func (s *scoring) joinPrevious(p *previousRun) int64 {
 	return n
 }
 
-// rank orders the customers, sets their rank and returns the order: by
-// probability (highest first) for RankByRisk, by expected MRR saved
-// (highest first; unknown counts as 0) then probability for
-// RankBySavedMRR; ties by customer_id.
-func (s *scoring) rank(by string) []int32 {
+// rank orders the customers by probability (highest first), ties by
+// customer_id, sets their rank and returns the order.
+func (s *scoring) rank() []int32 {
 	order := make([]int32, len(s.recs))
 	for i := range order {
 		order[i] = int32(i)
 	}
 	recs := s.recs
 	slices.SortFunc(order, func(a, b int32) int {
-		if by == RankBySavedMRR {
-			if c := cmp.Compare(savedOrZero(&recs[b]), savedOrZero(&recs[a])); c != 0 {
-				return c
-			}
-		}
 		if c := cmp.Compare(recs[b].prob, recs[a].prob); c != 0 {
 			return c
 		}
@@ -822,35 +821,88 @@ func savedOrZero(cs *customerScore) float64 {
 	return 0
 }
 
-// assignTiers puts customers in tiers in rank order: into high each
-// customer the high rule admits (its min_probability) while high has
-// room, then into medium likewise among the others, and everyone else in
-// low. In risk order the admitted customers of a tier are a run from the
-// top; in saved-MRR order a customer below a tier's floor is passed over
-// for the next one.
+// untargetedUplift clears the expected uplift of the low tier's
+// customers: no play targets them, and the uplift model, fitted on
+// customers that plays targeted, does not speak for them.
+func (s *scoring) untargetedUplift() {
+	for i := range s.recs {
+		if s.recs[i].tier == tierLow {
+			s.recs[i].uplift = math.NaN()
+		}
+	}
+}
+
+// rankBySaved reorders the customers for rank_by saved_mrr once risk has
+// tiered them: the targeted ones (high and medium) first, by expected MRR
+// saved (highest first; unknown counts as 0), then probability, then
+// customer_id; the low tier after them in risk order. It sets the ranks,
+// refills high from the targeted customers in that order (those its rule
+// admits, up to its capacity: as many as risk put there), leaves the other
+// targeted customers in medium, and returns the order and the counts.
+func (s *scoring) rankBySaved(t Tiers) ([]int32, TierCounts) {
+	order := make([]int32, len(s.recs))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	recs := s.recs
+	slices.SortFunc(order, func(a, b int32) int {
+		ra, rb := &recs[a], &recs[b]
+		if ta, tb := ra.tier != tierLow, rb.tier != tierLow; ta != tb {
+			if ta {
+				return -1
+			}
+			return 1
+		} else if ta {
+			if c := cmp.Compare(savedOrZero(rb), savedOrZero(ra)); c != 0 {
+				return c
+			}
+		}
+		if c := cmp.Compare(rb.prob, ra.prob); c != 0 {
+			return c
+		}
+		return strings.Compare(ra.id, rb.id)
+	})
+	cap := t.High.capacity(len(order))
+	var tc TierCounts
+	for k, i := range order {
+		cs := &recs[i]
+		cs.rank = int32(k + 1)
+		switch {
+		case cs.tier == tierLow:
+			tc.Low++
+		case int(tc.High) < cap && t.High.admits(cs.prob):
+			cs.tier = tierHigh
+			tc.High++
+		default:
+			cs.tier = tierMedium
+			tc.Medium++
+		}
+	}
+	return order, tc
+}
+
+// assignTiers puts customers in tiers in rank order: high while they meet
+// the high rule and high has room, then medium likewise, then low.
 func assignTiers(recs []customerScore, order []int32, t Tiers) TierCounts {
 	n := len(order)
-	for _, i := range order {
-		recs[i].tier = tierLow
-	}
+	k := 0
 	fill := func(rule TierRule, tier int8) int64 {
 		cap := rule.capacity(n)
 		var c int64
-		for _, i := range order {
-			if int(c) >= cap {
-				break
-			}
-			if cs := &recs[i]; cs.tier == tierLow && rule.admits(cs.prob) {
-				cs.tier = tier
-				c++
-			}
+		for k < n && int(c) < cap && rule.admits(recs[order[k]].prob) {
+			recs[order[k]].tier = tier
+			k++
+			c++
 		}
 		return c
 	}
 	var tc TierCounts
 	tc.High = fill(t.High, tierHigh)
 	tc.Medium = fill(t.Medium, tierMedium)
-	tc.Low = int64(n) - tc.High - tc.Medium
+	for ; k < n; k++ {
+		recs[order[k]].tier = tierLow
+		tc.Low++
+	}
 	return tc
 }
 

@@ -63,7 +63,7 @@ func TestAssignTiers(t *testing.T) {
 
 func TestRankTies(t *testing.T) {
 	s := &scoring{recs: []customerScore{{id: "a", prob: 0.5}, {id: "b", prob: 0.7}, {id: "c", prob: 0.5}, {id: "d", prob: 0.1}}}
-	order := s.rank(RankByRisk)
+	order := s.rank()
 	var got []string
 	for _, i := range order {
 		got = append(got, s.recs[i].id)
@@ -166,7 +166,7 @@ func TestEvaluateRules(t *testing.T) {
 	add("B", 0.8, nan, tierHigh, nan, "renewal", "basic", groupTreat)   // stage, nodata
 	add("C", 0.2, 0.1, tierLow, 10, "active", "pro", groupNone)         // nothing
 	add("D", 0.85, 0.5, tierHigh, 30, "renewal", "basic", groupControl) // renewal, jump, basic: withheld
-	order := s.rank(RankByRisk)
+	order := s.rank()
 	alerts, skipped, err := s.evaluate(context.Background(), order)
 	if err != nil {
 		t.Fatal(err)

@@ -15,10 +15,11 @@ import (
 	"github.com/churnlab/churn/train"
 )
 
-// TestRankBySavedMRR checks the saved-MRR order (persuadables first,
-// unknown revenue as 0, do-not-disturbs last, ties by risk) and that a
-// tier's floor passes over a customer below it instead of closing the
-// tier.
+// TestRankBySavedMRR checks the saved-MRR order: the customers risk
+// targeted (high and medium) first, persuadables before sure things and
+// lost causes, unknown revenue as 0, do-not-disturbs last among them, ties
+// by risk; the low tier after them by risk. High is refilled from that
+// order with as many customers as its rule admits.
 func TestRankBySavedMRR(t *testing.T) {
 	nan := math.NaN()
 	recs := []customerScore{
@@ -27,37 +28,32 @@ func TestRankBySavedMRR(t *testing.T) {
 		{id: "lost", prob: 0.95, uplift: 0, annual: 24000},         // saved 0
 		{id: "unknown", prob: 0.6, uplift: 0.3, annual: nan},       // unknown: 0
 		{id: "disturb", prob: 0.5, uplift: -0.05, annual: 12000},   // saved -50
-		{id: "small", prob: 0.05, uplift: 0.1, annual: 1200},       // saved 10
+		{id: "small", prob: 0.35, uplift: 0.1, annual: 1200},       // saved 10
+		{id: "low", prob: 0.05, uplift: 0.5, annual: 120000},       // the low tier
 	}
 	s := &scoring{recs: recs}
-	order := s.rank(RankBySavedMRR)
+	tiers := Tiers{High: TierRule{MaxAccounts: 2, MinProbability: ptr(0.38)}, Medium: TierRule{MaxAccounts: 4}}
+	if tc := assignTiers(recs, s.rank(), tiers); tc != (TierCounts{High: 2, Medium: 4, Low: 1}) {
+		t.Fatalf("risk tiers %+v", tc)
+	}
+	s.untargetedUplift()
+	if !math.IsNaN(recs[6].uplift) || recs[1].uplift != 0.2 {
+		t.Errorf("uplift of the low tier %v, of a targeted customer %v", recs[6].uplift, recs[1].uplift)
+	}
+	order, tc := s.rankBySaved(tiers)
 	var got []string
-	for _, i := range order {
-		got = append(got, recs[i].id)
+	for k, i := range order {
+		got = append(got, recs[i].id+"="+tierNames[recs[i].tier])
+		if recs[i].rank != int32(k+1) {
+			t.Errorf("%s has rank %d at %d", recs[i].id, recs[i].rank, k+1)
+		}
 	}
-	if want := "persuadable small sure lost unknown disturb"; strings.Join(got, " ") != want {
-		t.Errorf("order %v, want %s", got, want)
+	// small (0.35) is below high's floor: passed over for sure.
+	if want := "persuadable=high small=medium sure=high lost=medium unknown=medium disturb=medium low=low"; strings.Join(got, " ") != want {
+		t.Errorf("order %v\nwant  %s", got, want)
 	}
-	if recs[1].rank != 1 || recs[4].rank != 6 {
-		t.Errorf("ranks %+v", recs)
-	}
-	// High takes two customers with at least 0.3: "small" (0.05) is passed
-	// over, not the end of the tier.
-	tc := assignTiers(recs, order, Tiers{High: TierRule{MaxAccounts: 2, MinProbability: ptr(0.3)}, Medium: TierRule{MaxAccounts: 1}})
-	var tiers []string
-	for _, i := range order {
-		tiers = append(tiers, recs[i].id+"="+tierNames[recs[i].tier])
-	}
-	if want := "persuadable=high small=medium sure=high lost=low unknown=low disturb=low"; strings.Join(tiers, " ") != want {
-		t.Errorf("tiers %v, want %s", tiers, want)
-	}
-	if tc != (TierCounts{High: 2, Medium: 1, Low: 3}) {
+	if tc != (TierCounts{High: 2, Medium: 4, Low: 1}) {
 		t.Errorf("counts %+v", tc)
-	}
-	// By risk the same customers rank by probability alone.
-	order = s.rank(RankByRisk)
-	if recs[order[0]].id != "lost" || recs[order[5]].id != "small" {
-		t.Errorf("risk order starts with %s, ends with %s", recs[order[0]].id, recs[order[5]].id)
 	}
 }
 
@@ -131,11 +127,17 @@ func TestRunUplift(t *testing.T) {
 			plays := make([]string, tab.Len())
 			prev := math.Inf(1)
 			for k, r := range rows {
-				if !used {
+				if !used || r.Tier == "low" {
 					if !math.IsNaN(r.Uplift) || !math.IsNaN(r.Saved) {
-						t.Fatalf("%s: expected_uplift %v without a trusted model", r.ID, r.Uplift)
+						t.Fatalf("%s (%s): expected_uplift %v without a trusted model or a play", r.ID, r.Tier, r.Uplift)
+					}
+					if r.Tier == "low" && tt.rankBy == RankBySavedMRR {
+						prev = math.Inf(-1) // the low tier follows the targeted customers
 					}
 					continue
+				}
+				if prev == math.Inf(-1) {
+					t.Fatalf("row %d (%s): a targeted customer after the low tier", k, r.ID)
 				}
 				i := tab.Lookup(r.ID, asOfB)
 				if i < 0 {
