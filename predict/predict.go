@@ -736,9 +736,11 @@ func (s *scoring) add(ctx context.Context, m *train.Model, so train.ScoreOptions
 }
 
 // addUplift sets the expected uplift of recs, the batch of tab's rows, when
-// an uplift model is used: each customer's play is the one that targets it
-// (categoryOf: the low tier's customers, whom no play targets, get the
-// uplift of the play their reasons point to).
+// an uplift model is used: the customer's churn probability times the
+// relative risk reduction the model expects from its play
+// (train.UpliftScores.RRR). The play is the one that targets it
+// (categoryOf); the low tier's, whom no play targets, is cleared once the
+// tiers are known (untargetedUplift).
 func (s *scoring) addUplift(ctx context.Context, tab *features.Table, recs []customerScore) error {
 	if s.uplift == nil {
 		return nil
@@ -752,7 +754,7 @@ func (s *scoring) addUplift(ctx context.Context, tab *features.Table, recs []cus
 		return fmt.Errorf("uplift: %w", err)
 	}
 	for r := range recs {
-		recs[r].uplift = us.Uplift[r]
+		recs[r].uplift = recs[r].prob * us.RRR[r]
 	}
 	return nil
 }

@@ -77,8 +77,9 @@ var fixtureUplift = sync.OnceValues(func() (*train.UpliftModel, error) {
 
 // TestRunUplift checks predict with an uplift model: an untrusted one is
 // ignored (null columns, ranking by risk, the reason in the manifest); a
-// trusted one fills expected_uplift as the model scores each customer's
-// play and expected_mrr_saved, and rank_by saved_mrr orders the rows by it.
+// trusted one fills expected_uplift (the churn probability times the
+// model's relative risk reduction for the customer's play) and
+// expected_mrr_saved, and rank_by saved_mrr orders the rows by it.
 func TestRunUplift(t *testing.T) {
 	f := getFixture(t)
 	m, err := fixtureUplift()
@@ -155,8 +156,8 @@ func TestRunUplift(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if math.Abs(r.Uplift-want.Uplift[0]) > 1e-12 {
-					t.Fatalf("%s: expected_uplift %v, the model scores %v for play %s", r.ID, r.Uplift, want.Uplift[0], play)
+				if w := r.Prob * want.RRR[0]; math.Abs(r.Uplift-w) > 1e-12 {
+					t.Fatalf("%s: expected_uplift %v, want churn_probability × the model's RRR %v for play %s", r.ID, r.Uplift, w, play)
 				}
 				if saved := r.Uplift * r.Annual / 12; !(math.Abs(r.Saved-saved) < 1e-9 || math.IsNaN(r.Saved) && math.IsNaN(r.Annual)) {
 					t.Fatalf("%s: expected_mrr_saved %v, want %v", r.ID, r.Saved, saved)

@@ -179,6 +179,14 @@ type PlayUnits struct {
 // with retention as the favourable outcome (so random targeting scores 0,
 // the perfect ranking 1); intervals are 95% percentile intervals over
 // Bootstrap resamples of the validation units.
+//
+// The uplift ranking judged is the one predict uses: risk × RRR, the
+// unit's churn probability from the churn model (RiskScore; p_control
+// without one) times the boosters' relative risk reduction 1 − p_treat /
+// p_control (UpliftScores.RRR). The boosters are fitted on the customers
+// plays targeted, so their absolute probabilities speak for those; the
+// relative reduction, applied to the churn model's calibrated
+// probability, carries to the other customers predict ranks.
 type UpliftValidation struct {
 	ValidFrom  string     `json:"valid_from"`
 	TrainUnits UnitCounts `json:"train_units"`
@@ -188,16 +196,21 @@ type UpliftValidation struct {
 	PurgedUnits int `json:"purged_units"`
 	// RiskScore names the risk ranking compared against:
 	// "churn_probability" (the churn model's) or "p_control".
-	RiskScore string     `json:"risk_score"`
-	Qini      float64    `json:"qini"`
-	QiniCI    [2]float64 `json:"qini_ci"`
-	QiniRisk  float64    `json:"qini_risk"`
+	RiskScore string `json:"risk_score"`
+	// Qini is the coefficient of the uplift ranking (risk × RRR), QiniCI
+	// its interval, QiniRisk that of ranking by risk alone.
+	Qini     float64    `json:"qini"`
+	QiniCI   [2]float64 `json:"qini_ci"`
+	QiniRisk float64    `json:"qini_risk"`
 	// QiniGain is Qini − QiniRisk, with its interval from the same
 	// resamples.
 	QiniGain   float64    `json:"qini_gain"`
 	QiniGainCI [2]float64 `json:"qini_gain_ci"`
 	AUUC       float64    `json:"auuc"`
 	AUUCRisk   float64    `json:"auuc_risk"`
+	// QiniDifference is the Qini coefficient of ranking by p_control −
+	// p_treat alone (the boosters' absolute uplift), for comparison.
+	QiniDifference float64 `json:"qini_difference"`
 	// Trusted is true when both intervals lie above 0: the model ranks
 	// the validation units better than random targeting and better than
 	// risk ranking. Predict ignores an untrusted model.
@@ -355,17 +368,18 @@ func FitUplift(ctx context.Context, u UpliftUnits, p UpliftParams, opt UpliftOpt
 			risk[k] = u.Risk[i]
 		}
 	}
-	upl := make([]float64, len(pl.valid))
+	upl, diff := make([]float64, len(pl.valid)), make([]float64, len(pl.valid))
 	kept := make([]float64, len(pl.valid)) // 1 = retained, the favourable outcome
 	treated := make([]float64, len(pl.valid))
 	for k, i := range pl.valid {
-		upl[k] = pc[k] - pt[k]
+		upl[k], diff[k] = risk[k]*rrr(pt[k], pc[k]), pc[k]-pt[k]
 		kept[k] = 1 - t.Label[i]
 		if u.Treated[i] {
 			treated[k] = 1
 		}
 	}
 	judge(v, upl, risk, kept, treated, t.Weights(pl.valid), p.Bootstrap, p.Boost.Seed)
+	v.QiniDifference = round6(metrics.Qini(diff, kept, treated, t.Weights(pl.valid)))
 	v.RiskScore = riskName
 	log.Info("uplift validation", "qini", v.Qini, "qini_risk", v.QiniRisk, "trusted", v.Trusted)
 
@@ -475,6 +489,12 @@ func armProbs(treat, control *xgbModel, x matrix) (pt, pc []float64, err error) 
 	return pt, pc, nil
 }
 
+// rrr is the relative risk reduction 1 − pt/pc, clipped to [−1, 1] (a
+// play is not taken to more than double a risk).
+func rrr(pt, pc float64) float64 {
+	return min(1, max(-1, 1-pt/pc))
+}
+
 // judge fills the validation's metrics and verdict: the Qini coefficient
 // and AUUC of the uplift ranking upl and of the risk ranking, and 95%
 // percentile intervals of the uplift ranking's Qini and of its gain over
@@ -530,8 +550,13 @@ type UpliftScores struct {
 	PControl, PTreat []float64
 	// Uplift is PControl − PTreat: the reduction of the churn probability
 	// the play is expected to bring (negative when it is expected to
-	// harm).
+	// harm), for customers like the experiment's.
 	Uplift []float64
+	// RRR is the relative risk reduction 1 − PTreat/PControl, clipped to
+	// [−1, 1]: the share of the churn risk the play is expected to take
+	// away, which predict applies to the churn model's probability
+	// (UpliftValidation says why).
+	RRR []float64
 }
 
 // Score returns the uplift of the rows of t selected by rows (nil = all):
@@ -550,7 +575,7 @@ func (m *UpliftModel) Score(ctx context.Context, t *features.Table, play []strin
 	if rows != nil {
 		n = len(rows)
 	}
-	s := &UpliftScores{PControl: make([]float64, 0, n), PTreat: make([]float64, 0, n), Uplift: make([]float64, 0, n)}
+	s := &UpliftScores{PControl: make([]float64, 0, n), PTreat: make([]float64, 0, n), Uplift: make([]float64, 0, n), RRR: make([]float64, 0, n)}
 	const chunk = 1 << 16
 	for lo := 0; lo < n; lo += chunk {
 		if err := ctx.Err(); err != nil {
@@ -575,6 +600,7 @@ func (m *UpliftModel) Score(ctx context.Context, t *features.Table, play []strin
 			s.PTreat = append(s.PTreat, pt[j])
 			s.PControl = append(s.PControl, pc[j])
 			s.Uplift = append(s.Uplift, pc[j]-pt[j])
+			s.RRR = append(s.RRR, rrr(pt[j], pc[j]))
 		}
 	}
 	return s, nil
