@@ -25,6 +25,10 @@ type EvalOptions struct {
 	Out           string
 	BaselineModel string
 	ConfigFile    string
+	// PredictConfig is the predict config whose playbook and control
+	// experiment place the accounts to call in their groups ("" means
+	// the defaults).
+	PredictConfig string
 	// Flags that override the config file when given.
 	Seed      uint64
 	Capacity  int
@@ -60,7 +64,10 @@ threshold, calibration, per-segment metrics; compares the model with the base
 rate, a rule-based health score and --baseline-model on the same rows;
 retrains at the latest as-of dates (rolling-origin backtest); ranks features by
 gain and permutation importance; computes retention (CRR, GRR, NRR), drift
-(PSI against the training data) and lists the accounts to call with reasons.
+(PSI against the training data) and lists the accounts to call with reasons;
+accounts in a control group of the predict config's experiment
+(--predict-config, docs/playbook.md) are marked "control — do not contact" and
+not counted as accounts to call.
 
 With backtest.every N (days) in the config, the backtest runs only on as-of
 dates whose day number since 1970-01-01 is a multiple of N: --as-of gives the
@@ -90,6 +97,7 @@ the verdict.`,
 	f.Float64Var(&o.Threshold, "threshold", 0.3, "probability threshold for precision and recall")
 	f.IntVar(&o.Resamples, "resamples", 500, "bootstrap resamples")
 	f.IntVar(&o.Origins, "origins", 4, "backtest origins (latest labelled as-of dates)")
+	f.StringVar(&o.PredictConfig, "predict-config", envOr("CHURN_PREDICT_CONFIG", ""), "predict config YAML whose playbook and control groups mark the accounts to call held out as control (env CHURN_PREDICT_CONFIG; default: the built-in playbook, control share 0.1)")
 	f.StringVar(&o.AsOf, "as-of", "", "the run's as-of date YYYY-MM-DD, for the backtest's schedule (default: the table's latest as-of date)")
 	addNowFlag(f, &o.Now)
 	f.StringVar(&o.Rows, "rows", eval.RowsHoldout, "evaluated rows: holdout (leave out the model's training dates) or all")
@@ -150,6 +158,13 @@ func runEval(ctx context.Context, o *EvalOptions) error {
 		}
 		asOf = &d
 	}
+	pcfg := &predict.Config{}
+	if o.PredictConfig != "" {
+		if pcfg, err = predict.LoadConfig(o.PredictConfig); err != nil {
+			return fmt.Errorf("--predict-config: %w", err)
+		}
+	}
+	pcfg.EnsureDefaults()
 	m, err := train.Load(o.Model)
 	if err != nil {
 		return err
@@ -168,8 +183,8 @@ func runEval(ctx context.Context, o *EvalOptions) error {
 	}
 	rep, err := eval.Run(ctx, eval.Options{
 		Model: m, Table: tab, Baseline: base, Config: cfg, Logger: slog.Default(), Now: o.Now, AsOf: asOf,
-		Explain: predict.NewExplainer(m.Manifest.Spec).Text,
-		Inputs:  eval.Inputs{Model: filepath.Base(filepath.Clean(o.Model)), Features: filepath.Base(o.Features), BaselineModel: baseName(o.BaselineModel)},
+		Explain: predict.NewExplainer(m.Manifest.Spec).Text, Group: pcfg.AccountGroup(m.Manifest.Spec),
+		Inputs: eval.Inputs{Model: filepath.Base(filepath.Clean(o.Model)), Features: filepath.Base(o.Features), BaselineModel: baseName(o.BaselineModel)},
 	})
 	if err != nil {
 		return fmt.Errorf("%s with %s: %w", o.Features, o.Model, err)

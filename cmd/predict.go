@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,12 +24,15 @@ func init() { register(newPredictCmd) }
 
 // PredictOptions are the inputs of churn predict.
 type PredictOptions struct {
-	Data         string
-	Model        string
-	AsOf         string // YYYY-MM-DD or "today" (UTC)
-	Out          string
-	ConfigFile   string
-	Reasons      string // overrides reasons.method of the config
+	Data       string
+	Model      string
+	AsOf       string // YYYY-MM-DD or "today" (UTC)
+	Out        string
+	ConfigFile string
+	Reasons    string // overrides reasons.method of the config
+	// ControlShare overrides control.share of the config: a number in
+	// [0, 1], "" to keep the config's (or the default).
+	ControlShare string
 	ModelVersion string
 	Workers      int
 	Top          int
@@ -80,6 +84,7 @@ unless webhook.required is false.`,
 	f.StringVar(&o.Out, "out", "", "output directory (required)")
 	f.StringVar(&o.ConfigFile, "config", envOr("CHURN_PREDICT_CONFIG", ""), "predict config YAML: tiers, reasons, playbook, alerts, webhook (env CHURN_PREDICT_CONFIG)")
 	f.StringVar(&o.Reasons, "reasons", envOr("CHURN_PREDICT_REASONS", ""), "reasons method, overriding the config: auto, exact, approx or none (env CHURN_PREDICT_REASONS)")
+	f.StringVar(&o.ControlShare, "control-share", envOr("CHURN_PREDICT_CONTROL_SHARE", ""), "share of each play's targeted customers held out as a control group, overriding the config: 0 to 1, 0 turns it off (env CHURN_PREDICT_CONTROL_SHARE; default 0.1)")
 	f.StringVar(&o.ModelVersion, "model-version", "", "model version written in every row (default: sha256 of the model's model.json)")
 	f.IntVar(&o.Workers, "workers", 0, "parallel workers (default: number of CPUs)")
 	f.IntVar(&o.Top, "top", 10, "riskiest customers to list on stdout")
@@ -111,6 +116,14 @@ func runPredict(ctx context.Context, stdio IO, o *PredictOptions) error {
 	if o.Top < 0 {
 		return usageErrorf("--top must not be negative")
 	}
+	var share *float64
+	if o.ControlShare != "" {
+		v, err := strconv.ParseFloat(strings.TrimSpace(o.ControlShare), 64)
+		if err != nil || !(v >= 0 && v <= 1) {
+			return usageErrorf("--control-share %q: want a number from 0 to 1 (0 turns control groups off)", o.ControlShare)
+		}
+		share = &v
+	}
 	cfg := &predict.Config{}
 	if o.ConfigFile != "" {
 		var err error
@@ -120,6 +133,9 @@ func runPredict(ctx context.Context, stdio IO, o *PredictOptions) error {
 	}
 	if o.Reasons != "" {
 		cfg.Reasons.Method = o.Reasons
+	}
+	if share != nil {
+		cfg.Control.Share = share
 	}
 	model, err := train.Load(o.Model)
 	if err != nil {
@@ -166,6 +182,7 @@ func printPredictSummary(w io.Writer, res *predict.Result, top int) error {
 	}
 	fmt.Fprintf(tw, ")\n")
 	fmt.Fprintf(tw, "risk tiers\thigh %d, medium %d, low %d\n", res.Tiers.High, res.Tiers.Medium, res.Tiers.Low)
+	fmt.Fprintf(tw, "control groups\t%s\n", controlSummary(res.Experiment, res.AlertsSkippedControl))
 	if res.Previous.Valid() {
 		fmt.Fprintf(tw, "compared with\tas_of=%s (%d customers in both)\n", res.Previous, res.PreviousMatched)
 	} else {
@@ -208,9 +225,31 @@ func printPredictSummary(w io.Writer, res *predict.Result, top int) error {
 		if !math.IsNaN(p.PreviousProbability) {
 			prob += fmt.Sprintf(" (%+.3f)", p.Probability-p.PreviousProbability)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Rank, p.CustomerID, prob, p.Tier, clip(reason, 60), clip(p.Action, 60), owner, p.OwnerRole)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Rank, p.CustomerID, prob, p.Tier, clip(reason, 60), clip(nextStep(p), 60), owner, p.OwnerRole)
 	}
 	return tw.Flush()
+}
+
+// doNotContact is what the listings show instead of the next step of a
+// control customer (docs/playbook.md#control-groups).
+const doNotContact = "control — do not contact"
+
+// nextStep is the action to show for a listed customer: the play's, or
+// doNotContact for a control customer.
+func nextStep(p predict.Prediction) string {
+	if p.Group == data.GroupControl {
+		return doNotContact
+	}
+	return p.Action
+}
+
+// controlSummary describes a run's control groups and the alerts withheld
+// from them in one line.
+func controlSummary(e predict.ExperimentInfo, withheld int) string {
+	if e.Share == 0 {
+		return fmt.Sprintf("off (control.share 0: all %d targeted customers treated)", e.Targeted)
+	}
+	return fmt.Sprintf("%d of %d targeted customers held out, %d alerts withheld (share %g, seed %d, cohort %q)", e.Control, e.Targeted, withheld, e.Share, e.Seed, e.Cohort)
 }
 
 // clip shortens s to at most n runes, marking the cut with an ellipsis.

@@ -124,6 +124,9 @@ func printRun(stdio IO, cfg *nightly.Config, mf *nightly.Manifest) error {
 	}
 	fmt.Fprintf(tw, "verdict\t%s: %s\n", mf.Verdict, mf.Headline)
 	fmt.Fprintf(tw, "scored\t%d customers: %d high, %d medium, %d low risk; %d alerts\n", mf.Scored, mf.Tiers.High, mf.Tiers.Medium, mf.Tiers.Low, mf.Alerts)
+	if mf.Experiment != nil {
+		fmt.Fprintf(tw, "control groups\t%s\n", controlSummary(*mf.Experiment, mf.AlertsSkippedControl))
+	}
 	fmt.Fprintf(tw, "predictions\t%s\n", mf.Outputs.Predictions)
 	fmt.Fprintf(tw, "alerts\t%s\n", mf.Outputs.Alerts)
 	fmt.Fprintf(tw, "report\t%s\n", mf.Outputs.Report)
@@ -143,7 +146,7 @@ func printRun(stdio IO, cfg *nightly.Config, mf *nightly.Manifest) error {
 		if len(p.Reasons) > 0 {
 			reason = p.Reasons[0].Text
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%.0f%%\t%s\t%s\t%s\t%s\n", p.Rank, p.CustomerID, p.Probability*100, p.Tier, clip(reason, 60), clip(p.Action, 50), p.OwnerRole)
+		fmt.Fprintf(tw, "%d\t%s\t%.0f%%\t%s\t%s\t%s\t%s\n", p.Rank, p.CustomerID, p.Probability*100, p.Tier, clip(reason, 60), clip(nextStep(p), 50), p.OwnerRole)
 	}
 	return tw.Flush()
 }

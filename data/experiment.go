@@ -31,7 +31,7 @@ type Experiment struct {
 // NUL cohort NUL play NUL customerID), divided by 2^53, with seed in
 // decimal. Any tool with SHA-256 recomputes it, e.g. in Python:
 //
-//	int.from_bytes(sha256(msg).digest()[:8], "big") >> 11) / 2**53
+//	(int.from_bytes(sha256(msg).digest()[:8], "big") >> 11) / 2**53
 //
 // It is a pure function, safe for concurrent use.
 func (e Experiment) Draw(play, customerID string) float64 {

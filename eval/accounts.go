@@ -15,18 +15,31 @@ import (
 
 // TopAccounts lists the accounts to call: the highest churn probabilities
 // at the table's latest as-of date (every row there, labelled or not),
-// each with the features that push its risk up most.
+// each with the features that push its risk up most. Accounts in a
+// control group (Options.Group) are listed, marked, and not counted as
+// accounts to call.
 type TopAccounts struct {
 	AsOf     string    `json:"as_of"`
 	Rows     int       `json:"rows"` // accounts scored at AsOf
 	Accounts []Account `json:"accounts"`
+	// ToCall counts the listed accounts to call; Control the listed ones
+	// in a control group, never to be contacted because of churn
+	// (ToCall + Control = len(Accounts)).
+	ToCall  int `json:"to_call"`
+	Control int `json:"control"`
 }
 
-// Account is one account to call.
+// Account is one listed account.
 type Account struct {
 	Rank        int    `json:"rank"`
 	CustomerID  string `json:"customer_id"`
 	Probability Num    `json:"probability"`
+	// Play is the play that would target the account (the playbook
+	// category of its top reason) and Group its group in the retention
+	// experiment for that play: treat, or control ("control — do not
+	// contact"). Both are absent without Options.Group.
+	Play  string `json:"play,omitempty"`
+	Group string `json:"group,omitempty"`
 	// Outcome is "churned", "stayed" or "unknown" (label not yet
 	// observed).
 	Outcome string   `json:"outcome"`
@@ -48,8 +61,8 @@ type Reason struct {
 
 // topAccounts lists the accounts to call among latestRows (the rows at the
 // latest as-of date, ascending) with their probabilities prob; only those
-// listed are explained.
-func topAccounts(ctx context.Context, m *train.Model, t *features.Table, latest data.Date, latestRows []int, prob []float64, cfg Config, explain func(t *features.Table, i, f int) string) (TopAccounts, error) {
+// listed are explained, and placed in the experiment by o.Group.
+func topAccounts(ctx context.Context, m *train.Model, t *features.Table, latest data.Date, latestRows []int, prob []float64, cfg Config, o *Options) (TopAccounts, error) {
 	ta := TopAccounts{AsOf: dateString(latest), Rows: len(latestRows), Accounts: []Account{}}
 	// Positions in latestRows, by decreasing probability (ties in table
 	// order).
@@ -96,10 +109,22 @@ func topAccounts(ctx context.Context, m *train.Model, t *features.Table, latest 
 			}
 			d := &t.Spec.Features[f]
 			r := Reason{Feature: d.Name, Description: d.Description, Value: formatValue(t, d, f, i), Contribution: Num(c[f])}
-			if explain != nil {
-				r.Text = explain(t, i, f)
+			if o.Explain != nil {
+				r.Text = o.Explain(t, i, f)
 			}
 			a.Reasons = append(a.Reasons, r)
+		}
+		if o.Group != nil {
+			top := -1
+			if len(idx) > 0 && c[idx[0]] > 0 {
+				top = idx[0]
+			}
+			a.Play, a.Group = o.Group(a.CustomerID, top)
+		}
+		if a.Group == data.GroupControl {
+			ta.Control++
+		} else {
+			ta.ToCall++
 		}
 		ta.Accounts = append(ta.Accounts, a)
 	}

@@ -44,6 +44,16 @@ type Options struct {
 	// Explain, when set, renders a feature of a row in business words for
 	// the accounts to call (the commands pass predict.Explainer's Text).
 	Explain func(t *features.Table, row, feature int) string
+	// Group, when set, places each account to call in the retention
+	// experiment: called with the account's customer id and the spec
+	// index of the feature with its largest positive contribution (-1
+	// when none), it returns the account's play and group,
+	// data.GroupTreat or data.GroupControl. Control accounts are listed
+	// marked "control — do not contact" and not counted as accounts to
+	// call. The commands pass predict.Config.AccountGroup; nil counts
+	// every listed account as one to call. It is called from Run's
+	// goroutine only.
+	Group func(customerID string, topFeature int) (play, group string)
 	// Population, when set, is what the drift section compares with the
 	// model's training reference instead of the evaluated rows: the
 	// nightly job passes tonight's scoring snapshot and its probabilities.
@@ -453,7 +463,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.Drift = drift(&m.Manifest, pop.Table, all, pop.Prob, cfg.Drift)
 		rep.Drift.Population = pop.Label
 	}
-	if rep.TopAccounts, err = topAccounts(ctx, m, t, latest, latestRows, latestProb, cfg, o.Explain); err != nil {
+	if rep.TopAccounts, err = topAccounts(ctx, m, t, latest, latestRows, latestProb, cfg, &o); err != nil {
 		return nil, err
 	}
 	rep.Verdict = verdict(rep, cfg)

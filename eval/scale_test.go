@@ -325,7 +325,7 @@ func TestTopAccountsTies(t *testing.T) {
 	}
 	prob[len(prob)-1] = 0.9
 	cfg := goldenConfig()
-	ta, err := topAccounts(context.Background(), f.model, f.table, latest, rows, prob, cfg, nil)
+	ta, err := topAccounts(context.Background(), f.model, f.table, latest, rows, prob, cfg, &Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

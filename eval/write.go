@@ -118,14 +118,22 @@ func (r *Report) Markdown() []byte {
 	for _, f := range r.Verdict.Findings {
 		w("- %s %s\n", severityMark[f.Severity], f.Message)
 	}
-	if len(r.TopAccounts.Accounts) > 0 {
-		w("\n**Accounts to call** (as of %s, %d scored)\n\n| # | customer | churn probability | top reasons |\n|---|---|---|---|\n", r.TopAccounts.AsOf, r.TopAccounts.Rows)
-		for _, a := range r.TopAccounts.Accounts[:min(10, len(r.TopAccounts.Accounts))] {
+	if ta := r.TopAccounts; len(ta.Accounts) > 0 {
+		control := ""
+		if ta.Control > 0 {
+			control = fmt.Sprintf("; %d of the %d listed are in a control group: do not contact them because of churn", ta.Control, len(ta.Accounts))
+		}
+		w("\n**Accounts to call** (as of %s, %d scored%s)\n\n| # | customer | churn probability | top reasons |\n|---|---|---|---|\n", ta.AsOf, ta.Rows, control)
+		for _, a := range ta.Accounts[:min(10, len(ta.Accounts))] {
 			var rs []string
 			for _, x := range a.Reasons {
 				rs = append(rs, fmt.Sprintf("%s: %s", x.Feature, x.Value))
 			}
-			w("| %d | %s | %.3f | %s |\n", a.Rank, mdEscape(a.CustomerID), a.Probability.F(), mdEscape(strings.Join(rs, "; ")))
+			id := mdEscape(a.CustomerID)
+			if a.Group == data.GroupControl {
+				id += " (control — do not contact)"
+			}
+			w("| %d | %s | %.3f | %s |\n", a.Rank, id, a.Probability.F(), mdEscape(strings.Join(rs, "; ")))
 		}
 	}
 	w("\nFull report: report.html; every number: report.json (schema %d).\n", r.SchemaVersion)

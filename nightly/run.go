@@ -70,8 +70,15 @@ type Manifest struct {
 	Scored     int64              `json:"scored"`
 	Tiers      predict.TierCounts `json:"tiers"`
 	Alerts     int                `json:"alerts"`
-	Outputs    RunOutputs         `json:"outputs"`
-	Warnings   []string           `json:"warnings,omitempty"`
+	// AlertsSkippedControl counts the alerts withheld from control
+	// customers (not in Alerts).
+	AlertsSkippedControl int `json:"alerts_skipped_control"`
+	// Experiment is tonight's control-group split: the experiment (seed,
+	// cohort, share) the predictions' treatment_group belongs to, and how
+	// many customers each play targeted and held out (nil before scoring).
+	Experiment *predict.ExperimentInfo `json:"experiment,omitempty"`
+	Outputs    RunOutputs              `json:"outputs"`
+	Warnings   []string                `json:"warnings,omitempty"`
 
 	// Top lists tonight's riskiest customers (not written to the file).
 	Top []predict.Prediction `json:"-"`
@@ -392,9 +399,9 @@ func (j *job) run(ctx context.Context) error {
 	err = j.step("evaluate", func() (string, error) {
 		var err error
 		rep, err = eval.Run(ctx, eval.Options{Model: challenger, Table: table, Baseline: champion, Config: c.Eval, Evaluate: heldOut,
-			Explain: predict.NewExplainer(challenger.Manifest.Spec).Text,
-			Inputs:  eval.Inputs{Model: "challenger " + j.mf.Challenger, Features: fmt.Sprintf("training snapshots %s … %s", dates[0], dates[len(dates)-1]), BaselineModel: prev},
-			Logger:  j.log, Now: j.now, AsOf: &asOf})
+			Explain: predict.NewExplainer(challenger.Manifest.Spec).Text, Group: c.Predict.AccountGroup(challenger.Manifest.Spec),
+			Inputs: eval.Inputs{Model: "challenger " + j.mf.Challenger, Features: fmt.Sprintf("training snapshots %s … %s", dates[0], dates[len(dates)-1]), BaselineModel: prev},
+			Logger: j.log, Now: j.now, AsOf: &asOf})
 		if err != nil {
 			return "", err
 		}
@@ -448,7 +455,9 @@ func (j *job) run(ctx context.Context) error {
 		}
 		res := staged.Result
 		j.mf.Scored, j.mf.Tiers, j.mf.Alerts, j.mf.Top = res.Rows, res.Tiers, res.Alerts, res.Top
-		return fmt.Sprintf("%d customers: %d high, %d medium, %d low; %d alerts", res.Rows, res.Tiers.High, res.Tiers.Medium, res.Tiers.Low, res.Alerts), nil
+		j.mf.AlertsSkippedControl, j.mf.Experiment = res.AlertsSkippedControl, &res.Experiment
+		return fmt.Sprintf("%d customers: %d high, %d medium, %d low; %d alerts (%d withheld from %d control customers of %d targeted)",
+			res.Rows, res.Tiers.High, res.Tiers.Medium, res.Tiers.Low, res.Alerts, res.AlertsSkippedControl, res.Experiment.Control, res.Experiment.Targeted), nil
 	})
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package nightly
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/churnlab/churn/data"
 	"github.com/churnlab/churn/data/synth"
+	"github.com/churnlab/churn/eval"
+	"github.com/churnlab/churn/predict"
 )
 
 // demoData generates a small dataset once per test binary.
@@ -68,6 +71,7 @@ func TestRunTwice(t *testing.T) {
 		if i == 1 && (mf.Challenger != mf.Champion || !strings.Contains(mf.Promotion.Reason, "not better")) {
 			t.Errorf("second run: challenger %s, champion %s, %s", mf.Challenger, mf.Champion, mf.Promotion.Reason)
 		}
+		checkControlGroups(t, mf)
 		files, _ := filepath.Glob(filepath.Join(mf.Outputs.Predictions, "*.parquet"))
 		if len(files) == 0 {
 			t.Fatal("no prediction files")
@@ -154,6 +158,39 @@ func TestRunCorruptInput(t *testing.T) {
 	}
 }
 
+// checkControlGroups checks that a run records its control groups in the
+// manifest and marks the control accounts of the report's accounts to
+// call, placed by the predict config's experiment (the defaults here).
+func checkControlGroups(t *testing.T, mf *Manifest) {
+	t.Helper()
+	e := mf.Experiment
+	if e == nil || e.Share != predict.DefaultControlShare || e.Seed != 0 || e.Cohort != "" || e.Targeted != mf.Tiers.High+mf.Tiers.Medium || e.Control == 0 || e.Control >= e.Targeted {
+		t.Fatalf("manifest experiment %+v, tiers %+v", e, mf.Tiers)
+	}
+	raw, err := os.ReadFile(filepath.Join(filepath.Dir(mf.Outputs.Report), eval.JSONFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep eval.Report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	ta := rep.TopAccounts
+	exp := data.Experiment{Share: predict.DefaultControlShare}
+	control := 0
+	for _, a := range ta.Accounts {
+		if a.Play == "" || a.Group != exp.Group(a.Play, a.CustomerID) {
+			t.Errorf("account %s: play %q, group %q; the experiment says %q", a.CustomerID, a.Play, a.Group, exp.Group(a.Play, a.CustomerID))
+		}
+		if a.Group == data.GroupControl {
+			control++
+		}
+	}
+	if len(ta.Accounts) == 0 || ta.Control != control || ta.ToCall != len(ta.Accounts)-control {
+		t.Errorf("report: %d accounts, %d to call, %d control (%d marked)", len(ta.Accounts), ta.ToCall, ta.Control, control)
+	}
+}
+
 func TestConfig(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "churn.yaml")
@@ -185,5 +222,35 @@ func TestConfig(t *testing.T) {
 	err = bad.Validate()
 	if err == nil || !strings.Contains(err.Error(), "snapshots") || !strings.Contains(err.Error(), "accuracy") {
 		t.Errorf("Validate = %v", err)
+	}
+
+	// The predict section's control groups: share 0 stays off, a share
+	// out of range names the key.
+	for _, tt := range []struct {
+		name, src, err string
+		share          float64
+	}{
+		{"default", "data: d\nout: o\nregistry: r\n", "", predict.DefaultControlShare},
+		{"off", "data: d\nout: o\nregistry: r\npredict:\n  control: {share: 0, cohort: 2025q1}\n", "", 0},
+		{"out of range", "data: d\nout: o\nregistry: r\npredict:\n  control: {share: 2}\n", "predict: control.share must be between 0 and 1 (got 2", 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			os.WriteFile(path, []byte(tt.src), 0o644)
+			c, err := LoadConfig(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.EnsureDefaults()
+			err = c.Validate()
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("Validate = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || c.Predict.Control.Experiment().Share != tt.share {
+				t.Errorf("control %+v, err %v; want share %g", c.Predict.Control.Experiment(), err, tt.share)
+			}
+		})
 	}
 }

@@ -10,9 +10,11 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/churnlab/churn/data"
 	"github.com/churnlab/churn/internal/textutil"
 )
 
@@ -32,9 +34,47 @@ type Config struct {
 	Playbook *Playbook `yaml:"-"`
 	// Alerts lists the alert rules. Nil (the key absent) means the default
 	// rules (DefaultAlertRules); an empty list means no alerts.
-	Alerts  []AlertRule   `yaml:"alerts"`
+	Alerts []AlertRule `yaml:"alerts"`
+	// Control holds out a share of the customers each play targets as a
+	// control group (docs/playbook.md#control-groups).
+	Control ControlConfig `yaml:"control"`
 	Webhook WebhookConfig `yaml:"webhook"`
 	Output  OutputConfig  `yaml:"output"`
+}
+
+// DefaultControlShare is the control share when control.share is not
+// set: one targeted customer in ten is held out.
+const DefaultControlShare = 0.1
+
+// ControlConfig is the retention experiment: every customer a play targets
+// (high and medium tiers) is assigned to treat or control by
+// data.Experiment{Seed, Cohort, Share}.Group(play, customer_id), a hash,
+// so a customer stays in its group for the experiment's life and a review
+// recomputes the split from the data alone. Control customers are never
+// alerted nor sent to the webhook.
+type ControlConfig struct {
+	// Share is the control share of the targeted customers, in [0, 1].
+	// Nil (the key absent) means DefaultControlShare; 0 turns control
+	// groups off (every targeted customer is treated, treatment_group is
+	// still written).
+	Share *float64 `yaml:"share" json:"share"`
+	// Seed is the experiment's seed (default 0). Keep it fixed for the
+	// experiment's life: another seed reshuffles the groups.
+	Seed int64 `yaml:"seed" json:"seed"`
+	// Cohort names the experiment (default ""): a new cohort rotates the
+	// groups, e.g. "2025q1" for a new quarter's experiment. It must not
+	// hold control characters (the hash separates its fields with NUL).
+	Cohort string `yaml:"cohort" json:"cohort"`
+}
+
+// Experiment returns the control-group split of c; an unset Share counts
+// as DefaultControlShare, as EnsureDefaults sets it.
+func (c ControlConfig) Experiment() data.Experiment {
+	share := DefaultControlShare
+	if c.Share != nil {
+		share = *c.Share
+	}
+	return data.Experiment{Seed: c.Seed, Cohort: c.Cohort, Share: share}
 }
 
 // Tiers says how customers are put in the high, medium and low risk tiers.
@@ -208,6 +248,10 @@ func (c *Config) EnsureDefaults() {
 	if c.Alerts == nil {
 		c.Alerts = DefaultAlertRules()
 	}
+	if c.Control.Share == nil {
+		share := DefaultControlShare
+		c.Control.Share = &share
+	}
 	o := &c.Output
 	if o.RowsPerFile == 0 {
 		o.RowsPerFile = 500_000
@@ -288,6 +332,12 @@ func (c *Config) Validate() error {
 		if strings.TrimSpace(r.When) == "" {
 			bad("alert rule %q: when is empty; give a condition such as tier == \"high\"", r.Name)
 		}
+	}
+	if p := c.Control.Share; p != nil && !(*p >= 0 && *p <= 1) {
+		bad("control.share must be between 0 and 1 (got %g; 0 turns control groups off)", *p)
+	}
+	if strings.IndexFunc(c.Control.Cohort, unicode.IsControl) >= 0 {
+		bad("control.cohort %q must not hold control characters", c.Control.Cohort)
 	}
 	o := c.Output
 	if o.RowsPerFile < 1 {

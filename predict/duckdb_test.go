@@ -92,6 +92,39 @@ func TestDuckDBReadsPredictions(t *testing.T) {
 	}
 }
 
+// TestControlRecipe runs the DuckDB query of docs/playbook.md that
+// recomputes the control groups from customer ids and plays alone, over
+// predictions of two dates written with a non-default experiment: it
+// must agree with treatment_group on every targeted row.
+func TestControlRecipe(t *testing.T) {
+	duckdbtest.Dir(t) // skips without DuckDB
+	f := getFixture(t)
+	out := t.TempDir()
+	var targeted int64
+	for _, d := range []data.Date{asOfA, asOfB} {
+		res, err := Run(context.Background(), controlOptions(f, out, d, 0.3, "it's 2024q4"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		targeted += res.Experiment.Targeted
+	}
+	q := string(sqlBlock(t, "../docs/playbook.md", "<!-- control recipe"))
+	for old, repl := range map[string]string{
+		"SELECT 0 AS seed, '' AS cohort, 0.1 AS share": "SELECT 5 AS seed, " + duckdbtest.Quote("it's 2024q4") + " AS cohort, 0.3 AS share",
+		"'OUT/predictions/*/*.parquet'":                duckdbtest.Quote(filepath.Join(out, PredictionsDir, "*", "*.parquet")),
+	} {
+		if !strings.Contains(q, old) {
+			t.Fatalf("the recipe no longer holds %q:\n%s", old, q)
+		}
+		q = strings.Replace(q, old, repl, 1)
+	}
+	res := duckdbtest.Run(t, "SELECT count(*), count(*) FILTER (WHERE recomputed = treatment_group), count(*) FILTER (WHERE recomputed = 'control') FROM ("+q+")")
+	row := fmt.Sprint(res[0].Rows[0]...)
+	if n := fmt.Sprint(targeted); row != fmt.Sprint(n, n, res[0].Rows[0][2]) || fmt.Sprint(res[0].Rows[0][2]) == "0" {
+		t.Errorf("recipe: rows, agreeing, control = %s; want %d targeted rows, all agreeing, some control", row, targeted)
+	}
+}
+
 const endMarker = "<!-- END GENERATED -->"
 
 // TestSchemaDoc checks that docs/predictions.md embeds the schemas as the
@@ -158,6 +191,19 @@ func checkGenerated(t *testing.T, path, what, want string) {
 // yamlBlock returns the first ```yaml block after marker in a document.
 func yamlBlock(t *testing.T, path, marker string) []byte {
 	t.Helper()
+	return codeBlock(t, path, marker, "yaml")
+}
+
+// sqlBlock returns the first ```sql block after marker in a document.
+func sqlBlock(t *testing.T, path, marker string) []byte {
+	t.Helper()
+	return codeBlock(t, path, marker, "sql")
+}
+
+// codeBlock returns the first fenced block of a language after marker in
+// a document.
+func codeBlock(t *testing.T, path, marker, lang string) []byte {
+	t.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -168,12 +214,16 @@ func yamlBlock(t *testing.T, path, marker string) []byte {
 		t.Fatalf("%s has no %q", path, marker)
 	}
 	doc = doc[i:]
-	j := strings.Index(doc, "```yaml\n")
-	k := strings.Index(doc[j+8:], "```")
-	if j < 0 || k < 0 {
-		t.Fatalf("%s has no yaml block after %q", path, marker)
+	fence := "```" + lang + "\n"
+	j := strings.Index(doc, fence)
+	if j < 0 {
+		t.Fatalf("%s has no %s block after %q", path, lang, marker)
 	}
-	return []byte(doc[j+8 : j+8+k])
+	k := strings.Index(doc[j+len(fence):], "```")
+	if k < 0 {
+		t.Fatalf("%s: the %s block after %q does not end", path, lang, marker)
+	}
+	return []byte(doc[j+len(fence) : j+len(fence)+k])
 }
 
 // TestExampleConfig parses the examples of docs/predictions.md and
@@ -184,7 +234,7 @@ func TestExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Tiers.High.MaxAccounts != 200 || len(c.Alerts) != 2 || c.Webhook.AuthEnv != "CHURN_WEBHOOK_TOKEN" {
+	if c.Tiers.High.MaxAccounts != 200 || len(c.Alerts) != 2 || c.Webhook.AuthEnv != "CHURN_WEBHOOK_TOKEN" || c.Control.Experiment() != (data.Experiment{Cohort: "2025q1", Share: 0.1}) {
 		t.Errorf("config %+v", c)
 	}
 	p := filepath.Join(t.TempDir(), "pb.yaml")
@@ -195,5 +245,15 @@ func TestExampleConfig(t *testing.T) {
 	}
 	if pb.CategoryOf(&features.Def{Name: "nps_last", Group: "nps"}) != "wellbeing" {
 		t.Error("the playbook example's feature mapping does not apply")
+	}
+	// The control-groups example of docs/playbook.md is the defaults.
+	cc, err := ParseConfig("control.yaml", yamlBlock(t, "../docs/playbook.md", "## Control groups"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var def Config
+	def.EnsureDefaults()
+	if cc.Control.Experiment() != def.Control.Experiment() {
+		t.Errorf("docs/playbook.md's control example %+v is not the defaults %+v", cc.Control.Experiment(), def.Control.Experiment())
 	}
 }

@@ -86,6 +86,11 @@ type Result struct {
 	// Alerts counts the alerts, in total and per rule (in config order).
 	Alerts       int
 	AlertsByRule []RuleCount
+	// AlertsSkippedControl counts the alerts not raised because the
+	// customer is in a control group (not in Alerts).
+	AlertsSkippedControl int
+	// Experiment is the control-group split of the run.
+	Experiment ExperimentInfo
 	// SkippedRules lists default alert rules that name a feature the model
 	// lacks, with the reason.
 	SkippedRules []string
@@ -129,8 +134,13 @@ type Prediction struct {
 	Reasons       []Reason
 	// ReasonMethod is how the reasons were computed: exact, approx or
 	// none.
-	ReasonMethod        string
-	Action, OwnerRole   string
+	ReasonMethod      string
+	Action, OwnerRole string
+	// Play is the play that targets the customer ("" in the low tier) and
+	// Group its treatment group there: data.GroupTreat,
+	// data.GroupControl (never contact because of churn), or "" when not
+	// targeted.
+	Play, Group         string
 	Owner               string
 	LifecycleStage      string
 	PreviousProbability float64 // NaN when none
@@ -148,7 +158,8 @@ type customerScore struct {
 	prevProb float64 // NaN when none
 	prevTier int8    // -1 when none
 	tier     int8
-	alerted  bool // some alert rule fired
+	alerted  bool // an alert was raised (never for control customers)
+	group    int8 // groupNone, groupTreat or groupControl
 	rank     int32
 }
 
@@ -414,14 +425,20 @@ func Stage(ctx context.Context, opt Options, txn *data.Txn) (*Staged, error) {
 	matched := sc.joinPrevious(prev)
 	order := sc.rank()
 	tiers := assignTiers(sc.recs, order, cfg.Tiers)
-	alerts, err := sc.evaluate(ctx, order)
+	exp := sc.assignGroups(cfg.Control.Experiment(), method)
+	log.Info("control groups", "share", exp.Share, "seed", exp.Seed, "cohort", exp.Cohort, "targeted", exp.Targeted, "control", exp.Control)
+	alerts, skipped, err := sc.evaluate(ctx, order)
 	if err != nil {
 		return nil, err
+	}
+	if skipped.alerts > 0 {
+		log.Info("alerts skipped for control customers (never contacted because of churn)", "alerts", skipped.alerts, "customers", skipped.customers)
 	}
 
 	run := &output{
 		sc: sc, cfg: &cfg, order: order, asOf: opt.AsOf, version: version,
 		scoredAt: data.TimestampOf(scoredAt), pb: cfg.Playbook, workers: workers, churnVersion: churnVersion, method: method,
+		skippedControl: skipped.alerts,
 	}
 	if prev != nil {
 		run.prevAsOf = prev.asOf
@@ -431,7 +448,7 @@ func Stage(ctx context.Context, opt Options, txn *data.Txn) (*Staged, error) {
 	res := &Result{
 		AsOf: opt.AsOf, Rows: int64(len(sc.recs)), Tiers: tiers, ReasonsMethod: method, ModelVersion: version,
 		Previous: run.prevAsOf, PreviousMatched: matched, ActiveRule: string(lc.Mode), Features: stats, ScoredAt: scoredAt,
-		SkippedRules: rules.skipped,
+		SkippedRules: rules.skipped, Experiment: exp, AlertsSkippedControl: skipped.alerts,
 	}
 	for ri, r := range rules.rules {
 		n := 0
@@ -447,9 +464,10 @@ func Stage(ctx context.Context, opt Options, txn *data.Txn) (*Staged, error) {
 	man := &Manifest{
 		SchemaVersion: SchemaVersion, AsOf: opt.AsOf.String(), Rows: res.Rows, SortedBy: "rank",
 		ModelVersion: version, Model: modelInfo(model), ReasonsMethod: method, Tiers: tiers, TierRules: cfg.Tiers,
-		ActiveRule: string(lc.Mode), Alerts: res.Alerts, AlertsByRule: res.AlertsByRule,
-		Input:    InputInfo{Dataset: ds.Dir, Fingerprint: fingerprint, Customers: stats.Customers, Rows: tableRows(ds)},
-		ScoredAt: scoredAt.Format(time.RFC3339Nano), ChurnVersion: churnVersion, ConfigSHA256: configHash(&cfg),
+		ActiveRule: string(lc.Mode), Alerts: res.Alerts, AlertsByRule: res.AlertsByRule, AlertsSkippedControl: skipped.alerts,
+		Experiment: exp,
+		Input:      InputInfo{Dataset: ds.Dir, Fingerprint: fingerprint, Customers: stats.Customers, Rows: tableRows(ds)},
+		ScoredAt:   scoredAt.Format(time.RFC3339Nano), ChurnVersion: churnVersion, ConfigSHA256: configHash(&cfg),
 	}
 	if prev != nil {
 		man.Previous = &PreviousInfo{AsOf: prev.asOf.String(), Rows: int64(len(prev.ids)), Matched: matched}
@@ -760,12 +778,20 @@ type alertRef struct {
 	rec  int32
 }
 
+// skippedAlerts counts the alerts withheld from control customers.
+type skippedAlerts struct {
+	alerts    int // alerts that fired for control customers
+	customers int // control customers with at least one
+}
+
 // evaluate runs every rule over every customer in rank order and returns
 // the alerts, rule by rule (in config order), each rule's in rank order.
-func (s *scoring) evaluate(ctx context.Context, order []int32) ([]alertRef, error) {
+// Control customers get none: what fired for them is only counted.
+func (s *scoring) evaluate(ctx context.Context, order []int32) ([]alertRef, skippedAlerts, error) {
+	var skipped skippedAlerts
 	rs := s.rules
 	if len(rs.rules) == 0 {
-		return nil, nil
+		return nil, skipped, nil
 	}
 	k := len(rs.feats)
 	env := map[string]any{}
@@ -774,28 +800,37 @@ func (s *scoring) evaluate(ctx context.Context, order []int32) ([]alertRef, erro
 	for n, i := range order {
 		if n&0xffff == 0 {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return nil, skipped, err
 			}
 		}
 		cs := &s.recs[i]
 		s.fillEnv(env, cs, int(i), k)
+		fired := 0
 		for ri := range rs.rules {
 			r := &rs.rules[ri]
 			out, err := machine.Run(r.prog, env)
 			if err != nil {
-				return nil, &RuleError{Rule: r.Name, Err: fmt.Errorf("customer %s: %v", cs.id, err)}
+				return nil, skipped, &RuleError{Rule: r.Name, Err: fmt.Errorf("customer %s: %v", cs.id, err)}
 			}
-			if b, _ := out.(bool); b {
+			if b, _ := out.(bool); !b {
+				continue
+			}
+			fired++
+			if cs.group != groupControl {
 				perRule[ri] = append(perRule[ri], alertRef{rule: int32(ri), rec: i})
 				cs.alerted = true
 			}
+		}
+		if fired > 0 && cs.group == groupControl {
+			skipped.alerts += fired
+			skipped.customers++
 		}
 	}
 	var all []alertRef
 	for _, a := range perRule {
 		all = append(all, a...)
 	}
-	return all, nil
+	return all, skipped, nil
 }
 
 // fillEnv sets the prediction fields and features the rules read for one
@@ -871,14 +906,19 @@ type Manifest struct {
 	Tiers         TierCounts `json:"tiers"`
 	TierRules     Tiers      `json:"tier_rules"`
 	// ActiveRule is the label mode that decided who is a customer.
-	ActiveRule   string        `json:"active_rule"`
-	Alerts       int           `json:"alerts"`
-	AlertsByRule []RuleCount   `json:"alerts_by_rule"`
-	Previous     *PreviousInfo `json:"previous"`
-	Input        InputInfo     `json:"input"`
-	ScoredAt     string        `json:"scored_at"`
-	ChurnVersion string        `json:"churn_version"`
-	ConfigSHA256 string        `json:"config_sha256"`
+	ActiveRule   string      `json:"active_rule"`
+	Alerts       int         `json:"alerts"`
+	AlertsByRule []RuleCount `json:"alerts_by_rule"`
+	// AlertsSkippedControl counts the alerts withheld from control
+	// customers.
+	AlertsSkippedControl int `json:"alerts_skipped_control"`
+	// Experiment is the control-group split (docs/playbook.md#control-groups).
+	Experiment   ExperimentInfo `json:"experiment"`
+	Previous     *PreviousInfo  `json:"previous"`
+	Input        InputInfo      `json:"input"`
+	ScoredAt     string         `json:"scored_at"`
+	ChurnVersion string         `json:"churn_version"`
+	ConfigSHA256 string         `json:"config_sha256"`
 }
 
 // FileInfo describes one written file.
@@ -939,8 +979,9 @@ func configHash(c *Config) string {
 		Reasons  ReasonsConfig
 		Playbook *Playbook
 		Alerts   []AlertRule
+		Control  ControlConfig
 		Output   OutputConfig
-	}{c.Tiers, c.Reasons, c.Playbook, c.Alerts, c.Output})
+	}{c.Tiers, c.Reasons, c.Playbook, c.Alerts, c.Control, c.Output})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }

@@ -20,7 +20,7 @@ import (
 // predRow is a row of a predictions file, as read back.
 type predRow struct {
 	ID, Tier, Action, Role, Stage, Owner, Version, PrevTier string
-	ReasonMethod                                            string
+	ReasonMethod, Play, Group                               string
 	AsOf, PrevAsOf                                          data.Date
 	Prob, Revenue, Annual, PrevProb, Change                 float64
 	Rank                                                    int64
@@ -70,6 +70,7 @@ func readPredictions(t *testing.T, dir string) []predRow {
 					Annual: c[col("annual_revenue")].Float(r), PrevProb: c[col("previous_probability")].Float(r),
 					Change: c[col("probability_change")].Float(r), Rank: c[col("rank")].Int(r), ScoredAt: c[col("scored_at")].Time(r),
 					Alerted: c[col("alerted")].Bool(r) == 1, ReasonMethod: c[col("reason_method")].Str(r),
+					Play: c[col("play")].Str(r), Group: c[col("treatment_group")].Str(r),
 				}
 				for k := 1; k <= MaxReasons; k++ {
 					p2 := "reason_" + string(rune('0'+k)) + "_"

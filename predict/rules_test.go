@@ -126,7 +126,8 @@ func TestCompileRules(t *testing.T) {
 
 // TestEvaluateRules runs rules over hand-made customers: NaN compares
 // false, fields and features read the right values, alerts come rule by
-// rule in rank order.
+// rule in rank order, and a control customer gets none (what fired for
+// it is counted).
 func TestEvaluateRules(t *testing.T) {
 	spec := testSpec()
 	rs, err := compileRules([]AlertRule{
@@ -142,8 +143,8 @@ func TestEvaluateRules(t *testing.T) {
 	pb := DefaultPlaybook()
 	s := &scoring{spec: spec, rend: newRenderer(spec, pb), rules: rs}
 	nan := math.NaN()
-	add := func(id string, prob, prevProb float64, tier int8, renewal float64, stage, plan string) {
-		cs := customerScore{id: id, prob: prob, prevProb: prevProb, prevTier: -1, tier: tier, owner: "csm-1", stage: stage, reasons: [3]reasonRef{{feat: -1}, {feat: -1}, {feat: -1}}}
+	add := func(id string, prob, prevProb float64, tier int8, renewal float64, stage, plan string, group int8) {
+		cs := customerScore{id: id, prob: prob, prevProb: prevProb, prevTier: -1, tier: tier, owner: "csm-1", stage: stage, reasons: [3]reasonRef{{feat: -1}, {feat: -1}, {feat: -1}}, group: group}
 		if !math.IsNaN(prevProb) {
 			cs.prevTier = tierLow
 		}
@@ -161,13 +162,22 @@ func TestEvaluateRules(t *testing.T) {
 			}
 		}
 	}
-	add("A", 0.9, 0.5, tierHigh, 30, "renewal", "basic")  // renewal, jump, basic
-	add("B", 0.8, nan, tierHigh, nan, "renewal", "basic") // stage, nodata
-	add("C", 0.2, 0.1, tierLow, 10, "active", "pro")      // nothing
+	add("A", 0.9, 0.5, tierHigh, 30, "renewal", "basic", groupTreat)    // renewal, jump, basic
+	add("B", 0.8, nan, tierHigh, nan, "renewal", "basic", groupTreat)   // stage, nodata
+	add("C", 0.2, 0.1, tierLow, 10, "active", "pro", groupNone)         // nothing
+	add("D", 0.85, 0.5, tierHigh, 30, "renewal", "basic", groupControl) // renewal, jump, basic: withheld
 	order := s.rank()
-	alerts, err := s.evaluate(context.Background(), order)
+	alerts, skipped, err := s.evaluate(context.Background(), order)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if skipped != (skippedAlerts{alerts: 3, customers: 1}) {
+		t.Errorf("skipped %+v, want 3 alerts of 1 control customer", skipped)
+	}
+	for _, cs := range s.recs {
+		if cs.alerted != (cs.id == "A" || cs.id == "B") {
+			t.Errorf("customer %s: alerted %v", cs.id, cs.alerted)
+		}
 	}
 	var got []string
 	for _, a := range alerts {

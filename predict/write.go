@@ -35,6 +35,8 @@ type output struct {
 	churnVersion string
 	// method is every row's reason_method: exact, approx or none.
 	method string
+	// skippedControl counts the alerts withheld from control customers.
+	skippedControl int
 }
 
 // outRow is one customer resolved for output.
@@ -43,6 +45,9 @@ type outRow struct {
 	reasons [MaxReasons]Reason
 	n       int // reasons used
 	play    Play
+	// category names the play that targets the customer ("" in the low
+	// tier: not targeted): the play column.
+	category string
 }
 
 // noReasonCategory is the playbook category of customers whose features
@@ -61,16 +66,8 @@ func (o *output) resolve(cs *customerScore, r *outRow) {
 		r.reasons[j] = Reason{Feature: spec.Features[ref.feat].Name, Contribution: float64(ref.contrib), Text: ref.text, Category: o.sc.rend.cat[ref.feat]}
 		r.n++
 	}
-	cat := noReasonCategory
-	switch {
-	case r.n > 0:
-		cat = r.reasons[0].Category
-	case o.method == ReasonsNone:
-		// Reasons not computed: the general play, not the one for
-		// customers whose features all lower their risk.
-		cat = CategoryProfile
-	}
-	r.play = o.pb.Play(cat, cs.stage)
+	r.category = playOf(cs, o.sc.rend.cat, o.method)
+	r.play = o.pb.Play(categoryOf(cs, o.sc.rend.cat, o.method), cs.stage)
 	if cs.tier == tierLow && o.pb.LowRisk != nil {
 		r.play = *o.pb.LowRisk
 	}
@@ -125,9 +122,11 @@ var writers = func() map[string]columnWriter {
 		"recommended_action": func(_ *output, v *data.Vec, r *outRow) {
 			v.AppendString(r.play.Action)
 		},
-		"owner_role":    func(_ *output, v *data.Vec, r *outRow) { v.AppendString(r.play.OwnerRole) },
-		"alerted":       func(_ *output, v *data.Vec, r *outRow) { v.AppendBool(r.cs.alerted) },
-		"reason_method": func(o *output, v *data.Vec, _ *outRow) { v.AppendString(o.method) },
+		"owner_role":      func(_ *output, v *data.Vec, r *outRow) { v.AppendString(r.play.OwnerRole) },
+		"play":            func(_ *output, v *data.Vec, r *outRow) { appendStr(v, r.category) },
+		"treatment_group": func(_ *output, v *data.Vec, r *outRow) { appendStr(v, groupNames[r.cs.group]) },
+		"alerted":         func(_ *output, v *data.Vec, r *outRow) { v.AppendBool(r.cs.alerted) },
+		"reason_method":   func(o *output, v *data.Vec, _ *outRow) { v.AppendString(o.method) },
 		"previous_as_of": func(o *output, v *data.Vec, r *outRow) {
 			if r.cs.prevTier < 0 {
 				v.AppendNull()
@@ -184,13 +183,13 @@ func (o *output) parquetFile(ctx context.Context, path string, cols []Column, ex
 	bw := bufio.NewWriterSize(f, 1<<20)
 	hw := &hashWriter{w: bw, h: sha256.New()}
 	oc := o.cfg.Output
+	meta := experimentMetadata(o.cfg.Control.Experiment())
+	meta["churn.predictions.schema_version"] = strconv.Itoa(SchemaVersion)
+	meta["churn.predictions.as_of"] = o.asOf.String()
+	meta["churn.predictions.model_version"] = o.version
 	w, err := data.NewWriter(hw, specs(cols), data.WriterOptions{
 		RowGroupRows: oc.RowGroupRows, Compression: oc.Compression, SortedBy: []string{"rank"}, ChurnVersion: o.churnVersion,
-		Metadata: map[string]string{
-			"churn.predictions.schema_version": strconv.Itoa(SchemaVersion),
-			"churn.predictions.as_of":          o.asOf.String(),
-			"churn.predictions.model_version":  o.version,
-		},
+		Metadata: meta,
 	})
 	if err != nil {
 		return info, err
@@ -426,10 +425,12 @@ func (o *output) writeAlerts(ctx context.Context, txn *data.Txn, out string, ale
 		Alerts        int        `json:"alerts"`
 		Rules         []ruleInfo `json:"rules"`
 		Skipped       []string   `json:"skipped_rules,omitempty"`
-		Files         []FileInfo `json:"files"`
-		ModelVersion  string     `json:"model_version"`
-		ScoredAt      string     `json:"scored_at"`
-	}{SchemaVersion: SchemaVersion, AsOf: o.asOf.String(), Alerts: len(alerts), Skipped: rules.skipped,
+		// SkippedControl counts the alerts withheld from control customers.
+		SkippedControl int        `json:"skipped_control"`
+		Files          []FileInfo `json:"files"`
+		ModelVersion   string     `json:"model_version"`
+		ScoredAt       string     `json:"scored_at"`
+	}{SchemaVersion: SchemaVersion, AsOf: o.asOf.String(), Alerts: len(alerts), Skipped: rules.skipped, SkippedControl: o.skippedControl,
 		Files:        []FileInfo{info, {Name: AlertsJSONL, Rows: int64(len(alerts)), Bytes: int64(jl.Len()), SHA256: hex.EncodeToString(sum[:])}},
 		ModelVersion: o.version, ScoredAt: o.scoredAt.Time().Format("2006-01-02T15:04:05.999999Z07:00")}
 	for ri, rule := range rules.rules {
@@ -472,7 +473,7 @@ func (o *output) top(n int) []Prediction {
 		out[k] = Prediction{
 			CustomerID: cs.id, Probability: cs.prob, Tier: tierNames[cs.tier], Rank: int64(cs.rank),
 			RevenueAtRisk: cs.prob * cs.annual, Reasons: append([]Reason{}, r.reasons[:r.n]...), ReasonMethod: o.method,
-			Action: r.play.Action, OwnerRole: r.play.OwnerRole, Owner: cs.owner, LifecycleStage: cs.stage,
+			Action: r.play.Action, OwnerRole: r.play.OwnerRole, Play: r.category, Group: groupNames[cs.group], Owner: cs.owner, LifecycleStage: cs.stage,
 			PreviousProbability: prev,
 		}
 	}
