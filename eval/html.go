@@ -67,6 +67,7 @@ func reportFuncs() template.FuncMap {
 	f["level"] = func(s string) string { return levelWord[s] }
 	f["mark"] = func(s string) string { return severityMark[s] }
 	f["psiCls"] = func(s string) string { return "psi-" + s }
+	f["reviewVerdict"] = ReviewVerdictText
 	return f
 }
 

@@ -39,7 +39,7 @@ func funcs() template.FuncMap {
 		}
 		return fmt.Sprintf("%.1f%%–%.1f%%", 100*c[0].F(), 100*c[1].F())
 	}
-	f["verdict"] = func(s string) string { return verdictWord[s] }
+	f["verdict"] = eval.ReviewVerdictText
 	f["money"] = func(x Num) string { return moneyText(x.F()) }
 	f["deref"] = func(x *float64) float64 { return *x }
 	f["pctf"] = func(x float64) string { return fmt.Sprintf("%.0f%%", 100*x) }
@@ -53,15 +53,6 @@ func funcs() template.FuncMap {
 		return out
 	}
 	return f
-}
-
-// verdictWord says a play's verdict in words.
-var verdictWord = map[string]string{
-	"works":        "works",
-	"no_evidence":  "no evidence it works",
-	"inconclusive": "not sure yet",
-	"too_few":      "too few customers",
-	"no_control":   "no control group",
 }
 
 // pctText formats a share as a signed percentage: "+3.1%", "−12.0%".

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+
+	"github.com/churnlab/churn/eval"
 )
 
 // Markdown returns review.md: the headline, the plays, the latest runs
@@ -19,7 +21,7 @@ func (r *Review) Markdown() []byte {
 		for _, p := range append(append([]Play{}, r.Plays...), r.Overall) {
 			w("| %s | %d | %d | %s | %s | %s | %s | %.1f | %s | %s |\n", mdEscape(p.Name), p.Treated, p.Control, pctPlain(p.ChurnRateTreated), pctPlain(p.ChurnRateControl),
 				signedPct(p.Uplift.F(), p.UpliftCI[0].F(), p.UpliftCI[1].F()), signedPct(p.RelativeRiskReduction.F(), p.RRRCI[0].F(), p.RRRCI[1].F()),
-				p.CustomersSaved.F(), moneyText(p.MRRSaved.F()), verdictWord[p.Verdict])
+				p.CustomersSaved.F(), moneyText(p.MRRSaved.F()), eval.ReviewVerdictText(p.Verdict))
 		}
 	}
 	if len(r.Runs) > 0 {

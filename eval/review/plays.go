@@ -3,99 +3,107 @@ package review
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
 
 	"github.com/churnlab/churn/data"
+	"github.com/churnlab/churn/features"
 )
-
-// interventionsTable is the input table of what actually happened.
-const interventionsTable = "interventions"
 
 // contactKey identifies a customer and a play.
 func contactKey(cust, play int32) uint64 { return uint64(uint32(cust))<<32 | uint64(uint32(play)) }
 
-// readInterventions reads the interventions table, if the dataset has one:
-// rows with a group become candidate units (their date is the day of ts),
-// and rows where the customer was reached (contacted true, or null outside
-// the control group) are returned by customer and play, for the
-// per-protocol comparison. nil without the table.
+// readInterventions reads the interventions table, if the dataset has one
+// (data.Dataset.ReadInterventions: rows of known customers): rows with a
+// group become candidate units dated the day of ts, and the days each
+// customer was reached by each play (Intervention.Reached) are returned,
+// for the per-protocol comparison. nil without the table.
 func (rv *reviewer) readInterventions(ctx context.Context) (map[uint64][]data.Date, error) {
-	tf := rv.opt.Dataset.Table(interventionsTable)
-	if tf == nil {
+	ds := rv.opt.Dataset
+	if !ds.Has(data.Interventions) {
 		return nil, nil
 	}
-	t := tf.Table
-	cID, cTS, cPlay, cGroup, cContacted := 0, t.ColumnIndex("ts"), t.ColumnIndex("play"), t.ColumnIndex("group"), t.ColumnIndex("contacted")
-	if cTS < 0 || cPlay < 0 {
-		return nil, fmt.Errorf("the %s table of this churn version has no ts or play column", interventionsTable)
-	}
-	sel := make(data.Selection, len(t.Columns))
-	for _, c := range []int{cID, cTS, cPlay, cGroup, cContacted} {
-		if c >= 0 {
-			sel[c] = true
-		}
+	rows, err := ds.ReadInterventions(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the interventions: %w", err)
 	}
 	contacts := map[uint64][]data.Date{}
 	var cands []unit
-	var rows, unknown, units int64
-	b := &data.Batch{TransientKeys: true}
-	for _, f := range tf.Files {
-		for rg := 0; rg < f.NumRowGroups(); rg++ {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			if err := f.ReadRowGroup(rg, sel, false, b); err != nil {
-				return nil, err
-			}
-			col := func(c int) *data.Vec {
-				if c < 0 {
-					return &data.Vec{Absent: true}
-				}
-				return &b.Cols[c]
-			}
-			for r := 0; r < b.N; r++ {
-				rows++
-				ci := rv.out.lookup(b.Cols[cID].Str(r))
-				ts, play := col(cTS).Time(r), col(cPlay).Str(r)
-				if ci < 0 {
-					unknown++
-					continue
-				}
-				if !ts.Valid() || play == "" {
-					continue // validate reports missing required values
-				}
-				g := int8(-1)
-				if v := col(cGroup); !v.IsNull(r) {
-					if g = groupIndex(v.Str(r)); g < 0 {
-						return nil, &data.InputError{File: f.Path, Row: b.FirstRow + int64(r), Column: "group", Value: v.Str(r), Err: errors.New("want treat or control")}
-					}
-				}
-				rv.mu.Lock()
-				pid := rv.intern(play)
+	var units, unknown int64
+	rv.mu.Lock()
+	for i := range rows {
+		iv := &rows[i]
+		ci := rv.out.lookup(iv.CustomerID)
+		if ci < 0 {
+			unknown++ // not among the customers the label scan saw
+			continue
+		}
+		g := int8(-1)
+		if iv.Group != "" {
+			if g = groupIndex(iv.Group); g < 0 {
 				rv.mu.Unlock()
-				d := ts.Date()
-				if reached := col(cContacted).Bool(r); reached == 1 || (reached < 0 && g != 0) {
-					k := contactKey(ci, pid)
-					contacts[k] = append(contacts[k], d)
-				}
-				if g >= 0 {
-					units++
-					cands = append(cands, unit{cust: ci, date: d, play: pid, treat: g == 1, tier: -1, stage: -1, cat: -1, owner: -1, prob: math.NaN(), mrr: math.NaN()})
-				}
+				return nil, fmt.Errorf("interventions: customer %s, play %s: group %q: want treat or control (churn validate %s reports every such row)", iv.CustomerID, iv.Play, iv.Group, ds.Dir)
 			}
 		}
+		pid := rv.intern(iv.Play)
+		d := iv.TS.Date()
+		if iv.Reached() {
+			k := contactKey(ci, pid)
+			contacts[k] = append(contacts[k], d)
+		}
+		if g >= 0 {
+			units++
+			cands = append(cands, unit{cust: ci, date: d, play: pid, treat: g == 1, tier: -1, stage: -1, cat: -1, owner: -1, prob: math.NaN(), mrr: math.NaN()})
+		}
+	}
+	rv.inputs.InterventionRows += int64(len(rows))
+	rv.inputs.InterventionUnits += units
+	rv.inputs.UnknownCustomers += unknown
+	rv.mu.Unlock()
+	if err := rv.lifecycleOf(ctx, cands); err != nil {
+		return nil, err
 	}
 	rv.merge(cands)
-	rv.mu.Lock()
-	rv.inputs.InterventionRows += rows
-	rv.inputs.UnknownCustomers += unknown
-	rv.inputs.InterventionUnits += units
-	rv.mu.Unlock()
 	return contacts, nil
+}
+
+// lifecycleOf gives units of the interventions table, which carry no
+// prediction, their customer's monthly revenue and lifecycle stage at
+// their date (features.Lifecycle, as predictions compute them), by a scan
+// of the lifecycle inputs.
+func (rv *reviewer) lifecycleOf(ctx context.Context, cands []unit) error {
+	if len(cands) == 0 {
+		return nil
+	}
+	at := map[string][]int{}
+	for k := range cands {
+		id := rv.out.name[cands[k].cust]
+		at[id] = append(at[id], k)
+	}
+	cfg := features.Config{}
+	if rv.opt.Features != nil {
+		cfg = *rv.opt.Features
+	}
+	cfg.EnsureDefaults()
+	_, err := rv.opt.Dataset.Scan(ctx, data.KeyRange{}, features.LifecycleInputs(), func(h *data.History) error {
+		for _, k := range at[h.Customer.ID] {
+			u := &cands[k]
+			mrr, stage := features.Lifecycle(h, u.date, &cfg)
+			u.mrr = mrr
+			if stage != "" {
+				rv.mu.Lock()
+				u.stage = rv.intern(stage)
+				rv.mu.Unlock()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read the interventions' customers: %w", err)
+	}
+	return nil
 }
 
 // outcomesOfUnits puts the units in a fixed order (customer, play name)
@@ -164,7 +172,10 @@ func (rv *reviewer) play(name string, units []*unit, perProtocol bool) Play {
 		}
 	}
 	p.MRRTreated = Num(mrr)
-	p.MRRSaved, p.MRRSavedCI = Num(e.Uplift*mrr), ci(e.UpLo*mrr, e.UpHi*mrr)
+	p.MRRSaved, p.MRRSavedCI = Num(math.NaN()), ci(math.NaN(), math.NaN())
+	if p.MRRKnown > 0 {
+		p.MRRSaved, p.MRRSavedCI = Num(e.Uplift*mrr), ci(e.UpLo*mrr, e.UpHi*mrr)
+	}
 	useful := *rv.cfg.UsefulRRR
 	switch min := float64(rv.cfg.MinPerArm); {
 	case a.nC == 0:

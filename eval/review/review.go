@@ -36,6 +36,10 @@ type Options struct {
 	// auto and 90 days. DataEnd zero means the data's last day; either way
 	// it is capped at the day before AsOf.
 	Label features.LabelConfig
+	// Features holds the feature windows (onboarding and renewal days)
+	// that place units of the interventions table in a lifecycle stage, as
+	// the models' features do; nil means the defaults.
+	Features *features.Config
 	// Config holds the settings; zero fields mean defaults.
 	Config Config
 	// Staged maps as-of dates to partition folders read instead of (or as

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/churnlab/churn/eval"
 )
 
 // headline sums the review up in one line: the plays' verdicts and what
@@ -127,4 +129,18 @@ func (rv *reviewer) notes(rep *Review) []string {
 		notes = append(notes, "The data has no interventions table: there is no per-protocol comparison (who was actually contacted).")
 	}
 	return notes
+}
+
+// Summary returns the review's section of the nightly report: the
+// headline, link (review.html's path relative to the report's folder) and
+// each play's line.
+func (r *Review) Summary(link string) *eval.ReviewSummary {
+	s := &eval.ReviewSummary{Headline: r.Headline, Link: link, Plays: []eval.ReviewPlay{}}
+	for _, p := range r.Plays {
+		s.Plays = append(s.Plays, eval.ReviewPlay{Name: p.Name, Treated: p.Treated, Control: p.Control,
+			Uplift:                eval.Interval{Value: p.Uplift, Lo: p.UpliftCI[0], Hi: p.UpliftCI[1]},
+			RelativeRiskReduction: eval.Interval{Value: p.RelativeRiskReduction, Lo: p.RRRCI[0], Hi: p.RRRCI[1]},
+			MRRSaved:              p.MRRSaved, Verdict: p.Verdict})
+	}
+	return s
 }

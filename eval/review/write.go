@@ -109,14 +109,10 @@ func (r *Review) Write(out, churnVersion string, log *slog.Logger) error {
 }
 
 // Stage writes the review's folders into txn, to be published under out
-// when the caller commits it (the nightly job publishes them with the
-// predictions they review).
+// when the caller commits it. Every file is rendered before anything is
+// staged, so a failure leaves txn as it was unless writing itself fails.
 func (r *Review) Stage(txn *data.Txn, out, churnVersion string) error {
 	asOf, err := data.ParseDate(r.AsOf)
-	if err != nil {
-		return err
-	}
-	dir, err := txn.Dir("review", ReportDir(out, asOf))
 	if err != nil {
 		return err
 	}
@@ -132,23 +128,28 @@ func (r *Review) Stage(txn *data.Txn, out, churnVersion string) error {
 	if err != nil {
 		return err
 	}
-	for _, f := range []struct {
-		name string
-		b    []byte
-	}{{JSONFile, js}, {HTMLFile, html}, {MarkdownFile, r.Markdown()}, {SavedFile, saved}} {
-		if err := data.WriteFileSync(filepath.Join(dir, f.name), f.b); err != nil {
-			return err
-		}
-	}
-	pdir, err := txn.Dir("review_plays", PlaysPartition(out, asOf))
-	if err != nil {
-		return err
-	}
 	plays, err := r.playsParquet(asOf, churnVersion)
 	if err != nil {
 		return err
 	}
-	return data.WriteFileSync(filepath.Join(pdir, PlaysFile), plays)
+	for _, d := range []struct {
+		name, final string
+		files       map[string][]byte
+	}{
+		{"review", ReportDir(out, asOf), map[string][]byte{JSONFile: js, HTMLFile: html, MarkdownFile: r.Markdown(), SavedFile: saved}},
+		{"review_plays", PlaysPartition(out, asOf), map[string][]byte{PlaysFile: plays}},
+	} {
+		dir, err := txn.Dir(d.name, d.final)
+		if err != nil {
+			return err
+		}
+		for name, b := range d.files {
+			if err := data.WriteFileSync(filepath.Join(dir, name), b); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // parquetFile encodes n rows of cols, filled by fill, as one Parquet file.
