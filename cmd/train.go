@@ -36,8 +36,11 @@ type TrainOptions struct {
 	// Features is then not used. MinArmUnits and Bootstrap are its
 	// settings (0: the defaults of train.UpliftParams); Workers computes
 	// the units' features.
-	Uplift      bool
-	Data        string
+	Uplift bool
+	Data   string
+	// Out is the predict/run output folder whose predictions partitions'
+	// targeted rows are experiment units too ("" for none).
+	Out         string
 	MinArmUnits int
 	Bootstrap   int
 	Workers     int
@@ -74,9 +77,10 @@ same table then measure the model on those customers only (the model's
 training keys tell them apart).
 
 --uplift fits the uplift model instead (docs/playbook.md#ranking-by-who-can-be-saved):
-the experiment units of --data (interventions rows with a group: a customer
-once per play, at its first date) get the churn model's features as of their
-date and the training label as outcome; two XGBoost classifiers, one on the
+the experiment units (the targeted rows of the predictions partitions under
+--out, and the interventions rows of --data with a group: a customer once per
+play, at its first date) get the churn model's features as of their date and
+the training label as outcome; two XGBoost classifiers, one on the
 treated and one on the control units, are validated out of time by the
 Qini coefficient against random targeting and ranking by the churn model's
 risk, and written to DIR/uplift/ with the verdict. predict uses the model
@@ -107,7 +111,7 @@ the flag names with underscores; flags given explicitly win over the file.`,
 			if o.Features == "" {
 				return usageErrorf("--features is required (or --uplift with --data)")
 			}
-			for _, name := range []string{"data", "min-arm-units", "bootstrap", "workers"} {
+			for _, name := range []string{"data", "out", "min-arm-units", "bootstrap", "workers"} {
 				if cmd.Flags().Changed(name) {
 					return usageErrorf("--%s applies to --uplift only", name)
 				}
@@ -128,7 +132,8 @@ the flag names with underscores; flags given explicitly win over the file.`,
 	f.StringVar(&o.Features, "features", "", "feature table made by churn features (required without --uplift)")
 	f.StringVar(&o.Model, "model", "", "model directory to write (required; replaced atomically); with --uplift the churn model's, whose uplift/ is written")
 	f.BoolVar(&o.Uplift, "uplift", false, "fit the uplift model on the experiment units of --data into MODEL/uplift/")
-	f.StringVar(&o.Data, "data", "", "--uplift: the dataset with the interventions table")
+	f.StringVar(&o.Data, "data", "", "--uplift: the dataset (outcomes, features, interventions)")
+	f.StringVar(&o.Out, "out", "", "--uplift: predict's output folder, whose predictions partitions' targeted rows are units too")
 	f.IntVar(&o.MinArmUnits, "min-arm-units", 0, "--uplift: least units each arm needs among training and validation units (0: 50)")
 	f.IntVar(&o.Bootstrap, "bootstrap", 0, "--uplift: resamples behind the verdict's intervals (0: 500)")
 	f.IntVar(&o.Workers, "workers", 0, "--uplift: feature workers (default: CPUs)")

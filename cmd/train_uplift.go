@@ -13,6 +13,7 @@ import (
 
 	"github.com/churnlab/churn/data"
 	"github.com/churnlab/churn/features"
+	"github.com/churnlab/churn/predict"
 	"github.com/churnlab/churn/train"
 )
 
@@ -23,15 +24,25 @@ type upliftUnit struct {
 	date            data.Date
 }
 
-// experimentUnits returns the units of the dataset's interventions rows
-// that name a group: a customer counts once per play, at its first unit
-// (earliest date; on one date, the first row), in customer_id, play order.
-func experimentUnits(ctx context.Context, ds *data.Dataset) ([]upliftUnit, error) {
+// experimentUnits returns the experiment units of the predictions
+// partitions under out (their targeted rows: treatment_group not null; no
+// folder when out is "") and of the dataset's interventions rows that name
+// a group. A customer counts once per play, at its first unit: the
+// earliest date, a prediction before an intervention on one date, then
+// the first row (churn review's rule). They come in customer_id, play
+// order.
+func experimentUnits(ctx context.Context, ds *data.Dataset, out string) ([]upliftUnit, error) {
+	var units []upliftUnit
+	if out != "" {
+		var err error
+		if units, err = predictionUnits(ctx, out); err != nil {
+			return nil, err
+		}
+	}
 	rows, err := ds.ReadInterventions(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var units []upliftUnit
 	for _, r := range rows {
 		if r.Group == "" {
 			continue // not part of an experiment
@@ -41,8 +52,61 @@ func experimentUnits(ctx context.Context, ds *data.Dataset) ([]upliftUnit, error
 	return firstUnits(units), nil
 }
 
+// predictionsUnitTable is what predictionUnits reads of a predictions file.
+var predictionsUnitTable = &data.Table{Name: "predictions", Columns: []data.Column{
+	{Name: "customer_id", Type: data.TypeString, Required: true},
+	{Name: "play", Type: data.TypeString},
+	{Name: "treatment_group", Type: data.TypeString},
+}}
+
+// predictionUnits returns the targeted rows of every complete predictions
+// partition under out as units dated the partition's as-of date, oldest
+// partition first. Partitions from before control groups (no
+// treatment_group column) have none.
+func predictionUnits(ctx context.Context, out string) ([]upliftUnit, error) {
+	dates, err := predict.Partitions(out, predict.PredictionsDir)
+	if err != nil {
+		return nil, err
+	}
+	var units []upliftUnit
+	var b data.Batch
+	for _, d := range dates {
+		files, err := filepath.Glob(filepath.Join(predict.PartitionDir(out, predict.PredictionsDir, d), "*.parquet"))
+		if err != nil {
+			return nil, err
+		}
+		slices.Sort(files)
+		for _, path := range files {
+			f, err := data.OpenFile(path, predictionsUnitTable, nil)
+			if err != nil {
+				return nil, err
+			}
+			for rg := 0; rg < f.NumRowGroups(); rg++ {
+				if err := ctx.Err(); err != nil {
+					f.Close()
+					return nil, err
+				}
+				if err := f.ReadRowGroup(rg, nil, false, &b); err != nil {
+					f.Close()
+					return nil, err
+				}
+				id, play, group := &b.Cols[0], &b.Cols[1], &b.Cols[2]
+				for r := 0; r < b.N; r++ {
+					if group.IsNull(r) {
+						continue
+					}
+					units = append(units, upliftUnit{id: id.Str(r), play: play.Str(r), group: group.Str(r), date: d})
+				}
+			}
+			f.Close()
+		}
+	}
+	return units, nil
+}
+
 // firstUnits keeps each (customer, play)'s earliest unit, in customer_id,
-// play order; units of one date keep their given order.
+// play order; units of one date keep their given order (predictions
+// first).
 func firstUnits(units []upliftUnit) []upliftUnit {
 	slices.SortStableFunc(units, func(a, b upliftUnit) int {
 		if c := strings.Compare(a.id, b.id); c != 0 {
@@ -105,12 +169,12 @@ func runTrainUplift(ctx context.Context, o *TrainOptions) error {
 		return err
 	}
 	defer ds.Close()
-	units, err := experimentUnits(ctx, ds)
+	units, err := experimentUnits(ctx, ds, o.Out)
 	if err != nil {
 		return err
 	}
 	if len(units) == 0 {
-		return &data.InputError{File: ds.Dir, Err: fmt.Errorf("no experiment units: the dataset has no interventions rows with a group (treat or control); docs/playbook.md#ranking-by-who-can-be-saved")}
+		return &data.InputError{File: ds.Dir, Err: fmt.Errorf("no experiment units: no predictions partition under --out with treatment groups, and no interventions rows with a group (treat or control); docs/playbook.md#ranking-by-who-can-be-saved")}
 	}
 	u, dropped, err := unitTable(ctx, ds, model.Manifest.Spec, units, o.Workers)
 	if err != nil {
