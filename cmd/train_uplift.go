@@ -69,36 +69,18 @@ func predictionUnits(ctx context.Context, out string) ([]upliftUnit, error) {
 		return nil, err
 	}
 	var units []upliftUnit
-	var b data.Batch
 	for _, d := range dates {
-		files, err := filepath.Glob(filepath.Join(predict.PartitionDir(out, predict.PredictionsDir, d), "*.parquet"))
+		err := predict.EachBatch(ctx, predict.PartitionDir(out, predict.PredictionsDir, d), predictionsUnitTable, func(b *data.Batch) error {
+			id, play, group := &b.Cols[0], &b.Cols[1], &b.Cols[2]
+			for r := 0; r < b.N; r++ {
+				if !group.IsNull(r) {
+					units = append(units, upliftUnit{id: strings.Clone(id.Str(r)), play: strings.Clone(play.Str(r)), group: strings.Clone(group.Str(r)), date: d})
+				}
+			}
+			return nil
+		})
 		if err != nil {
 			return nil, err
-		}
-		slices.Sort(files)
-		for _, path := range files {
-			f, err := data.OpenFile(path, predictionsUnitTable, nil)
-			if err != nil {
-				return nil, err
-			}
-			for rg := 0; rg < f.NumRowGroups(); rg++ {
-				if err := ctx.Err(); err != nil {
-					f.Close()
-					return nil, err
-				}
-				if err := f.ReadRowGroup(rg, nil, false, &b); err != nil {
-					f.Close()
-					return nil, err
-				}
-				id, play, group := &b.Cols[0], &b.Cols[1], &b.Cols[2]
-				for r := 0; r < b.N; r++ {
-					if group.IsNull(r) {
-						continue
-					}
-					units = append(units, upliftUnit{id: id.Str(r), play: play.Str(r), group: group.Str(r), date: d})
-				}
-			}
-			f.Close()
 		}
 	}
 	return units, nil

@@ -269,14 +269,7 @@ func withPlay(t *features.Table, play []string, name string) *features.Table {
 // p.MinArmUnits closed units among the training or the validation units,
 // and when an arm's training units have one outcome only.
 func FitUplift(ctx context.Context, u UpliftUnits, p UpliftParams, opt UpliftOptions) (*UpliftModel, error) {
-	log := opt.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	churnVersion := opt.ChurnVersion
-	if churnVersion == "" {
-		churnVersion = "dev"
-	}
+	log, churnVersion := orDefaults(opt.Logger, opt.ChurnVersion)
 	p.EnsureDefaults()
 	if p.Boost.Calibration == "auto" {
 		p.Boost.Calibration = CalibrationNone
@@ -576,25 +569,11 @@ func (m *UpliftModel) Score(ctx context.Context, t *features.Table, play []strin
 		n = len(rows)
 	}
 	s := &UpliftScores{PControl: make([]float64, 0, n), PTreat: make([]float64, 0, n), Uplift: make([]float64, 0, n), RRR: make([]float64, 0, n)}
-	const chunk = 1 << 16
-	for lo := 0; lo < n; lo += chunk {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		hi := min(n, lo+chunk)
-		var sel []int
-		if rows != nil {
-			sel = rows[lo:hi]
-		} else {
-			sel = make([]int, 0, hi-lo)
-			for i := lo; i < hi; i++ {
-				sel = append(sel, i)
-			}
-		}
+	err := eachChunk(ctx, rows, n, func(_ int, sel []int) error {
 		X, k := enc.Matrix(tp, sel)
 		pt, pc, err := armProbs(m.treat, m.control, matrix{X: X, N: k, P: len(enc.Columns)})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for j := range pt {
 			s.PTreat = append(s.PTreat, pt[j])
@@ -602,6 +581,10 @@ func (m *UpliftModel) Score(ctx context.Context, t *features.Table, play []strin
 			s.Uplift = append(s.Uplift, pc[j]-pt[j])
 			s.RRR = append(s.RRR, rrr(pt[j], pc[j]))
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -28,17 +28,7 @@ const (
 // Save writes the uplift artifact into dir atomically: dir (usually
 // filepath.Join(modelDir, UpliftDir)) is replaced as a whole or not at
 // all.
-func (m *UpliftModel) Save(dir string) error {
-	ad, err := data.CreateAtomicDir(dir)
-	if err != nil {
-		return err
-	}
-	defer ad.Abort()
-	if err := m.SaveFiles(ad.Path); err != nil {
-		return err
-	}
-	return ad.Commit()
-}
+func (m *UpliftModel) Save(dir string) error { return saveAtomic(dir, m.SaveFiles) }
 
 // SaveFiles writes the artifact's three files into dir, an existing
 // folder that the caller publishes, and flushes them.
