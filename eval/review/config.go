@@ -53,8 +53,9 @@ type Config struct {
 	// review.html list, by monthly revenue (default 100); the Parquet
 	// table holds them all.
 	SavedListed int `yaml:"saved_listed" json:"saved_listed"`
-	// Workers bounds the goroutines reading partitions (default 2).
-	Workers int `yaml:"workers" json:"workers"`
+	// Workers bounds the goroutines reading partitions (default 2). It
+	// does not change the review, so review.json does not record it.
+	Workers int `yaml:"workers" json:"-"`
 }
 
 // DefaultUsefulRRR is UsefulRRR's default.
