@@ -60,7 +60,8 @@ sign, a share is held out as control (reproducible from the data: the split is
 data.Experiment{seed, "generated", share}), treated customers are reached with
 probability --compliance, and each play has a planted effect on churn within 90
 days. It writes the interventions table and DIR/_generator.json (the planted
-effects); the other tables differ only for the customers a play saved.
+effects); customers keep their latent profile, and a play that saves a
+customer cancels its churn (docs/generator.md).
 
 The same flags give byte-identical files. The folder is written atomically:
 an interrupted run leaves nothing behind. An existing folder is replaced only

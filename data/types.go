@@ -147,6 +147,30 @@ func (t Timestamp) String() string {
 	return t.Time().Format("2006-01-02T15:04:05.999999Z07:00")
 }
 
+// NextAnniversary returns the first day on or after T that is a whole
+// number of terms of months after start, stepping months as time.AddDate
+// does (Jan 31 + 1 month is Mar 2 or 3): the next renewal of a contract
+// that started on start, as features' days_to_renewal and the generator's
+// lifecycle stages compute it. months must be positive.
+func NextAnniversary(start Date, months int, T Date) Date {
+	st := start.Time()
+	// Jump close to T, then step.
+	k := int(T-start) / 31 / months
+	for {
+		d := DateOf(st.AddDate(0, k*months, 0))
+		if d >= T {
+			if k > 0 {
+				if p := DateOf(st.AddDate(0, (k-1)*months, 0)); p >= T {
+					k--
+					continue
+				}
+			}
+			return d
+		}
+		k++
+	}
+}
+
 // civilToDays converts a proleptic Gregorian date to days since 1970-01-01
 // (Howard Hinnant's days_from_civil).
 func civilToDays(y, m, d int) int64 {

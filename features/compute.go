@@ -693,7 +693,7 @@ func lifecycle(v *view, cfg *Config, out *Values) {
 			} else {
 				// The end of a running period is unknown at T: the next
 				// renewal is the next term anniversary of the first period.
-				renewal = float64(nextAnniversary(v.subs[0].Start, term, T) - T)
+				renewal = float64(data.NextAnniversary(v.subs[0].Start, term, T) - T)
 			}
 		}
 	} else {
@@ -724,27 +724,6 @@ func i2f(x int64) float64 {
 		return nan
 	}
 	return float64(x)
-}
-
-// nextAnniversary returns the first day on or after T that is a whole number
-// of terms (in months) after start.
-func nextAnniversary(start data.Date, months int, T data.Date) data.Date {
-	st := start.Time()
-	// Jump close to T, then step.
-	k := int(T-start) / 31 / months
-	for {
-		d := data.DateOf(st.AddDate(0, k*months, 0))
-		if d >= T {
-			if k > 0 {
-				if p := data.DateOf(st.AddDate(0, (k-1)*months, 0)); p >= T {
-					k--
-					continue
-				}
-			}
-			return d
-		}
-		k++
-	}
 }
 
 func intent(v *view, cfg *Config, x *[numFixed]float64) {

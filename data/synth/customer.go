@@ -36,7 +36,8 @@ type Truth struct {
 	// others leave mid-term).
 	AtRenewal bool
 	// Signs are the warning signs of the churn episode; empty for a silent
-	// churner and for customers who do not churn.
+	// churner and for customers who do not churn (a saved customer keeps
+	// the signs of its cut-short episode, see Saved).
 	Signs SignSet
 	// EpisodeStart is the day the churn episode's ramp starts
 	// (PlannedChurn minus 60–120 days); NoDate without an episode.

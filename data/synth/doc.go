@@ -10,6 +10,12 @@
 // signs and stay. [TruthOf] returns the hidden state of any customer, so
 // tests can check that a model recovers what was planted.
 //
+// With Params.Interventions it also simulates a retention loop (see
+// [Plays]): customers whose warning signs show are targeted by plays, a
+// share is held out as control by data.Experiment, and each play has a
+// planted intent-to-treat effect on churn within [HorizonDays]; the
+// interventions table and DIR/_generator.json ([GeneratorTruth]) record it.
+//
 // Output is deterministic: the same [Params] and compression give
 // byte-identical files, whatever the number of workers. Each customer is a
 // pure function of (Seed, End, Months, customer index); the first customers

@@ -56,8 +56,10 @@ func (s *Summary) Rows(table string) int64 {
 // folder is built under a temporary name and renamed into place at the
 // end, so a failed or cancelled run leaves nothing behind; an existing
 // folder is replaced only when it is empty or holds nothing but generated
-// table files (otherwise ErrOutputInUse). Memory use is bounded and does
-// not grow with p.Customers.
+// table files and TruthFile (otherwise ErrOutputInUse). With
+// p.Interventions it also writes the interventions table and TruthFile
+// (Summary.Truth). Memory use is bounded and does not grow with
+// p.Customers.
 func Generate(ctx context.Context, dir string, p Params, opt WriteOptions) (*Summary, error) {
 	p.EnsureDefaults()
 	if err := p.Validate(); err != nil {
@@ -124,7 +126,7 @@ type chunk struct {
 	t            [numTables]table
 	churned      int64
 	newCustomers int64
-	plays        []playCount // per play, with interventions
+	plays        []playCount  // per play, with interventions
 	refs         atomic.Int32 // tables still to write
 }
 

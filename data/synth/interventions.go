@@ -40,7 +40,7 @@ func (iv *Interventions) Validate() error {
 	}
 	switch {
 	case !(iv.ControlShare >= 0 && iv.ControlShare < 1):
-		return fmt.Errorf("control share must be in [0, 1) (got %g)", iv.ControlShare)
+		return fmt.Errorf("control-share must be in [0, 1) (got %g)", iv.ControlShare)
 	case !(iv.Compliance >= maxRRR && iv.Compliance <= 1):
 		return fmt.Errorf("compliance must be between %g (the largest planted effect) and 1 (got %g)", maxRRR, iv.Compliance)
 	}
@@ -366,7 +366,7 @@ func (c *customer) stageAt(t data.Date) string {
 		if curEnd.Valid() && curEnd < t {
 			renewal = float64(curEnd - t)
 		} else {
-			renewal = float64(nextAnniversary(first, term, t) - t)
+			renewal = float64(data.NextAnniversary(first, term, t) - t)
 		}
 	}
 	switch {
@@ -378,27 +378,6 @@ func (c *customer) stageAt(t data.Date) string {
 		return StageRenewal
 	}
 	return StageActive
-}
-
-// nextAnniversary returns the first day on or after T that is a whole
-// number of terms (in months) after start, stepping months as time.AddDate
-// does (as features does).
-func nextAnniversary(start data.Date, months int, T data.Date) data.Date {
-	st := start.Time()
-	k := int(T-start) / 31 / months
-	for {
-		d := data.DateOf(st.AddDate(0, k*months, 0))
-		if d >= T {
-			if k > 0 {
-				if p := data.DateOf(st.AddDate(0, (k-1)*months, 0)); p >= T {
-					k--
-					continue
-				}
-			}
-			return d
-		}
-		k++
-	}
 }
 
 // interventions writes the customer's assignments.
