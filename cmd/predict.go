@@ -57,7 +57,10 @@ with the model's own feature settings. Each customer gets a calibrated churn
 probability, a rank (1 = riskiest) and a risk tier (high, medium, low), the
 revenue at risk, its top three reasons in business words, a recommended action
 and owner from the playbook, and the change since the previous run. Alert rules
-pick the customers someone must act on.
+pick the customers someone must act on. A share of the customers each play
+targets (control.share, default 0.1; --control-share) is held out as a control
+group: treatment_group says who, they get no alerts, and they must not be
+contacted because of churn (docs/playbook.md, control groups).
 
 Output (each partition appears whole or not at all; re-running a date replaces
 it atomically):

@@ -22,7 +22,8 @@ import (
 )
 
 // AlertRule is a manager-defined trigger: every customer for whom When is
-// true gets one alert of this rule.
+// true gets one alert of this rule, unless the customer is in a control
+// group (Config.Control): then the alert is withheld and counted.
 type AlertRule struct {
 	// Name identifies the rule in the output (lower case, digits, _).
 	Name string `yaml:"name"`

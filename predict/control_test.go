@@ -4,12 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"math"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/churnlab/churn/data"
@@ -265,7 +262,7 @@ func TestRunControlNeverAlerted(t *testing.T) {
 		}
 		return res, readPredictions(t, res.PredictionsDir)
 	}
-	srv, payloads := recordingHook(t)
+	srv, payloads := recordingHook(t, nil)
 	all, _ := run(0, "")
 	res, rows := run(0.25, srv.URL)
 
@@ -349,33 +346,16 @@ func readAlertsJSONL(t *testing.T, dir string) []alertJSON {
 	return out
 }
 
-// recordingHook is a webhook endpoint that keeps every payload it gets.
-func recordingHook(t *testing.T) (*httptest.Server, *[]webhookPayload) {
-	var mu sync.Mutex
-	var got []webhookPayload
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var p webhookPayload
-		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		got = append(got, p)
-		mu.Unlock()
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &got
-}
-
 // readAlertsParquet returns the customer of every row of alerts.parquet.
 func readAlertsParquet(t *testing.T, dir string) []string {
 	t.Helper()
-	pf, err := data.OpenFile(filepath.Join(dir, AlertsParquet), outputTable(AlertColumns), nil)
+	tab := outputTable(AlertColumns)
+	pf, err := data.OpenFile(filepath.Join(dir, AlertsParquet), tab, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pf.Close()
-	col := outputTable(AlertColumns).ColumnIndex("customer_id")
+	col := tab.ColumnIndex("customer_id")
 	var out []string
 	var b data.Batch
 	for rg := 0; rg < pf.NumRowGroups(); rg++ {

@@ -35,6 +35,18 @@
 // every customer by default (Config.Reasons), Saabas (approx) or none on
 // request. Every row records its method in reason_method.
 //
+// # Control groups
+//
+// Customers of the high and medium tiers are targeted by their play (the
+// playbook category that chose their action); Config.Control splits each
+// play's targeted customers into treat and control with data.Experiment,
+// a hash of seed, cohort, play and customer id, so the split is stable
+// across runs and recomputable from the data alone. Control customers get
+// no alerts and never reach the webhook; the withheld alerts are counted
+// (Result.AlertsSkippedControl). The play and treatment_group columns,
+// the files' footers and _manifest.json record it
+// (docs/playbook.md#control-groups).
+//
 // # Memory
 //
 // Feature rows stream from features.Builder in customer-order batches;

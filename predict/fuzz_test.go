@@ -22,6 +22,7 @@ func FuzzParseConfig(f *testing.F) {
 	}
 	f.Add([]byte("tiers: [1, 2]\n"))
 	f.Add([]byte("webhook: {timeout: -1s}\n"))
+	f.Add([]byte("control: {share: .nan, cohort: \"a\\u0000b\"}\n"))
 	spec := testSpec()
 	f.Fuzz(func(t *testing.T, src []byte) {
 		c, err := ParseConfig("fuzz.yaml", src)

@@ -201,28 +201,18 @@ func TestWebhook(t *testing.T) {
 // webhook.required is false.
 func TestRunWebhook(t *testing.T) {
 	f := getFixture(t)
-	var mu sync.Mutex
-	var got []webhookPayload
 	fail := atomic.Bool{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv, payloads := recordingHook(t, func(w http.ResponseWriter, r *http.Request) bool {
 		if r.Header.Get("X-Token") != "tok" {
 			http.Error(w, "no token", http.StatusUnauthorized)
-			return
+			return false
 		}
 		if fail.Load() {
 			http.Error(w, "down", http.StatusInternalServerError)
-			return
+			return false
 		}
-		var p webhookPayload
-		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		got = append(got, p)
-		mu.Unlock()
-	}))
-	defer srv.Close()
+		return true
+	})
 	opts := func(required bool) Options {
 		opt := f.options(t.TempDir(), asOfB)
 		opt.Config.Webhook = WebhookConfig{URL: srv.URL, AuthEnv: "HOOK_TOKEN", AuthHeader: "X-Token", BatchSize: 10, MaxAttempts: 2, Required: &required}
@@ -240,6 +230,7 @@ func TestRunWebhook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	got := *payloads
 	total := 0
 	for i, p := range got {
 		total += len(p.Alerts)
@@ -283,4 +274,26 @@ func TestRunWebhook(t *testing.T) {
 	if entries, _ := os.ReadDir(opt.Out); len(entries) != 0 {
 		t.Errorf("a missing token must stop the run before it writes: %v", entries)
 	}
+}
+
+// recordingHook is a webhook endpoint that keeps every payload it
+// accepts; accept, when set, answers first and returns whether to go on.
+func recordingHook(t *testing.T, accept func(http.ResponseWriter, *http.Request) bool) (*httptest.Server, *[]webhookPayload) {
+	var mu sync.Mutex
+	var got []webhookPayload
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if accept != nil && !accept(w, r) {
+			return
+		}
+		var p webhookPayload
+		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		got = append(got, p)
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &got
 }
