@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/churnlab/churn/internal/textutil"
 )
 
 // Config holds the review's settings, usually from a YAML file (LoadConfig,
@@ -53,8 +55,9 @@ type Config struct {
 	// review.html list, by monthly revenue (default 100); the Parquet
 	// table holds them all.
 	SavedListed int `yaml:"saved_listed" json:"saved_listed"`
-	// Workers bounds the goroutines reading partitions (default 2).
-	Workers int `yaml:"workers" json:"workers"`
+	// Workers bounds the goroutines reading partitions (default 2). It
+	// does not change the review, so review.json does not record it.
+	Workers int `yaml:"workers" json:"-"`
 }
 
 // DefaultUsefulRRR is UsefulRRR's default.
@@ -128,7 +131,9 @@ func (c *Config) Validate() error {
 }
 
 // LoadConfig reads a YAML config file over the defaults. Unknown keys are
-// errors naming the line, so typos do not pass silently.
+// errors naming the file and line ("review.yaml:3: invalid YAML: field
+// x not found"), so typos do not pass silently; the file's values are
+// never echoed.
 func LoadConfig(path string) (Config, error) {
 	var c Config
 	raw, err := os.ReadFile(path)
@@ -138,7 +143,11 @@ func LoadConfig(path string) (Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return c, fmt.Errorf("%s: %w", path, err)
+		line, msg := textutil.YAMLError(err)
+		if line > 0 {
+			return c, fmt.Errorf("%s:%d: %w", path, line, msg)
+		}
+		return c, fmt.Errorf("%s: %w", path, msg)
 	}
 	c.EnsureDefaults()
 	if err := c.Validate(); err != nil {

@@ -47,8 +47,11 @@ func (rv *reviewer) readInterventions(ctx context.Context) (map[uint64][]data.Da
 				return nil, fmt.Errorf("interventions: customer %s, play %s: group %q: want treat or control (churn validate %s reports every such row)", iv.CustomerID, iv.Play, iv.Group, ds.Dir)
 			}
 		}
-		pid := rv.intern(iv.Play)
 		d := iv.TS.Date()
+		if d >= rv.asOf {
+			continue // after the review date: not known yet
+		}
+		pid := rv.intern(iv.Play)
 		if iv.Reached() {
 			k := contactKey(ci, pid)
 			contacts[k] = append(contacts[k], d)
@@ -178,7 +181,7 @@ func (rv *reviewer) play(name string, units []*unit, perProtocol bool) Play {
 	}
 	useful := *rv.cfg.UsefulRRR
 	switch min := float64(rv.cfg.MinPerArm); {
-	case a.nC == 0:
+	case a.nC == 0 && open[1] == 0 && a.nT+float64(open[0]) > 0:
 		p.Verdict = "no_control"
 	case a.nT < min || a.nC < min:
 		p.Verdict = "too_few"

@@ -28,8 +28,9 @@ type Options struct {
 	Out string
 	// AsOf is the review date, "as if today were AsOf": outcomes come
 	// only from days before it, a window is closed only when it ended
-	// before it, and partitions dated after it are left out. NoDate means
-	// the day after the data's last day.
+	// before it, and partitions and interventions dated after it are left
+	// out. NoDate (or the zero Date) means the day after the data's last
+	// day.
 	AsOf data.Date
 	// Label is the outcome definition, training's. A zero Mode or Horizon
 	// is taken from the newest partition's model (_manifest.json), else
@@ -64,12 +65,13 @@ var (
 
 // reviewer holds one review's state.
 type reviewer struct {
-	opt Options
-	cfg Config
-	lc  features.LabelConfig
-	out *outcomes
-	z   float64
-	log *slog.Logger
+	opt  Options
+	cfg  Config
+	lc   features.LabelConfig
+	asOf data.Date // the review date
+	out  *outcomes
+	z    float64
+	log  *slog.Logger
 
 	mu     sync.Mutex // guards what follows
 	strs   []string
@@ -121,6 +123,9 @@ func Run(ctx context.Context, opt Options) (*Review, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if opt.AsOf == 0 {
+		opt.AsOf = data.NoDate
+	}
 	log := opt.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -151,7 +156,7 @@ func Run(ctx context.Context, opt Options) (*Review, error) {
 		}
 		parts = kept
 	}
-	rv := &reviewer{opt: opt, cfg: cfg, lc: lc, z: zScore(cfg.Level), log: log, strID: map[string]int32{}}
+	rv := &reviewer{opt: opt, cfg: cfg, lc: lc, asOf: asOf, z: zScore(cfg.Level), log: log, strID: map[string]int32{}}
 	start := time.Now()
 	if rv.out, err = loadOutcomes(ctx, opt.Dataset, lc, cfg.Workers); err != nil {
 		return nil, fmt.Errorf("read the outcomes: %w", err)

@@ -23,7 +23,7 @@ func (s *scoredRows) Len() int { return len(s.p) }
 // sortByRank puts the rows in decreasing probability order, keeping the
 // order of ties: a no-op for churn's partitions, which are written so.
 func (s *scoredRows) sortByRank() {
-	if slices.IsSortedFunc(s.p, func(a, b float64) int { return cmp.Compare(b, a) }) {
+	if s.sorted() {
 		return
 	}
 	idx := make([]int, len(s.p))
@@ -163,4 +163,9 @@ func scaledPercentile(vals []float64, v, sub, scale, level float64) interval {
 	lo, hi := metrics.Quantile(def, a), metrics.Quantile(def, 1-a)
 	lo, hi = v+scale*(lo-sub), v+scale*(hi-sub)
 	return interval{v, math.Min(lo, v), math.Max(hi, v)}
+}
+
+// sorted reports whether the rows are in rank order.
+func (s *scoredRows) sorted() bool {
+	return slices.IsSortedFunc(s.p, func(a, b float64) int { return cmp.Compare(b, a) })
 }
