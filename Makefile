@@ -57,7 +57,7 @@ test: deps duckdb browser lint
 DEMO_AS_OF ?= 2024-12-01
 demo: build
 	@rm -rf $(DEMO_DIR)
-	./$(BIN) generate --customers 3000 --months 24 --seed 7 --out $(DEMO_DIR)/data
+	./$(BIN) generate --customers 3000 --months 24 --seed 7 --interventions --out $(DEMO_DIR)/data
 	./$(BIN) run --config examples/demo.yaml --as-of $(DEMO_AS_OF)
 
 # Heavier checks: end-to-end runs on the real data sets and large inputs.

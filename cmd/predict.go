@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -145,6 +146,16 @@ func runPredict(ctx context.Context, stdio IO, o *PredictOptions) error {
 		return err
 	}
 	defer model.Close()
+	// The model directory's uplift model, when churn train --uplift made
+	// one: predict uses it when it is trusted.
+	uplift, err := train.LoadUplift(filepath.Join(o.Model, train.UpliftDir))
+	switch {
+	case errors.Is(err, train.ErrNoUplift):
+	case err != nil:
+		return err
+	default:
+		defer uplift.Close()
+	}
 	ds, err := data.Open(o.Data)
 	if err != nil {
 		return err
@@ -152,7 +163,7 @@ func runPredict(ctx context.Context, stdio IO, o *PredictOptions) error {
 	defer ds.Close()
 	start := time.Now()
 	res, err := predict.Run(ctx, predict.Options{
-		Dataset: ds, Model: model, ModelVersion: o.ModelVersion, AsOf: asOf, Out: o.Out, Config: *cfg,
+		Dataset: ds, Model: model, Uplift: uplift, ModelVersion: o.ModelVersion, AsOf: asOf, Out: o.Out, Config: *cfg,
 		Now: now, Workers: o.Workers, Logger: slog.Default(), Top: max(o.Top, 1), ChurnVersion: Version(),
 	})
 	if res != nil {
@@ -194,6 +205,14 @@ func printPredictSummary(w io.Writer, res *predict.Result, top int) error {
 	method := map[string]string{predict.ReasonsExact: "exact (SHAP)", predict.ReasonsApprox: "approx (Saabas)", predict.ReasonsNone: "none"}[res.ReasonsMethod]
 	fmt.Fprintf(tw, "reasons\t%s\n", method)
 	fmt.Fprintf(tw, "model\t%s\n", res.ModelVersion)
+	if u := res.Uplift; u != nil {
+		if u.Used {
+			fmt.Fprintf(tw, "uplift model\tQini %.4f vs %.4f ranking by risk (validated from %s)\n", u.Qini, u.QiniRisk, u.ValidFrom)
+		} else {
+			fmt.Fprintf(tw, "uplift model\tignored: %s\n", u.Note)
+		}
+	}
+	fmt.Fprintf(tw, "ranked by\t%s\n", map[string]string{predict.RankByRisk: "risk (churn_probability)", predict.RankBySavedMRR: "expected MRR saved (expected_mrr_saved)"}[res.RankBy])
 	switch wh := res.Webhook; {
 	case !wh.Configured:
 	case wh.Err != nil:
@@ -209,9 +228,18 @@ func printPredictSummary(w io.Writer, res *predict.Result, top int) error {
 	if top == 0 || len(res.Top) == 0 {
 		return nil
 	}
-	fmt.Fprintf(w, "\nThe %d riskiest customers\n", min(top, len(res.Top)))
+	saved := res.RankBy == predict.RankBySavedMRR
+	if saved {
+		fmt.Fprintf(w, "\nThe %d customers with the most MRR expected saved\n", min(top, len(res.Top)))
+	} else {
+		fmt.Fprintf(w, "\nThe %d riskiest customers\n", min(top, len(res.Top)))
+	}
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RANK\tCUSTOMER\tPROBABILITY\tTIER\tTOP REASON\tACTION\tOWNER\tROLE")
+	head := "RANK\tCUSTOMER\tPROBABILITY\tTIER\tTOP REASON\tACTION\tOWNER\tROLE"
+	if saved {
+		head += "\tSAVED MRR"
+	}
+	fmt.Fprintln(tw, head)
 	for i, p := range res.Top {
 		if i == top {
 			break
@@ -228,9 +256,21 @@ func printPredictSummary(w io.Writer, res *predict.Result, top int) error {
 		if !math.IsNaN(p.PreviousProbability) {
 			prob += fmt.Sprintf(" (%+.3f)", p.Probability-p.PreviousProbability)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Rank, p.CustomerID, prob, p.Tier, clip(reason, 60), clip(nextStep(p), 60), owner, p.OwnerRole)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s", p.Rank, p.CustomerID, prob, p.Tier, clip(reason, 60), clip(nextStep(p), 60), owner, p.OwnerRole)
+		if saved {
+			fmt.Fprintf(tw, "\t%s", savedText(p.ExpectedMRRSaved))
+		}
+		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
+}
+
+// savedText writes an expected MRR saved, "-" when unknown.
+func savedText(x float64) string {
+	if math.IsNaN(x) {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", x)
 }
 
 // doNotContact is what the listings show instead of the next step of a

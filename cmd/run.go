@@ -43,7 +43,10 @@ func newRunCmd(stdio IO) *cobra.Command {
   4. evaluate it against the champion on the same validation rows
   5. promote it in the model registry only if it wins by the configured margin
   6. score tonight's customers with the champion: predictions and alerts
-  7. write the evaluation report, with a drift check of tonight's customers
+  7. review every run of predictions so far and the plays' control groups
+     (churn review; a review that fails is a warning, not a failed run)
+  8. write the evaluation report, with a drift check of tonight's customers
+     and the review's section
 
 A lock in the output folder stops two runs from overlapping; every run
 leaves out/runs/<run id>/manifest.json (inputs, versions, timings, outcome).
@@ -130,6 +133,12 @@ func printRun(stdio IO, cfg *nightly.Config, mf *nightly.Manifest) error {
 	fmt.Fprintf(tw, "predictions\t%s\n", mf.Outputs.Predictions)
 	fmt.Fprintf(tw, "alerts\t%s\n", mf.Outputs.Alerts)
 	fmt.Fprintf(tw, "report\t%s\n", mf.Outputs.Report)
+	if mf.Review != nil {
+		fmt.Fprintf(tw, "review\t%s\n", mf.Review.Headline)
+		if mf.Outputs.Review != "" {
+			fmt.Fprintf(tw, "\t%s\n", mf.Outputs.Review)
+		}
+	}
 	fmt.Fprintf(tw, "manifest\t%s/runs/%s/manifest.json\n", cfg.Out, mf.RunID)
 	for _, warn := range mf.Warnings {
 		fmt.Fprintf(tw, "warning\t%s\n", warn)

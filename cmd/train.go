@@ -31,6 +31,19 @@ type TrainOptions struct {
 	// HoldoutSeed) out of the fit; 0 fits every customer.
 	Holdout     float64
 	HoldoutSeed uint64
+	// Uplift fits the uplift model on the experiment units of Data and
+	// writes it into Model's uplift/ folder (Model holds the churn model);
+	// Features is then not used. MinArmUnits and Bootstrap are its
+	// settings (0: the defaults of train.UpliftParams); Workers computes
+	// the units' features.
+	Uplift bool
+	Data   string
+	// Out is the predict/run output folder whose predictions partitions'
+	// targeted rows are experiment units too ("" for none).
+	Out         string
+	MinArmUnits int
+	Bootstrap   int
+	Workers     int
 	IO          IO
 }
 
@@ -44,7 +57,7 @@ func newTrainCmd(stdio IO) *cobra.Command {
 func newTrainCmdWith(stdio IO, run func(context.Context, *TrainOptions) error) *cobra.Command {
 	o := &TrainOptions{IO: stdio, Params: train.DefaultParams()}
 	c := &cobra.Command{
-		Use:   "train --features FILE.parquet --model DIR",
+		Use:   "train --features FILE.parquet --model DIR | train --uplift --data DIR --model DIR",
 		Short: "Train, validate and calibrate a churn model on a feature table",
 		Long: `Fits a classifier on the labelled rows of a feature table (rows with a null
 label are skipped), validates it out of time when the table has several
@@ -63,18 +76,44 @@ and --holdout-seed) out of the fit: churn eval and churn score-table on the
 same table then measure the model on those customers only (the model's
 training keys tell them apart).
 
+--uplift fits the uplift model instead (docs/playbook.md#ranking-by-who-can-be-saved):
+the experiment units (the targeted rows of the predictions partitions under
+--out, and the interventions rows of --data with a group: a customer once per
+play, at its first date) get the churn model's features as of their date and
+the training label as outcome; two XGBoost classifiers, one on the
+treated and one on the control units, are validated out of time by the
+Qini coefficient against random targeting and ranking by the churn model's
+risk, and written to DIR/uplift/ with the verdict. predict uses the model
+only when it is trusted. The booster flags (--rounds, --eta, --max-depth,
+--seed, ...) apply to both classifiers.
+
 Parameters come from flags, or a YAML/JSON file (--params) whose keys are
 the flag names with underscores; flags given explicitly win over the file.`,
 		Example: `  churn train --features train.parquet --model models/v1
   churn train --features train.parquet --model models/lr --algo logreg
   churn train --features train.parquet --model models/v2 --rounds 400 --eta 0.05 --search-budget 10
   churn train --features train.parquet --model models/v3 --positive-weight auto
-  churn train --features all.parquet --model models/v4 --holdout 0.2 && churn eval --model models/v4 --features all.parquet --out reports/v4`,
+  churn train --features all.parquet --model models/v4 --holdout 0.2 && churn eval --model models/v4 --features all.parquet --out reports/v4
+  churn train --uplift --data demo/data --model models/v1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.ParamsFile != "" {
 				if err := mergeParamsFile(cmd, o); err != nil {
 					return err
+				}
+			}
+			if o.Uplift {
+				if err := o.checkUplift(cmd); err != nil {
+					return err
+				}
+				return run(cmd.Context(), o)
+			}
+			if o.Features == "" {
+				return usageErrorf("--features is required (or --uplift with --data)")
+			}
+			for _, name := range []string{"data", "out", "min-arm-units", "bootstrap", "workers"} {
+				if cmd.Flags().Changed(name) {
+					return usageErrorf("--%s applies to --uplift only", name)
 				}
 			}
 			if o.Holdout != 0 {
@@ -90,8 +129,14 @@ the flag names with underscores; flags given explicitly win over the file.`,
 	f := c.Flags()
 	p := &o.Params
 	d := train.DefaultParams()
-	f.StringVar(&o.Features, "features", "", "feature table made by churn features (required)")
-	f.StringVar(&o.Model, "model", "", "model directory to write (required; replaced atomically)")
+	f.StringVar(&o.Features, "features", "", "feature table made by churn features (required without --uplift)")
+	f.StringVar(&o.Model, "model", "", "model directory to write (required; replaced atomically); with --uplift the churn model's, whose uplift/ is written")
+	f.BoolVar(&o.Uplift, "uplift", false, "fit the uplift model on the experiment units of --data into MODEL/uplift/")
+	f.StringVar(&o.Data, "data", "", "--uplift: the dataset (outcomes, features, interventions)")
+	f.StringVar(&o.Out, "out", "", "--uplift: predict's output folder, whose predictions partitions' targeted rows are units too")
+	f.IntVar(&o.MinArmUnits, "min-arm-units", 0, "--uplift: least units each arm needs among training and validation units (0: 50)")
+	f.IntVar(&o.Bootstrap, "bootstrap", 0, "--uplift: resamples behind the verdict's intervals (0: 500)")
+	f.IntVar(&o.Workers, "workers", 0, "--uplift: feature workers (default: CPUs)")
 	f.StringVar(&o.ParamsFile, "params", "", "YAML or JSON file of parameters")
 	f.Float64Var(&o.Holdout, "holdout", 0, "share of customers kept out of the fit, for churn eval on the same table (0: none)")
 	f.Uint64Var(&o.HoldoutSeed, "holdout-seed", 0, "seed of the holdout's hash of customer_id")
@@ -115,7 +160,6 @@ the flag names with underscores; flags given explicitly win over the file.`,
 	f.IntVar(&p.Folds, "folds", d.Folds, "folds for k-fold validation")
 	f.Float64Var(&p.ValidShare, "valid-share", d.ValidShare, "least share of rows in the out-of-time validation")
 	f.IntVar(&p.SearchBudget, "search-budget", d.SearchBudget, "extra hyperparameter settings to try (random search)")
-	c.MarkFlagRequired("features")
 	c.MarkFlagRequired("model")
 	return c
 }
@@ -170,7 +214,23 @@ func mergeParamsFile(cmd *cobra.Command, o *TrainOptions) error {
 	return nil
 }
 
+// checkUplift reports flags that --uplift does not take or needs.
+func (o *TrainOptions) checkUplift(cmd *cobra.Command) error {
+	if o.Data == "" {
+		return usageErrorf("--uplift needs --data (the dataset with the interventions table)")
+	}
+	for _, name := range []string{"features", "holdout", "holdout-seed"} {
+		if cmd.Flags().Changed(name) {
+			return usageErrorf("--%s does not apply to --uplift", name)
+		}
+	}
+	return nil
+}
+
 func runTrain(ctx context.Context, o *TrainOptions) error {
+	if o.Uplift {
+		return runTrainUplift(ctx, o)
+	}
 	start := time.Now()
 	tab, err := features.ReadTable(ctx, o.Features)
 	if err != nil {

@@ -3,9 +3,11 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/churnlab/churn/train"
@@ -61,6 +63,48 @@ func TestTrainFlags(t *testing.T) {
 			w, _ := json.Marshal(want)
 			if string(g) != string(w) {
 				t.Errorf("params\n got %s\nwant %s", g, w)
+			}
+		})
+	}
+}
+
+// TestTrainUpliftFlags checks which flags --uplift needs and refuses, and
+// that the booster flags reach its options.
+func TestTrainUpliftFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		err  string // "" when the command runs
+	}{
+		{"uplift", []string{"--uplift", "--data", "d", "--model", "m", "--rounds", "40", "--min-arm-units", "20"}, ""},
+		{"uplift without data", []string{"--uplift", "--model", "m"}, "--uplift needs --data"},
+		{"uplift with features", []string{"--uplift", "--data", "d", "--model", "m", "--features", "f.parquet"}, "--features does not apply to --uplift"},
+		{"uplift with holdout", []string{"--uplift", "--data", "d", "--model", "m", "--holdout", "0.2"}, "--holdout does not apply"},
+		{"data without uplift", []string{"--features", "f.parquet", "--model", "m", "--data", "d"}, "--data applies to --uplift only"},
+		{"neither features nor uplift", []string{"--model", "m"}, "--features is required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got *TrainOptions
+			c := newTrainCmdWith(IO{}, func(_ context.Context, o *TrainOptions) error {
+				got = o
+				return nil
+			})
+			c.SetArgs(tt.args)
+			c.SilenceUsage, c.SilenceErrors = true, true
+			err := c.Execute()
+			if tt.err != "" {
+				var ue *UsageError
+				if err == nil || !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want a usage error saying %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.Uplift || got.Data != "d" || got.Params.Rounds != 40 || got.MinArmUnits != 20 || got.Params.Eta != train.DefaultParams().Eta {
+				t.Errorf("options %+v", got)
 			}
 		})
 	}

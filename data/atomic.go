@@ -181,6 +181,20 @@ func (t *Txn) Finals() []string {
 	return out
 }
 
+// Staged returns the staging directory of final, where its content is
+// until Commit: readers of what the transaction will publish (a review of
+// tonight's predictions before they are published) read it there. ok is
+// false when final is not staged.
+func (t *Txn) Staged(final string) (dir string, ok bool) {
+	final = filepath.Clean(final)
+	for _, e := range t.entries {
+		if e.final == final {
+			return e.staged, true
+		}
+	}
+	return "", false
+}
+
 // Commit flushes every staged directory to disk and moves each to its
 // final path, in staging order. On error, nothing is published: the
 // directories already moved are put back.

@@ -73,6 +73,12 @@ func TestTxnCommit(t *testing.T) {
 		if _, err := txn.Dir("again", preds); err == nil {
 			t.Error("staging one final path twice is accepted")
 		}
+		if dir, ok := txn.Staged(preds + "/"); !ok || readTree(t, dir)["part-00000.parquet"] != content {
+			t.Errorf("Staged(%s) = %s, %v: not the staged content", preds, dir, ok)
+		}
+		if _, ok := txn.Staged(filepath.Join(out, "other")); ok {
+			t.Error("Staged finds a path that is not staged")
+		}
 		if err := txn.Commit(); err != nil {
 			t.Fatal(err)
 		}

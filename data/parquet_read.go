@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 	"unsafe"
 
@@ -1123,6 +1124,9 @@ func decodeStrings(p parquet.Page, v *Vec, pos, rows int, defs []byte, check str
 		return nil
 	}
 	buf, off := data.ByteArray()
+	if v.transient {
+		return decodeTransient(v, codes, pos, defs, buf, off, check)
+	}
 	if v.intern == nil {
 		v.intern = make(map[string]int32)
 	}
@@ -1156,6 +1160,39 @@ func decodeStrings(p parquet.Page, v *Vec, pos, rows int, defs []byte, check str
 		}
 		last = c
 		codes[i] = c
+		j++
+	}
+	return nil
+}
+
+// decodeTransient decodes a plain page of a transient key column: the
+// values are copied into the batch's arena once and each becomes a view of
+// it with its own code, without interning (keys are only compared, and
+// equal keys are compared by value), so a column of distinct ids costs a
+// copy and a check per value instead of a map insertion and an allocation.
+func decodeTransient(v *Vec, codes []int32, pos int, defs []byte, buf []byte, off []uint32, check stringCheck) error {
+	start := len(v.arena)
+	v.arena = append(v.arena, buf...)
+	a := v.arena[start:]
+	j := 0
+	for i := range codes {
+		if len(defs) > 0 && defs[i] == 0 {
+			codes[i] = -1
+			continue
+		}
+		if j+1 >= len(off) {
+			return fmt.Errorf("%w: page holds fewer values than levels", ErrCorrupt)
+		}
+		lo, hi := off[j], off[j+1]
+		if hi < lo || int(hi) > len(a) {
+			return fmt.Errorf("%w: bad value offsets", ErrCorrupt)
+		}
+		s := unsafe.String(unsafe.SliceData(a[lo:hi]), int(hi-lo))
+		if err := check.apply(s); err != nil {
+			return &badString{at: pos + i, value: strings.Clone(s), err: err}
+		}
+		codes[i] = int32(len(v.Dict))
+		v.Dict = append(v.Dict, s)
 		j++
 	}
 	return nil

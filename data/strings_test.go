@@ -2,9 +2,11 @@ package data
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -202,5 +204,55 @@ func TestWriterRefusesInvalidUTF8(t *testing.T) {
 				t.Fatalf("err = %v, want ErrInvalidUTF8 at column plan, row 3", err)
 			}
 		})
+	}
+}
+
+// TestTransientPlainKeys checks that a plain-encoded key column read with
+// Batch.TransientKeys (views of the batch's arena, one code per value)
+// gives the same values as a normal read, row group after row group.
+func TestTransientPlainKeys(t *testing.T) {
+	usage, _ := LookupTable(UsageTable)
+	path := filepath.Join(t.TempDir(), "usage.parquet")
+	var ids []string
+	for i := 0; i < 50; i++ {
+		ids = append(ids, fmt.Sprintf("c%03d", i/2)) // repeated keys, as in event tables
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dates := NewVec(TypeDate)
+	for range ids {
+		dates.AppendDate(MakeDate(2024, 1, 1))
+	}
+	w, err := NewWriter(f, []ColumnSpec{spec("customer_id", TypeString), spec("date", TypeDate)}, WriterOptions{RowGroupRows: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(len(ids), []Vec{strVec(ids...), dates}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	pf, err := OpenFile(path, usage, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	var got []string
+	var b Batch
+	b.TransientKeys = true
+	for rg := 0; rg < pf.NumRowGroups(); rg++ {
+		if err := pf.ReadRowGroup(rg, nil, false, &b); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < b.N; i++ {
+			got = append(got, strings.Clone(b.Cols[0].Str(i)))
+		}
+	}
+	if !slices.Equal(got, ids) {
+		t.Fatalf("transient keys %q, want %q", got, ids)
 	}
 }

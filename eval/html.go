@@ -14,34 +14,62 @@ import (
 //go:embed report.html.tmpl
 var reportTemplate string
 
-var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
-	"f2":    func(x Num) string { return fmtNum(x, 2) },
-	"f3":    func(x Num) string { return fmtNum(x, 3) },
-	"f4":    func(x Num) string { return fmtNum(x, 4) },
-	"pct":   func(x Num) string { return fmtPct(x) },
-	"money": money,
-	"iv": func(iv Interval) string {
-		return fmt.Sprintf("%s–%s", fmtNum(iv.Lo, 3), fmtNum(iv.Hi, 3))
-	},
-	"gain":   func(iv Interval) string { return fmtSigned(iv) },
-	"level":  func(s string) string { return levelWord[s] },
-	"mark":   func(s string) string { return severityMark[s] },
-	"join":   strings.Join,
-	"add":    func(a, b int) int { return a + b },
-	"psiCls": func(s string) string { return "psi-" + s },
-	"signed": func(x Num) string {
-		if !x.Valid() {
-			return "–"
-		}
-		return fmt.Sprintf("%+.3f", x.F())
-	},
-	"siv": func(iv Interval) string {
-		if !iv.Lo.Valid() {
-			return "–"
-		}
-		return fmt.Sprintf("[%+.3f, %+.3f]", iv.Lo.F(), iv.Hi.F())
-	},
-}).Parse(reportTemplate))
+//go:embed report.css
+var reportCSS string
+
+// StyleSheet returns the CSS of the evaluation report (report.html's
+// <style>): page layout, verdict banner, key-number cards, tables, figures
+// and the classes of the SVG charts. Other reports (churn review) embed it
+// for the same look.
+func StyleSheet() template.CSS { return template.CSS(reportCSS) }
+
+// TemplateFuncs returns the formatting functions of the evaluation
+// report's template, for other reports in the same style: f2, f3 and f4
+// (a Num with 2, 3 or 4 decimals), pct (a share as a percentage with one
+// decimal), money (thousands separators, no decimals), iv (an Interval's
+// ends), gain (a signed Interval with its ends), signed and siv (signed
+// numbers), join, add, and css (StyleSheet). Undefined numbers show as
+// "–". The map is new on each call: callers may add to it.
+func TemplateFuncs() template.FuncMap {
+	return template.FuncMap{
+		"f2":    func(x Num) string { return fmtNum(x, 2) },
+		"f3":    func(x Num) string { return fmtNum(x, 3) },
+		"f4":    func(x Num) string { return fmtNum(x, 4) },
+		"pct":   func(x Num) string { return fmtPct(x) },
+		"money": money,
+		"iv": func(iv Interval) string {
+			return fmt.Sprintf("%s–%s", fmtNum(iv.Lo, 3), fmtNum(iv.Hi, 3))
+		},
+		"gain": func(iv Interval) string { return fmtSigned(iv) },
+		"join": strings.Join,
+		"add":  func(a, b int) int { return a + b },
+		"css":  StyleSheet,
+		"signed": func(x Num) string {
+			if !x.Valid() {
+				return "–"
+			}
+			return fmt.Sprintf("%+.3f", x.F())
+		},
+		"siv": func(iv Interval) string {
+			if !iv.Lo.Valid() {
+				return "–"
+			}
+			return fmt.Sprintf("[%+.3f, %+.3f]", iv.Lo.F(), iv.Hi.F())
+		},
+	}
+}
+
+var tmpl = template.Must(template.New("report").Funcs(reportFuncs()).Parse(reportTemplate))
+
+// reportFuncs are TemplateFuncs plus the evaluation report's own.
+func reportFuncs() template.FuncMap {
+	f := TemplateFuncs()
+	f["level"] = func(s string) string { return levelWord[s] }
+	f["mark"] = func(s string) string { return severityMark[s] }
+	f["psiCls"] = func(s string) string { return "psi-" + s }
+	f["reviewVerdict"] = ReviewVerdictText
+	return f
+}
 
 func fmtNum(x Num, d int) string {
 	if !x.Valid() {
@@ -123,28 +151,28 @@ func nums(v []Num) []float64 {
 // charts builds every SVG chart of the report.
 func (r *Report) charts() map[string]template.HTML {
 	c := map[string]template.HTML{}
-	palette := []string{cGrey, cOrange, cGreen}
+	palette := []string{ColorGrey, ColorOrange, ColorGreen}
 
 	// ROC.
-	roc := lineChart{ID: "roc", Title: "ROC curve", XLabel: "false positive rate (stayed customers flagged)", YLabel: "true positive rate (churners caught)",
-		XMax: 1, YMax: 1, Refs: []refLine{{Diagonal: true}}}
-	roc.Series = append(roc.Series, rocSeries(fmt.Sprintf("model (AUC %.3f)", r.Metrics.ROCAUC.Value.F()), r.Curves.ROC, cBlue, false))
+	roc := LineChart{ID: "roc", Title: "ROC curve", XLabel: "false positive rate (stayed customers flagged)", YLabel: "true positive rate (churners caught)",
+		XMax: 1, YMax: 1, Refs: []RefLine{{Diagonal: true}}}
+	roc.Series = append(roc.Series, rocSeries(fmt.Sprintf("model (AUC %.3f)", r.Metrics.ROCAUC.Value.F()), r.Curves.ROC, ColorBlue, false))
 	for k, b := range r.Baselines {
 		if b.Name != "base_rate" && b.Available && len(b.ROC) > 0 {
 			roc.Series = append(roc.Series, rocSeries(fmt.Sprintf("%s (%.3f)", strings.ReplaceAll(b.Name, "_", " "), b.ROCAUC.F()), b.ROC, palette[k], true))
 		}
 	}
-	c["roc"] = roc.svg()
+	c["roc"] = roc.SVG()
 
 	// PR.
-	pr := lineChart{ID: "pr", Title: "Precision–recall curve", XLabel: "recall (share of churners caught)", YLabel: "precision (share of flagged who churn)", XMax: 1, YMax: 1,
-		Refs: []refLine{{Y: r.Metrics.BaseRate.Value.F(), Label: "base rate (random calls)", Color: cRed, Left: true}}}
-	s := series{Name: fmt.Sprintf("model (PR AUC %.3f)", r.Metrics.PRAUC.Value.F()), Color: cBlue}
+	pr := LineChart{ID: "pr", Title: "Precision–recall curve", XLabel: "recall (share of churners caught)", YLabel: "precision (share of flagged who churn)", XMax: 1, YMax: 1,
+		Refs: []RefLine{{Y: r.Metrics.BaseRate.Value.F(), Label: "base rate (random calls)", Color: ColorRed, Left: true}}}
+	s := Series{Name: fmt.Sprintf("model (PR AUC %.3f)", r.Metrics.PRAUC.Value.F()), Color: ColorBlue}
 	for _, p := range r.Curves.PR {
 		s.X, s.Y = append(s.X, p.Recall.F()), append(s.Y, p.Precision.F())
 	}
-	pr.Series = []series{s}
-	c["pr"] = pr.svg()
+	pr.Series = []Series{s}
+	c["pr"] = pr.SVG()
 
 	// Lift and gains.
 	labels := make([]string, len(r.Deciles))
@@ -154,8 +182,8 @@ func (r *Report) charts() map[string]template.HTML {
 		lift[i] = d.Lift.F()
 		gains = append(gains, d.CumCapture.F())
 	}
-	c["lift"] = barChart{ID: "lift", Title: "Lift by decile", XLabel: "decile of churn probability (1 = highest)", YLabel: "lift (churn rate ÷ base rate)",
-		Labels: labels, Series: []barSeries{{Name: "lift", Values: lift, Color: cBlue}}, Refs: []refLine{{Y: 1, Label: "no lift", Color: cRed}}}.svg()
+	c["lift"] = BarChart{ID: "lift", Title: "Lift by decile", XLabel: "decile of churn probability (1 = highest)", YLabel: "lift (churn rate ÷ base rate)",
+		Labels: labels, Series: []BarSeries{{Name: "lift", Values: lift, Color: ColorBlue}}, Refs: []RefLine{{Y: 1, Label: "no lift", Color: ColorRed}}}.SVG()
 	diag := xs(11)
 	for i := range diag {
 		diag[i] /= 10
@@ -164,8 +192,8 @@ func (r *Report) charts() map[string]template.HTML {
 	for i := range gx {
 		gx[i] = float64(i) / 10
 	}
-	c["gains"] = lineChart{ID: "gains", Title: "Cumulative gains", XLabel: "share of accounts contacted, highest risk first", YLabel: "share of churners caught", XMax: 1, YMax: 1, Percent: true,
-		Series: []series{{Name: "model", X: gx, Y: gains, Color: cBlue, Points: true}, {Name: "random", X: gx, Y: diag, Color: cGrey, Dash: true}}}.svg()
+	c["gains"] = LineChart{ID: "gains", Title: "Cumulative gains", XLabel: "share of accounts contacted, highest risk first", YLabel: "share of churners caught", XMax: 1, YMax: 1, Percent: true,
+		Series: []Series{{Name: "model", X: gx, Y: gains, Color: ColorBlue, Points: true}, {Name: "random", X: gx, Y: diag, Color: ColorGrey, Dash: true}}}.SVG()
 
 	// Reliability.
 	top := 0.0
@@ -177,8 +205,8 @@ func (r *Report) charts() map[string]template.HTML {
 		}
 	}
 	top = math.Min(1, math.Ceil(top*1.1/0.05)*0.05)
-	c["reliability"] = lineChart{ID: "reliability", Title: "Reliability diagram", XLabel: "mean predicted churn probability (per bin)", YLabel: "observed churn rate", XMax: top, YMax: top,
-		Refs: []refLine{{Diagonal: true, Label: "perfect"}}, Series: []series{{Name: "model", X: mp, Y: cr, Color: cBlue, Points: true}}}.svg()
+	c["reliability"] = LineChart{ID: "reliability", Title: "Reliability diagram", XLabel: "mean predicted churn probability (per bin)", YLabel: "observed churn rate", XMax: top, YMax: top,
+		Refs: []RefLine{{Diagonal: true, Label: "perfect"}}, Series: []Series{{Name: "model", X: mp, Y: cr, Color: ColorBlue, Points: true}}}.SVG()
 
 	// Score distributions.
 	sd := r.ScoreDistribution
@@ -192,8 +220,8 @@ func (r *Report) charts() map[string]template.HTML {
 			ymax = math.Max(ymax, v)
 		}
 	}
-	c["scores"] = lineChart{ID: "scores", Title: "Score distribution per class", XLabel: "predicted churn probability", YLabel: "share of the class's rows", XMax: sd.Edges[len(sd.Edges)-1].F(), YMax: math.Max(ymax*1.1, 0.01), Percent: true,
-		Series: []series{{Name: fmt.Sprintf("churned (%d)", sd.ChurnedRows), X: mids, Y: nums(sd.Churned), Color: cRed, Points: true}, {Name: fmt.Sprintf("stayed (%d)", sd.StayedRows), X: mids, Y: nums(sd.Stayed), Color: cBlue, Points: true}}}.svg()
+	c["scores"] = LineChart{ID: "scores", Title: "Score distribution per class", XLabel: "predicted churn probability", YLabel: "share of the class's rows", XMax: sd.Edges[len(sd.Edges)-1].F(), YMax: math.Max(ymax*1.1, 0.01), Percent: true,
+		Series: []Series{{Name: fmt.Sprintf("churned (%d)", sd.ChurnedRows), X: mids, Y: nums(sd.Churned), Color: ColorRed, Points: true}, {Name: fmt.Sprintf("stayed (%d)", sd.StayedRows), X: mids, Y: nums(sd.Stayed), Color: ColorBlue, Points: true}}}.SVG()
 
 	// Backtest.
 	if !r.Backtest.Skipped {
@@ -209,19 +237,19 @@ func (r *Report) charts() map[string]template.HTML {
 		}
 		x := xs(len(dates))
 		xmax := float64(len(dates)) - 0.7
-		c["backtest"] = lineChart{ID: "backtest", Title: "Backtest: ROC AUC at each origin", XLabel: "origin (as-of date)", YLabel: "ROC AUC", XMin: -0.3, XMax: xmax,
+		c["backtest"] = LineChart{ID: "backtest", Title: "Backtest: ROC AUC at each origin", XLabel: "origin (as-of date)", YLabel: "ROC AUC", XMin: -0.3, XMax: xmax,
 			YMin: math.Max(0, math.Floor((lo-0.05)*20)/20), YMax: math.Min(1, math.Ceil((hi+0.05)*20)/20), XTicks: dates,
-			Refs:   []refLine{{Y: r.Metrics.ROCAUC.Value.F(), Label: "this model", Color: cBlue}},
-			Series: []series{{Name: "ROC AUC (retrained)", X: x, Y: auc, Color: cBlue, Points: true}}}.svg()
+			Refs:   []RefLine{{Y: r.Metrics.ROCAUC.Value.F(), Label: "this model", Color: ColorBlue}},
+			Series: []Series{{Name: "ROC AUC (retrained)", X: x, Y: auc, Color: ColorBlue, Points: true}}}.SVG()
 		top := 0.0
 		for _, v := range append(slices.Clone(prauc), base...) {
 			if !math.IsNaN(v) {
 				top = math.Max(top, v)
 			}
 		}
-		c["backtest_pr"] = lineChart{ID: "backtest_pr", Title: "Backtest: PR AUC and base rate", XLabel: "origin (as-of date)", YLabel: "share", XMin: -0.3, XMax: xmax,
+		c["backtest_pr"] = LineChart{ID: "backtest_pr", Title: "Backtest: PR AUC and base rate", XLabel: "origin (as-of date)", YLabel: "share", XMin: -0.3, XMax: xmax,
 			YMax: math.Min(1, math.Ceil(top*1.15*20)/20), XTicks: dates,
-			Series: []series{{Name: "PR AUC", X: x, Y: prauc, Color: cOrange, Points: true}, {Name: "base rate", X: x, Y: base, Color: cGrey, Dash: true, Points: true}}}.svg()
+			Series: []Series{{Name: "PR AUC", X: x, Y: prauc, Color: ColorOrange, Points: true}, {Name: "base rate", X: x, Y: base, Color: ColorGrey, Dash: true, Points: true}}}.SVG()
 	}
 
 	// Importance.
@@ -232,8 +260,8 @@ func (r *Report) charts() map[string]template.HTML {
 		names = append(names, f.Feature)
 		g = append(g, f.GainShare.F())
 	}
-	c["importance"] = barChart{ID: "importance", Title: "Feature importance: share of gain", XLabel: "share of the model's total gain", Labels: names, Horizontal: true, Percent: true,
-		Series: []barSeries{{Name: "gain share", Values: g, Color: cBlue}}}.svg()
+	c["importance"] = BarChart{ID: "importance", Title: "Feature importance: share of gain", XLabel: "share of the model's total gain", Labels: names, Horizontal: true, Percent: true,
+		Series: []BarSeries{{Name: "gain share", Values: g, Color: ColorBlue}}}.SVG()
 	byDrop := slices.Clone(r.Importance.Features)
 	slices.SortStableFunc(byDrop, func(a, b FeatureImportance) int {
 		switch {
@@ -248,8 +276,8 @@ func (r *Report) charts() map[string]template.HTML {
 	for _, f := range byDrop[:min(15, len(byDrop))] {
 		pn, pd = append(pn, f.Feature), append(pd, math.Max(f.PermutationDrop.F(), 0))
 	}
-	c["permutation"] = barChart{ID: "permutation", Title: "Permutation importance: AUC drop", XLabel: "ROC AUC lost when the feature is shuffled", Labels: pn, Horizontal: true,
-		Series: []barSeries{{Name: "AUC drop", Values: pd, Color: cOrange}}}.svg()
+	c["permutation"] = BarChart{ID: "permutation", Title: "Permutation importance: AUC drop", XLabel: "ROC AUC lost when the feature is shuffled", Labels: pn, Horizontal: true,
+		Series: []BarSeries{{Name: "AUC drop", Values: pd, Color: ColorOrange}}}.SVG()
 
 	// Drift.
 	items := append([]DriftItem{r.Drift.Score}, r.Drift.Features...)
@@ -260,9 +288,9 @@ func (r *Report) charts() map[string]template.HTML {
 	for _, it := range items {
 		dn, dv = append(dn, it.Feature), append(dv, it.PSI.F())
 	}
-	c["psi"] = barChart{ID: "psi", Title: "Drift: population stability index", XLabel: "PSI against the training reference", Labels: dn, Horizontal: true,
-		Series: []barSeries{{Name: "PSI", Values: dv, Color: cPink}},
-		Refs:   []refLine{{Y: r.Drift.Moderate.F(), Label: "moderate", Color: cOrange}, {Y: r.Drift.Threshold.F(), Label: "high", Color: cRed}}}.svg()
+	c["psi"] = BarChart{ID: "psi", Title: "Drift: population stability index", XLabel: "PSI against the training reference", Labels: dn, Horizontal: true,
+		Series: []BarSeries{{Name: "PSI", Values: dv, Color: ColorPink}},
+		Refs:   []RefLine{{Y: r.Drift.Moderate.F(), Label: "moderate", Color: ColorOrange}, {Y: r.Drift.Threshold.F(), Label: "high", Color: ColorRed}}}.SVG()
 
 	// Retention.
 	if len(r.Retention.Periods) > 0 {
@@ -278,13 +306,13 @@ func (r *Report) charts() map[string]template.HTML {
 				}
 			}
 		}
-		ret := lineChart{ID: "retention", Title: "Retention per period", XLabel: "end of period (as-of date)", YLabel: "retention (%)", XMin: -0.3, XMax: float64(len(ends)) - 0.7,
-			YMin: math.Floor(lo/5)*5 - 5, YMax: math.Ceil(hi/5)*5 + 5, XTicks: ends, Refs: []refLine{{Y: 100, Label: "100%"}},
-			Series: []series{{Name: "CRR", X: xs(len(ends)), Y: crr, Color: cBlue, Points: true}}}
+		ret := LineChart{ID: "retention", Title: "Retention per period", XLabel: "end of period (as-of date)", YLabel: "retention (%)", XMin: -0.3, XMax: float64(len(ends)) - 0.7,
+			YMin: math.Floor(lo/5)*5 - 5, YMax: math.Ceil(hi/5)*5 + 5, XTicks: ends, Refs: []RefLine{{Y: 100, Label: "100%"}},
+			Series: []Series{{Name: "CRR", X: xs(len(ends)), Y: crr, Color: ColorBlue, Points: true}}}
 		if r.Retention.Revenue {
-			ret.Series = append(ret.Series, series{Name: "GRR", X: xs(len(ends)), Y: grr, Color: cOrange, Points: true}, series{Name: "NRR", X: xs(len(ends)), Y: nrr, Color: cGreen, Points: true})
+			ret.Series = append(ret.Series, Series{Name: "GRR", X: xs(len(ends)), Y: grr, Color: ColorOrange, Points: true}, Series{Name: "NRR", X: xs(len(ends)), Y: nrr, Color: ColorGreen, Points: true})
 		}
-		c["retention"] = ret.svg()
+		c["retention"] = ret.SVG()
 	}
 	if len(r.Retention.Cohorts) > 0 {
 		var cl []string
@@ -292,14 +320,14 @@ func (r *Report) charts() map[string]template.HTML {
 		for _, co := range r.Retention.Cohorts {
 			cl, cv = append(cl, co.Cohort), append(cv, co.ChurnRate.F())
 		}
-		c["cohorts"] = barChart{ID: "cohorts", Title: "Churn rate by signup cohort", XLabel: "signup " + r.Retention.CohortBy, YLabel: fmt.Sprintf("churn within %d days", r.Data.HorizonDays), Labels: cl, Percent: true,
-			Series: []barSeries{{Name: "churn rate", Values: cv, Color: cSky}}}.svg()
+		c["cohorts"] = BarChart{ID: "cohorts", Title: "Churn rate by signup cohort", XLabel: "signup " + r.Retention.CohortBy, YLabel: fmt.Sprintf("churn within %d days", r.Data.HorizonDays), Labels: cl, Percent: true,
+			Series: []BarSeries{{Name: "churn rate", Values: cv, Color: ColorSky}}}.SVG()
 	}
 	return c
 }
 
-func rocSeries(name string, pts []ROCPoint, color string, dash bool) series {
-	s := series{Name: name, Color: color, Dash: dash}
+func rocSeries(name string, pts []ROCPoint, color string, dash bool) Series {
+	s := Series{Name: name, Color: color, Dash: dash}
 	for _, p := range pts {
 		s.X, s.Y = append(s.X, p.FPR.F()), append(s.Y, p.TPR.F())
 	}

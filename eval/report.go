@@ -114,6 +114,9 @@ type Report struct {
 	Retention         Retention          `json:"retention"`
 	Drift             Drift              `json:"drift"`
 	TopAccounts       TopAccounts        `json:"top_accounts"`
+	// Review is the periodic review's summary (SetReview; the nightly
+	// job's reports), absent otherwise.
+	Review *ReviewSummary `json:"review,omitempty"`
 
 	// Elapsed is how long Run took (not written: it differs between runs).
 	Elapsed time.Duration `json:"-"`

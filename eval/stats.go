@@ -40,14 +40,7 @@ func newRanking(p []float64) *ranking {
 		}
 		return a - b
 	})
-	for k := 0; k < len(r.order); {
-		j := k + 1
-		for j < len(r.order) && p[r.order[j]] == p[r.order[k]] {
-			j++
-		}
-		r.blocks = append(r.blocks, j)
-		k = j
-	}
+	r.blocks = metrics.TieBlocks(len(p), func(a, b int) bool { return p[r.order[a]] == p[r.order[b]] })
 	return r
 }
 
@@ -59,13 +52,7 @@ func (r *ranking) rankMetrics(y, w []float64) (auc, ap float64) {
 	for k, i := range r.order {
 		yo[k] = y[i]
 	}
-	if w == nil {
-		w = make([]float64, len(y))
-		for i := range w {
-			w[i] = 1
-		}
-	}
-	return rankAreas(r.blocks, yo, r.order, w)
+	return metrics.RankAreas(r.blocks, yo, r.order, w)
 }
 
 // ordered is a ranking's rows in score order with their labels and
@@ -88,54 +75,7 @@ func (r *ranking) ordered(y []float64, cluster []int) *ordered {
 // metrics returns rankMetrics with each row weighing as its customer's
 // count.
 func (o *ordered) metrics(counts []float64) (auc, ap float64) {
-	return rankAreas(o.blocks, o.y, o.customer, counts)
-}
-
-// rankAreas returns the ROC AUC and average precision of labels y given in
-// decreasing score order, with blocks[k] the end of the k-th block of tied
-// scores, where the row at k weighs w[key[k]].
-func rankAreas(blocks []int, y []float64, key []int, w []float64) (auc, ap float64) {
-	var posTot, negTot float64
-	for k := range y {
-		if y[k] == 1 {
-			posTot += w[key[k]]
-		} else {
-			negTot += w[key[k]]
-		}
-	}
-	if posTot == 0 {
-		return math.NaN(), math.NaN()
-	}
-	auc = math.NaN()
-	if len(blocks) == 1 { // one score for all (a constant baseline)
-		if negTot > 0 {
-			auc = 0.5
-		}
-		return auc, posTot / (posTot + negTot)
-	}
-	var tp, fp, seen, area float64
-	k := 0
-	for _, end := range blocks {
-		var dtp, dfp float64
-		for ; k < end; k++ {
-			if y[k] == 1 {
-				dtp += w[key[k]]
-			} else {
-				dfp += w[key[k]]
-			}
-		}
-		area += dfp * (tp + dtp/2)
-		tp += dtp
-		fp += dfp
-		seen += dtp + dfp
-		if dtp > 0 {
-			ap += dtp / posTot * (tp / seen)
-		}
-	}
-	if negTot > 0 {
-		auc = area / (posTot * negTot)
-	}
-	return auc, ap
+	return metrics.RankAreas(o.blocks, o.y, o.customer, counts)
 }
 
 func wt(w []float64, i int) float64 {

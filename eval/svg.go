@@ -11,20 +11,23 @@ import (
 	"github.com/churnlab/churn/internal/metrics"
 )
 
-// Colours: the Okabe–Ito palette, distinguishable with colour-blindness.
+// Colours of the report charts: the Okabe–Ito palette, distinguishable
+// with colour-blindness. Other reports (churn review) use them for the same
+// look.
 const (
-	cBlue   = "#0072B2"
-	cOrange = "#E69F00"
-	cGreen  = "#009E73"
-	cRed    = "#D55E00"
-	cPink   = "#CC79A7"
-	cSky    = "#56B4E9"
-	cGrey   = "#777777"
-	cYellow = "#F0E442"
+	ColorBlue   = "#0072B2"
+	ColorOrange = "#E69F00"
+	ColorGreen  = "#009E73"
+	ColorRed    = "#D55E00"
+	ColorPink   = "#CC79A7"
+	ColorSky    = "#56B4E9"
+	ColorGrey   = "#777777"
+	ColorYellow = "#F0E442"
 )
 
-// series is one line of a line chart.
-type series struct {
+// Series is one line of a LineChart: points (X[i], Y[i]); a NaN point is
+// skipped. A series without a Name has no legend entry.
+type Series struct {
 	Name   string
 	X, Y   []float64
 	Color  string
@@ -32,8 +35,9 @@ type series struct {
 	Points bool // draw a marker at each point
 }
 
-// refLine is a horizontal reference line (or the diagonal y = x).
-type refLine struct {
+// RefLine is a dashed reference line of a chart: horizontal at Y, or the
+// diagonal y = x when Diagonal (line charts only). Color "" is grey.
+type RefLine struct {
 	Y        float64
 	Diagonal bool
 	Label    string
@@ -41,12 +45,14 @@ type refLine struct {
 	Left     bool // label at the left end
 }
 
-// lineChart is an SVG line chart with axes, ticks, grid and legend.
-type lineChart struct {
+// LineChart is an SVG line chart with axes, ticks, grid and legend, in the
+// evaluation report's style (StyleSheet); SVG renders it. The axes span
+// [XMin, XMax] × [YMin, YMax].
+type LineChart struct {
 	ID, Title, XLabel, YLabel string
 	XMin, XMax, YMin, YMax    float64
-	Series                    []series
-	Refs                      []refLine
+	Series                    []Series
+	Refs                      []RefLine
 	// XTicks, when set, labels the x positions 0..len-1 (e.g. dates).
 	XTicks  []string
 	Percent bool // y ticks as percentages
@@ -112,7 +118,9 @@ func svgOpen(b *strings.Builder, id, title string, w, h int) {
 	fmt.Fprintf(b, `<text class="ct" x="%d" y="22">%s</text>`, marginL-40, esc(title))
 }
 
-func (c lineChart) svg() template.HTML {
+// SVG renders the chart as an inline <svg> element (classes styled by
+// StyleSheet); the same chart gives the same bytes.
+func (c LineChart) SVG() template.HTML {
 	var b strings.Builder
 	svgOpen(&b, c.ID, c.Title, chartW, chartH)
 	pw, ph := float64(chartW-marginL-marginR), float64(chartH-marginT-marginB)
@@ -147,7 +155,7 @@ func (c lineChart) svg() template.HTML {
 	for _, r := range c.Refs {
 		col := r.Color
 		if col == "" {
-			col = cGrey
+			col = ColorGrey
 		}
 		if r.Diagonal {
 			fmt.Fprintf(&b, `<line class="ref" stroke="%s" x1="%s" y1="%s" x2="%s" y2="%s"/>`, col, fnum(sx(c.XMin)), fnum(sy(c.YMin)), fnum(sx(c.XMax)), fnum(sy(c.YMax)))
@@ -194,13 +202,16 @@ func (c lineChart) svg() template.HTML {
 	return template.HTML(b.String())
 }
 
-func legend(b *strings.Builder, ss []series) {
+func legend(b *strings.Builder, ss []Series) {
 	x := float64(marginL + 8)
 	y := float64(marginT - 12)
 	if len(ss) < 2 {
 		return
 	}
 	for _, s := range ss {
+		if s.Name == "" {
+			continue // a line without a legend entry
+		}
 		dash := ""
 		if s.Dash {
 			dash = ` stroke-dasharray="6 4"`
@@ -211,25 +222,28 @@ func legend(b *strings.Builder, ss []series) {
 	}
 }
 
-// barSeries is one set of bars of a bar chart.
-type barSeries struct {
+// BarSeries is one set of bars of a BarChart: Values[i] is the bar of
+// Labels[i].
+type BarSeries struct {
 	Name   string
 	Values []float64
 	Color  string
 }
 
-// barChart is an SVG bar chart: vertical bars per label, or horizontal
+// BarChart is an SVG bar chart: vertical bars per label, or horizontal
 // bars (one row per label) when Horizontal.
-type barChart struct {
+type BarChart struct {
 	ID, Title, XLabel, YLabel string
 	Labels                    []string
-	Series                    []barSeries
-	Refs                      []refLine
+	Series                    []BarSeries
+	Refs                      []RefLine
 	Horizontal                bool
 	Percent                   bool
 }
 
-func (c barChart) svg() template.HTML {
+// SVG renders the chart as an inline <svg> element (classes styled by
+// StyleSheet); the same chart gives the same bytes. NaN values draw no bar.
+func (c BarChart) SVG() template.HTML {
 	if c.Horizontal {
 		return c.hsvg()
 	}
@@ -280,7 +294,7 @@ func (c barChart) svg() template.HTML {
 	for _, r := range c.Refs {
 		col := r.Color
 		if col == "" {
-			col = cGrey
+			col = ColorGrey
 		}
 		fmt.Fprintf(&b, `<line class="ref" stroke="%s" x1="%d" x2="%d" y1="%s" y2="%s"/>`, col, marginL, chartW-marginR, fnum(sy(r.Y)), fnum(sy(r.Y)))
 		fmt.Fprintf(&b, `<text class="rl" x="%d" y="%s" text-anchor="end" fill="%s">%s</text>`, chartW-marginR-4, fnum(sy(r.Y)-4), col, esc(r.Label))
@@ -292,7 +306,7 @@ func (c barChart) svg() template.HTML {
 	return template.HTML(b.String())
 }
 
-func legendBars(b *strings.Builder, ss []barSeries) {
+func legendBars(b *strings.Builder, ss []BarSeries) {
 	if len(ss) < 2 {
 		return
 	}
@@ -306,7 +320,7 @@ func legendBars(b *strings.Builder, ss []barSeries) {
 }
 
 // hsvg draws horizontal bars: labels on the left, one row per label.
-func (c barChart) hsvg() template.HTML {
+func (c BarChart) hsvg() template.HTML {
 	const row, left, right = 22, 210, 60
 	var b strings.Builder
 	n := len(c.Labels)
@@ -355,7 +369,7 @@ func (c barChart) hsvg() template.HTML {
 	for k, r := range c.Refs {
 		col := r.Color
 		if col == "" {
-			col = cGrey
+			col = ColorGrey
 		}
 		anchor, dx := "end", -3.0 // alternate sides so close lines' labels do not overlap
 		if k%2 == 1 {

@@ -118,6 +118,9 @@ func (r *Report) Markdown() []byte {
 	for _, f := range r.Verdict.Findings {
 		w("- %s %s\n", severityMark[f.Severity], f.Message)
 	}
+	if r.Review != nil {
+		w("\n**Periodic review:** %s (%s)\n", r.Review.Headline, r.Review.Link)
+	}
 	if ta := r.TopAccounts; len(ta.Accounts) > 0 {
 		control := ""
 		if ta.Control > 0 {

@@ -222,6 +222,10 @@ type RunOptions struct {
 	// id); the others are read but skipped. It is called from several
 	// goroutines.
 	Keep func(customerID string) bool
+	// DatesOf, when set, gives each customer's own as-of dates (ascending)
+	// in place of Dates: a customer's rows are computed at its dates only
+	// (none when it returns none). It is called from several goroutines.
+	DatesOf func(customerID string) []data.Date
 	// BatchRows is about how many rows a batch holds (a customer's rows
 	// are never split); 0 means DefaultBatchRows.
 	BatchRows int
@@ -246,8 +250,8 @@ func (b *Builder) RunWith(ctx context.Context, opt RunOptions, emit func(*Batch)
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	asOfKnown := len(dates) > 0
-	if !asOfKnown {
+	asOfKnown := len(dates) > 0 || opt.DatesOf != nil
+	if opt.DatesOf == nil && !asOfKnown {
 		if b.label.Mode != LabelSnapshot {
 			return Stats{}, fmt.Errorf("an as-of date is needed for label mode %s", b.label.Mode)
 		}
@@ -264,7 +268,7 @@ func (b *Builder) RunWith(ctx context.Context, opt RunOptions, emit func(*Batch)
 		delete(scan.Columns, data.Customers)
 	}
 	shards := b.ds.Shards(workers * 16)
-	perShard := int(b.ds.Table(data.Customers).NumRows()) / len(shards) * len(dates) * 11 / 10
+	perShard := int(b.ds.Table(data.Customers).NumRows()) / len(shards) * max(1, len(dates)) * 11 / 10
 	batchRows := min(perShard, opt.batchRows())
 	// Each shard's rows come in batches of about batchRows (a customer's
 	// rows are never split), in order, through the shard's channel, which
@@ -335,7 +339,11 @@ func (b *Builder) RunWith(ctx context.Context, opt RunOptions, emit func(*Batch)
 					if opt.Keep != nil && !opt.Keep(h.Customer.ID) {
 						return nil
 					}
-					for _, T := range dates {
+					at := dates
+					if opt.DatesOf != nil {
+						at = opt.DatesOf(h.Customer.ID)
+					}
+					for _, T := range at {
 						added, err := b.Row(h, T, asOfKnown, &vals, bt)
 						if err != nil {
 							return err

@@ -795,3 +795,25 @@ func purchases(v *view, cfg *Config, x *[numFixed]float64) {
 		x[fAOVChange] = (spendM / nM) / (spendBefore / nBefore)
 	}
 }
+
+// Lifecycle returns the customer's monthly revenue and lifecycle stage at
+// T as the mrr and lifecycle_stage features compute them (the lifecycle
+// group alone, with cfg's onboarding and renewal windows): from the
+// subscriptions in force before T when the history has the subscriptions
+// table, else today's customers row. mrr is NaN and stage "" when unknown.
+// h needs what LifecycleInputs reads. Safe for concurrent use.
+func Lifecycle(h *data.History, T data.Date, cfg *Config) (mrr float64, stage string) {
+	var v Values
+	if err := computeMask(h, T, cfg, 1<<gLifecycle, &v); err != nil {
+		// Only an overflowing revenue fails: it is unknown.
+		return nan, v.Cat[fStage]
+	}
+	return v.Num[fMRR], v.Cat[fStage]
+}
+
+// LifecycleInputs returns the scan options that read what Lifecycle
+// reads: the customers' lifecycle columns and the subscriptions table.
+func LifecycleInputs() data.ScanOptions {
+	return data.ScanOptions{Tables: []string{data.Subscriptions}, Columns: map[string][]string{
+		data.Customers: {"signup_date", "plan", "segment", "region", "seats", "mrr", "contract_end"}}}
+}

@@ -1,6 +1,8 @@
 package features
 
 import (
+	"context"
+	"fmt"
 	"math"
 	"testing"
 
@@ -217,5 +219,70 @@ func TestPaymentStatusWithoutDates(t *testing.T) {
 	// late: 05-15 (status late, due 05-29 < T) and 06-10 (open, due 06-24 < T); 06-25 is not yet due.
 	if v.Num[fLatePaymentsM] != 2 || v.Num[fFailedPaymentsM] != 1 || v.Num[fDaysPastDue] != float64(T-day("2024-06-15")) {
 		t.Errorf("late, failed, past due = %v, %v, %v", v.Num[fLatePaymentsM], v.Num[fFailedPaymentsM], v.Num[fDaysPastDue])
+	}
+}
+
+// TestLifecycle checks that Lifecycle, on a scan reading only
+// LifecycleInputs, gives the mrr and lifecycle_stage that Compute gives on
+// the whole history, with and without a subscriptions table.
+func TestLifecycle(t *testing.T) {
+	r := newRand()
+	var hs []*data.History
+	for i := 0; i < 60; i++ {
+		h := randomHistory(r)
+		h.Customer.ID = fmt.Sprintf("C%03d", i)
+		hs = append(hs, h)
+	}
+	dates := []data.Date{day("2023-02-01"), day("2023-09-15"), day("2024-06-01"), day("2025-07-01")}
+	cfg := defaultConfig()
+	for _, tables := range [][]string{{data.Subscriptions, data.UsageTable}, {data.UsageTable}} {
+		t.Run(fmt.Sprint(tables), func(t *testing.T) {
+			dir := t.TempDir()
+			writeDataset(t, dir, hs, tables...)
+			ds, err := data.Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ds.Close()
+			type got struct {
+				mrr   float64
+				stage string
+			}
+			run := func(opt data.ScanOptions, f func(h *data.History, T data.Date) got) []got {
+				var out []got
+				if _, err := ds.Scan(context.Background(), data.KeyRange{}, opt, func(h *data.History) error {
+					for _, T := range dates {
+						out = append(out, f(h, T))
+					}
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				return out
+			}
+			want := run(data.ScanOptions{}, func(h *data.History, T data.Date) got {
+				var v Values
+				if err := Compute(h, T, cfg, &v); err != nil {
+					t.Fatal(err)
+				}
+				return got{v.Num[fMRR], v.Cat[fStage]}
+			})
+			have := run(LifecycleInputs(), func(h *data.History, T data.Date) got {
+				m, s := Lifecycle(h, T, cfg)
+				return got{m, s}
+			})
+			known := 0
+			for i := range want {
+				if !approx(have[i].mrr, want[i].mrr) || have[i].stage != want[i].stage {
+					t.Fatalf("row %d: Lifecycle %+v, Compute %+v", i, have[i], want[i])
+				}
+				if !math.IsNaN(want[i].mrr) && want[i].stage != "" {
+					known++
+				}
+			}
+			if known == 0 {
+				t.Fatal("no revenue was known: the test checks nothing")
+			}
+		})
 	}
 }

@@ -141,3 +141,46 @@ func Label(h *data.History, T data.Date, l *LabelConfig) (label float64, active 
 	}
 	return unknown, false
 }
+
+// ResolveLabel returns lc with its defaults filled (EnsureDefaults),
+// validated, its mode resolved for ds (LabelAuto becomes the first label
+// source the dataset holds: churn_events, customers.churn_date,
+// customers.churned, orders) and, when lc.DataEnd is unset (NoDate or
+// zero), the data end inferred from ds (the latest day in any time
+// column). It is what NewSpec does to the label settings, for callers that
+// label without building features (churn review).
+func ResolveLabel(ds *data.Dataset, lc LabelConfig) (LabelConfig, error) {
+	lc.EnsureDefaults()
+	if err := lc.Validate(); err != nil {
+		return lc, err
+	}
+	mode, err := resolveMode(lc.Mode, datasetHas(ds))
+	if err != nil {
+		return lc, err
+	}
+	lc.Mode = mode
+	if lc.DataEnd == data.NoDate || lc.DataEnd == 0 {
+		lc.DataEnd = inferDataEnd(ds)
+	}
+	return lc, nil
+}
+
+// LabelInputs returns the scan options that read what Label reads in mode
+// (resolved, not auto): the customers' signup and churn columns and the
+// mode's label table, with only the columns Label looks at. A scan with
+// them gives Label everything it needs at a fraction of a full scan.
+func LabelInputs(mode LabelMode) data.ScanOptions {
+	cust := []string{"signup_date", "churn_date", "churned"}
+	switch mode {
+	case LabelChurnEvents:
+		return data.ScanOptions{Tables: []string{data.ChurnEvents}, Columns: map[string][]string{
+			data.Customers: cust, data.ChurnEvents: {"churn_date", "reactivated_at"}}}
+	case LabelInactivity:
+		return data.ScanOptions{Tables: []string{data.Orders}, Columns: map[string][]string{
+			data.Customers: cust, data.Orders: {"ts"}}}
+	case LabelNone:
+		return data.ScanOptions{Tables: []string{data.ChurnEvents}, Columns: map[string][]string{
+			data.Customers: cust, data.ChurnEvents: {"churn_date", "reactivated_at"}}}
+	}
+	return data.ScanOptions{Tables: []string{}, Columns: map[string][]string{data.Customers: cust}}
+}

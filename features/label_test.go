@@ -1,8 +1,10 @@
 package features
 
 import (
+	"context"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/churnlab/churn/data"
@@ -186,5 +188,90 @@ func TestLabelObservedAtDataEnd(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLabelInputs checks that a scan reading only LabelInputs(mode) gives
+// Label what a full scan gives it, in every mode.
+func TestLabelInputs(t *testing.T) {
+	r := newRand()
+	var hs []*data.History
+	for i := 0; i < 80; i++ {
+		h := randomHistory(r)
+		h.Customer.ID = fmt.Sprintf("C%03d", i)
+		h.Customer.Churned = int8(r.IntN(3) - 1)
+		if r.IntN(2) == 0 {
+			d := day("2023-01-01") + data.Date(r.IntN(900))
+			h.Customer.ChurnDate = d
+			ev := data.ChurnEvent{ChurnDate: d, ReactivatedAt: data.NoDate}
+			if r.IntN(3) == 0 {
+				ev.ReactivatedAt = d + data.Date(1+r.IntN(60))
+			}
+			h.ChurnEvents = append(h.ChurnEvents, ev)
+		}
+		hs = append(hs, h)
+	}
+	dir := t.TempDir()
+	writeDataset(t, dir, hs, data.ChurnEvents, data.Orders, data.UsageTable, data.Tickets)
+	ds, err := data.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	dates := []data.Date{day("2023-03-01"), day("2023-11-15"), day("2024-06-01"), day("2025-01-01")}
+	labels := func(opt data.ScanOptions, lc *LabelConfig) []float64 {
+		var out []float64
+		_, err := ds.Scan(context.Background(), data.KeyRange{}, opt, func(h *data.History) error {
+			for _, T := range dates {
+				l, active := Label(h, T, lc)
+				if !active {
+					l = -1
+				}
+				out = append(out, l)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for _, mode := range []LabelMode{LabelChurnEvents, LabelChurnDate, LabelSnapshot, LabelInactivity, LabelNone} {
+		t.Run(string(mode), func(t *testing.T) {
+			lc, err := ResolveLabel(ds, LabelConfig{Mode: mode})
+			if err != nil {
+				t.Fatal(err)
+			}
+			full, part := labels(data.ScanOptions{}, &lc), labels(LabelInputs(mode), &lc)
+			known := 0
+			for i := range full {
+				if !approx(full[i], part[i]) {
+					t.Fatalf("label %d: %v with every table, %v with LabelInputs", i, full[i], part[i])
+				}
+				if full[i] >= 0 {
+					known++
+				}
+			}
+			if mode != LabelNone && known == 0 {
+				t.Fatal("no label was known: the test checks nothing")
+			}
+		})
+	}
+}
+
+func TestResolveLabel(t *testing.T) {
+	ds := randomDataset(t, 5) // customers (with churn_date), usage and tickets
+	if _, err := ResolveLabel(ds, LabelConfig{Mode: LabelChurnEvents}); err == nil || !strings.Contains(err.Error(), "needs churn_events") {
+		t.Errorf("ResolveLabel churn_events without the table: %v", err)
+	}
+	if _, err := ResolveLabel(ds, LabelConfig{Horizon: -3}); err == nil || !strings.Contains(err.Error(), "horizon") {
+		t.Errorf("ResolveLabel with a negative horizon: %v", err)
+	}
+	lc, err := ResolveLabel(ds, LabelConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, last := DataRange(ds); lc.Mode != LabelChurnDate || lc.Horizon != 90 || lc.DataEnd != last {
+		t.Errorf("ResolveLabel = %+v; want the default horizon and the data end %s", lc, last)
 	}
 }

@@ -63,19 +63,15 @@ func NewSpec(ds *data.Dataset, cfg Config, lc LabelConfig) (*Spec, LabelConfig, 
 	if err := errors.Join(cfg.Validate(), lc.Validate()); err != nil {
 		return nil, lc, err
 	}
-	has := datasetHas(ds)
-	mode, err := resolveMode(lc.Mode, has)
+	lc, err := ResolveLabel(ds, lc)
 	if err != nil {
 		return nil, lc, err
 	}
-	lc.Mode = mode
-	if lc.DataEnd == data.NoDate || lc.DataEnd == 0 {
-		lc.DataEnd = inferDataEnd(ds)
-	}
+	has := datasetHas(ds)
 	spec := &Spec{
 		Version: SpecVersion,
 		Config:  cfg,
-		Label:   LabelSpec{Mode: mode, HorizonDay: lc.Horizon, GapDays: lc.Gap, DataEnd: lc.DataEnd.String()},
+		Label:   LabelSpec{Mode: lc.Mode, HorizonDay: lc.Horizon, GapDays: lc.Gap, DataEnd: lc.DataEnd.String()},
 		Input:   InputStamp{Rows: map[string]int64{}},
 	}
 	for _, tf := range ds.Tables() {

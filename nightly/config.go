@@ -19,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/churnlab/churn/eval"
+	"github.com/churnlab/churn/eval/review"
 	"github.com/churnlab/churn/features"
 	"github.com/churnlab/churn/predict"
 	"github.com/churnlab/churn/train"
@@ -44,6 +45,9 @@ type Config struct {
 	Promotion PromotionConfig `yaml:"promotion"`
 	Eval      eval.Config     `yaml:"eval"`
 	Predict   predict.Config  `yaml:"predict"`
+	// Review sets the periodic review run after scoring (docs/review.md);
+	// its outcome window is the label's.
+	Review review.Config `yaml:"review"`
 	// KeepRuns is how many run folders (with their training tables) are kept
 	// under out/runs (default 14).
 	KeepRuns int `yaml:"keep_runs"`
@@ -176,6 +180,7 @@ func (c *Config) EnsureDefaults() {
 	}
 	c.Eval.EnsureDefaults()
 	c.Predict.EnsureDefaults()
+	c.Review.EnsureDefaults()
 }
 
 // Validate reports settings that cannot work, all at once.
@@ -236,6 +241,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Predict.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("predict: %w", err))
+	}
+	if err := c.Review.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("review: %w", err))
 	}
 	return errors.Join(errs...)
 }

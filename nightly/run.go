@@ -17,6 +17,7 @@ import (
 
 	"github.com/churnlab/churn/data"
 	"github.com/churnlab/churn/eval"
+	"github.com/churnlab/churn/eval/review"
 	"github.com/churnlab/churn/features"
 	"github.com/churnlab/churn/internal/metrics"
 	"github.com/churnlab/churn/predict"
@@ -77,8 +78,11 @@ type Manifest struct {
 	// cohort, share) the predictions' treatment_group belongs to, and how
 	// many customers each play targeted and held out (nil before scoring).
 	Experiment *predict.ExperimentInfo `json:"experiment,omitempty"`
-	Outputs    RunOutputs              `json:"outputs"`
-	Warnings   []string                `json:"warnings,omitempty"`
+	// Review is the periodic review run with tonight's predictions (nil
+	// when it failed: see Warnings).
+	Review   *ReviewInfo `json:"review,omitempty"`
+	Outputs  RunOutputs  `json:"outputs"`
+	Warnings []string    `json:"warnings,omitempty"`
 
 	// Top lists tonight's riskiest customers (not written to the file).
 	Top []predict.Prediction `json:"-"`
@@ -106,13 +110,29 @@ type RunOutputs struct {
 	Predictions string `json:"predictions,omitempty"`
 	Alerts      string `json:"alerts,omitempty"`
 	Report      string `json:"report,omitempty"`
-	Registry    string `json:"registry,omitempty"`
+	// Review is review.html, published right after the others (absent
+	// when the review failed).
+	Review   string `json:"review,omitempty"`
+	Registry string `json:"registry,omitempty"`
 	// ScoredWith is the model version the predictions and alerts hold
 	// (model_version in their rows and _manifest.json).
 	ScoredWith string `json:"scored_with,omitempty"`
 	// Evaluated is the model version the report evaluates: the challenger
 	// (its inputs.model), compared with Previous.
 	Evaluated string `json:"evaluated,omitempty"`
+}
+
+// ReviewInfo is the periodic review of a run (churn review,
+// docs/review.md): its one-line headline and where it is.
+type ReviewInfo struct {
+	Headline string `json:"headline"`
+	// HTML is review.html's path once published ("" when publishing it
+	// failed).
+	HTML string `json:"html,omitempty"`
+	// Plays counts the plays reviewed; Works those whose uplift interval
+	// lies above zero.
+	Plays int `json:"plays"`
+	Works int `json:"works"`
 }
 
 // Step is one stage of the run with its timing.
@@ -144,7 +164,7 @@ var ErrInput = errors.New("input validation failed")
 var ErrNoModel = errors.New("no model to score with")
 
 // stepNames are the stages, for the progress bar.
-var stepNames = []string{"validate inputs", "training snapshots", "train challenger", "evaluate", "decide", "score", "report", "publish"}
+var stepNames = []string{"validate inputs", "training snapshots", "train challenger", "evaluate", "decide", "score", "review", "report", "publish"}
 
 // Run runs the nightly job. The returned manifest is also written to
 // out/runs/<run id>/manifest.json, on failure too (errors in the
@@ -463,12 +483,33 @@ func (j *job) run(ctx context.Context) error {
 		return err
 	}
 
-	// 7. Report: the challenger's evaluation, with tonight's population
-	// checked for drift against the scoring model's training data.
+	// 7. Review: every predictions partition, tonight's staged one
+	// included, against the outcomes and interventions. It is staged in a
+	// transaction of its own, published right after the predictions: a
+	// review that fails is a warning and never holds back or unpublishes
+	// tonight's predictions.
 	reportDir := filepath.Join(c.Out, "reports", "as_of="+asOf.String())
+	rv, reviewTxn, err := j.review(ctx, ds, txn, staged, &fc)
+	if reviewTxn != nil {
+		defer reviewTxn.Abort()
+	}
+	if err != nil {
+		return err
+	}
+
+	// 8. Report: the challenger's evaluation, with tonight's population
+	// checked for drift against the scoring model's training data, and the
+	// review's section.
 	err = j.step("report", func() (string, error) {
 		d := driftCount.Drift(fmt.Sprintf("customers scored as of %s, against the training data of %s", asOf, scoreVersion))
 		rep.SetDrift(d)
+		if rv != nil {
+			rel, err := filepath.Rel(reportDir, filepath.Join(review.ReportDir(c.Out, asOf), review.HTMLFile))
+			if err != nil {
+				return "", err
+			}
+			rep.SetReview(rv.Summary(filepath.ToSlash(rel)))
+		}
 		j.mf.Verdict, j.mf.Headline, j.mf.Drifting = rep.Verdict.Level, rep.Verdict.Headline, d.Drifting
 		dir, err := txn.Dir("report", reportDir)
 		if err != nil {
@@ -487,8 +528,8 @@ func (j *job) run(ctx context.Context) error {
 		return err
 	}
 
-	// 8. Publish: store the challenger, move every output into place
-	// together, then move the champion pointer. Each published folder
+	// 9. Publish: store the challenger, move every output into place
+	// together, then move the champion pointer; then the review. Each published folder
 	// names the model version it holds, and so does the manifest.
 	err = j.step("publish", func() (string, error) {
 		added, err := j.reg.Add(j.mf.Challenger, challenger, j.card(challenger, rep))
@@ -512,6 +553,14 @@ func (j *job) run(ctx context.Context) error {
 		res := staged.Result
 		j.mf.Outputs = RunOutputs{Predictions: res.PredictionsDir, Alerts: res.AlertsDir, Report: filepath.Join(reportDir, eval.HTMLFile), Registry: c.Registry,
 			ScoredWith: scoreVersion, Evaluated: j.mf.Challenger}
+		if reviewTxn != nil {
+			if err := reviewTxn.Commit(); err != nil {
+				j.warn("publish the review: %v (the predictions are published)", err)
+			} else {
+				j.mf.Review.HTML = filepath.Join(review.ReportDir(c.Out, asOf), review.HTMLFile)
+				j.mf.Outputs.Review = j.mf.Review.HTML
+			}
+		}
 		pl := j.mf.Promotion
 		if promote {
 			if err := j.reg.Promote(j.mf.Challenger); err != nil {
@@ -527,13 +576,67 @@ func (j *job) run(ctx context.Context) error {
 		return err
 	}
 
-	// 9. Notify: the webhook, after everything is published. A required
+	// 10. Notify: the webhook, after everything is published. A required
 	// webhook that failed fails the run; the outputs stay published.
 	if err := staged.Deliver(ctx); err != nil {
 		j.mf.Warnings = append(j.mf.Warnings, err.Error())
 		return fmt.Errorf("%w (the predictions, alerts and report are published)", err)
 	}
 	return nil
+}
+
+// review runs the periodic review over the published predictions and
+// tonight's staged ones (in txn) and stages it in a transaction of its own,
+// returned for the publish step to commit. Its step fails the run only
+// when the run is interrupted: a review that cannot be made is a warning
+// in the manifest, and the review and its transaction are nil then.
+func (j *job) review(ctx context.Context, ds *data.Dataset, txn *data.Txn, staged *predict.Staged, fc *features.Config) (*review.Review, *data.Txn, error) {
+	c, asOf := j.c, j.opt.AsOf
+	var rv *review.Review
+	var rtx *data.Txn
+	err := j.step("review", func() (string, error) {
+		tonight, ok := txn.Staged(staged.Result.PredictionsDir)
+		if !ok {
+			j.warn("review: tonight's predictions are not staged at %s", staged.Result.PredictionsDir)
+			return "skipped: tonight's predictions are not staged", nil
+		}
+		r, err := review.Run(ctx, review.Options{Dataset: ds, Out: c.Out, AsOf: asOf, Label: *c.labelConfig(), Features: fc, Config: c.Review,
+			Staged: map[data.Date]string{asOf: tonight}, Now: j.now, Logger: j.log})
+		if err == nil {
+			rtx, err = data.BeginTxn(filepath.Join(c.Out, predict.StagingDir))
+		}
+		if err == nil {
+			err = r.Stage(rtx, c.Out, j.opt.Version)
+		}
+		if err != nil {
+			if rtx != nil {
+				rtx.Abort()
+				rtx = nil
+			}
+			if ctx.Err() != nil {
+				return "", ctx.Err()
+			}
+			j.warn("review failed (the predictions are published without it): %v", err)
+			return "failed: " + err.Error(), nil
+		}
+		rv = r
+		info := &ReviewInfo{Headline: r.Headline, Plays: len(r.Plays)}
+		for _, p := range r.Plays {
+			if p.Verdict == "works" {
+				info.Works++
+			}
+		}
+		j.mf.Review = info
+		return r.Headline, nil
+	})
+	return rv, rtx, err
+}
+
+// warn logs a warning and records it in the manifest.
+func (j *job) warn(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	j.log.Warn(msg)
+	j.mf.Warnings = append(j.mf.Warnings, msg)
 }
 
 // criticalFindings lists the report's critical findings, for messages.

@@ -72,6 +72,7 @@ func TestRunTwice(t *testing.T) {
 			t.Errorf("second run: challenger %s, champion %s, %s", mf.Challenger, mf.Champion, mf.Promotion.Reason)
 		}
 		checkControlGroups(t, mf)
+		checkReview(t, mf)
 		files, _ := filepath.Glob(filepath.Join(mf.Outputs.Predictions, "*.parquet"))
 		if len(files) == 0 {
 			t.Fatal("no prediction files")
@@ -252,5 +253,92 @@ func TestConfig(t *testing.T) {
 				t.Errorf("control %+v, err %v; want share %g", c.Predict.Control.Experiment(), err, tt.share)
 			}
 		})
+	}
+}
+
+// checkReview checks that a run reviewed its predictions: the review step,
+// the manifest's headline, review.html published, and the report's review
+// section with the same headline.
+func checkReview(t *testing.T, mf *Manifest) {
+	t.Helper()
+	var step *Step
+	for i := range mf.Steps {
+		if mf.Steps[i].Name == "review" {
+			step = &mf.Steps[i]
+		}
+	}
+	if step == nil || mf.Review == nil || step.Note != mf.Review.Headline || !strings.HasPrefix(mf.Review.Headline, "Review "+mf.AsOf+": ") {
+		t.Fatalf("review step %+v, manifest review %+v", step, mf.Review)
+	}
+	if mf.Review.HTML == "" || mf.Outputs.Review != mf.Review.HTML {
+		t.Fatalf("review published at %q (outputs %q)", mf.Review.HTML, mf.Outputs.Review)
+	}
+	for _, f := range []string{"review.html", "review.json", "review.md", "saved_customers.parquet"} {
+		if _, err := os.Stat(filepath.Join(filepath.Dir(mf.Review.HTML), f)); err != nil {
+			t.Error(err)
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(filepath.Dir(mf.Outputs.Report), eval.JSONFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep eval.Report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Review == nil || rep.Review.Headline != mf.Review.Headline || rep.Review.Link != "../../review/as_of="+mf.AsOf+"/review.html" {
+		t.Errorf("report's review section %+v", rep.Review)
+	}
+	html, _ := os.ReadFile(mf.Outputs.Report)
+	if !bytes.Contains(html, []byte(`<h2 id="review">Periodic review</h2>`)) {
+		t.Error("report.html has no review section")
+	}
+}
+
+// TestRunReviewFails checks that a review that cannot be made (an old
+// predictions partition is corrupt) is a warning: the run succeeds and
+// publishes its predictions and report, without a review.
+func TestRunReviewFails(t *testing.T) {
+	root := t.TempDir()
+	cfg := testConfig(t, demo(t), root)
+	// Last month's run, which tonight's compares with, is fine.
+	if _, err := Run(context.Background(), Options{Config: cfg, AsOf: data.MakeDate(2024, 11, 1), Now: clock, Version: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	broken := predict.PartitionDir(cfg.Out, predict.PredictionsDir, data.MakeDate(2024, 6, 1))
+	if err := os.MkdirAll(broken, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string]string{"part-00000.parquet": "not parquet", predict.SuccessFile: ""} {
+		if err := os.WriteFile(filepath.Join(broken, name), []byte(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mf, err := Run(context.Background(), Options{Config: cfg, AsOf: data.MakeDate(2024, 12, 1), Now: clock, Version: "test"})
+	if err != nil {
+		t.Fatalf("a failed review failed the run: %v", err)
+	}
+	if mf.Outcome != "ok" || mf.Review != nil || mf.Outputs.Review != "" || mf.Outputs.Predictions == "" {
+		t.Fatalf("manifest: outcome %s, review %+v, outputs %+v", mf.Outcome, mf.Review, mf.Outputs)
+	}
+	warned := false
+	for _, w := range mf.Warnings {
+		warned = warned || (strings.Contains(w, "review failed") && strings.Contains(w, "part-00000.parquet"))
+	}
+	if !warned {
+		t.Errorf("warnings %q do not say the review failed and why", mf.Warnings)
+	}
+	if _, err := os.Stat(filepath.Join(mf.Outputs.Predictions, predict.SuccessFile)); err != nil {
+		t.Errorf("the predictions are not published: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Out, "review", "as_of=2024-12-01")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a review was published: %v", err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(filepath.Dir(mf.Outputs.Report), eval.JSONFile))
+	if bytes.Contains(raw, []byte(`"review"`)) {
+		t.Error("the report has a review section without a review")
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Out, predict.StagingDir)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("staging left behind: %v", err)
 	}
 }

@@ -38,9 +38,21 @@ type Config struct {
 	// Control holds out a share of the customers each play targets as a
 	// control group (docs/playbook.md#control-groups).
 	Control ControlConfig `yaml:"control"`
+	// RankBy orders the customers (the rank column, the tiers' capacity,
+	// the alerts): RankByRisk (default) by churn probability,
+	// RankBySavedMRR by expected_mrr_saved when the model directory holds
+	// a trusted uplift model (docs/playbook.md#ranking-by-who-can-be-saved);
+	// without one the run ranks by risk and says why.
+	RankBy  string        `yaml:"rank_by"`
 	Webhook WebhookConfig `yaml:"webhook"`
 	Output  OutputConfig  `yaml:"output"`
 }
+
+// Rankings: what rank_by accepts.
+const (
+	RankByRisk     = "risk"
+	RankBySavedMRR = "saved_mrr"
+)
 
 // DefaultControlShare is the control share when control.share is not
 // set: one targeted customer in ten is held out.
@@ -248,6 +260,9 @@ func (c *Config) EnsureDefaults() {
 	if c.Alerts == nil {
 		c.Alerts = DefaultAlertRules()
 	}
+	if c.RankBy == "" {
+		c.RankBy = RankByRisk
+	}
 	if c.Control.Share == nil {
 		share := DefaultControlShare
 		c.Control.Share = &share
@@ -306,6 +321,9 @@ func (c *Config) Validate() error {
 	}
 	if h, m := c.Tiers.High.MinProbability, c.Tiers.Medium.MinProbability; h != nil && m != nil && *m > *h {
 		bad("tiers.medium.min_probability (%g) is above tiers.high.min_probability (%g)", *m, *h)
+	}
+	if c.RankBy != RankByRisk && c.RankBy != RankBySavedMRR {
+		bad("rank_by %q: want risk or saved_mrr", c.RankBy)
 	}
 	switch c.Reasons.Method {
 	case ReasonsAuto, ReasonsExact, ReasonsApprox, ReasonsNone:

@@ -31,6 +31,12 @@ type Options struct {
 	Dataset *data.Dataset
 	// Model is the loaded model (required). Run does not close it.
 	Model *train.Model
+	// Uplift is the uplift model of the model's directory (nil: none). A
+	// trusted one whose feature spec matches the model's fills
+	// expected_uplift and expected_mrr_saved, and lets rank_by saved_mrr
+	// rank by them; any other is ignored, with the reason logged and
+	// recorded in the manifest. Run does not close it.
+	Uplift *train.UpliftModel
 	// ModelVersion is written in every row; "" means ModelFingerprint(Model).
 	ModelVersion string
 	// AsOf is the as-of date (required): features use data strictly before
@@ -98,6 +104,11 @@ type Result struct {
 	// were computed (the rows' reason_method).
 	ReasonsMethod string
 	ModelVersion  string
+	// RankBy is how the customers were ranked: risk or saved_mrr (only
+	// with a trusted uplift model, whatever the config asks).
+	RankBy string
+	// Uplift describes the uplift model given (nil when none).
+	Uplift *UpliftInfo
 	// Previous is the as-of date of the run compared with (NoDate when
 	// none) and PreviousMatched the customers found in it.
 	Previous        data.Date
@@ -136,6 +147,11 @@ type Prediction struct {
 	// none.
 	ReasonMethod      string
 	Action, OwnerRole string
+	// ExpectedUplift is the expected reduction of the churn probability
+	// from the customer's play and ExpectedMRRSaved that times the MRR
+	// (NaN when no trusted uplift model was used, or the revenue is
+	// unknown).
+	ExpectedUplift, ExpectedMRRSaved float64
 	// Play is the play that targets the customer ("" in the low tier) and
 	// Group its treatment group there: data.GroupTreat,
 	// data.GroupControl (never contact because of churn), or "" when not
@@ -156,6 +172,7 @@ type customerScore struct {
 	stage    string
 	reasons  [MaxReasons]reasonRef
 	prevProb float64 // NaN when none
+	uplift   float64 // expected_uplift; NaN when not computed
 	prevTier int8    // -1 when none
 	tier     int8
 	alerted  bool // an alert was raised (never for control customers)
@@ -390,8 +407,21 @@ func Stage(ctx context.Context, opt Options, txn *data.Txn) (*Staged, error) {
 	log.Info("scoring", "data", ds.Dir, "as_of", opt.AsOf.String(), "customers", customers, "model", version, "reasons", method, "active_rule", lc.Mode)
 
 	// Score: features → model → reasons, batch by batch in customer order.
+	up, upModel := upliftFor(opt.Uplift, spec)
+	rankBy := cfg.RankBy
+	switch {
+	case up == nil:
+	case up.Note != "":
+		log.Warn("uplift model ignored: "+up.Note, "verdict", up.Verdict)
+	case up.Used:
+		log.Info("uplift model", "qini", up.Qini, "qini_risk", up.QiniRisk, "valid_from", up.ValidFrom)
+	}
+	if rankBy == RankBySavedMRR && upModel == nil {
+		rankBy = RankByRisk
+		log.Warn("rank_by saved_mrr needs a trusted uplift model (churn train --uplift): ranking by risk")
+	}
 	sc := &scoring{
-		spec: spec, rend: newRenderer(spec, cfg.Playbook), rules: rules,
+		spec: spec, rend: newRenderer(spec, cfg.Playbook), rules: rules, method: method, uplift: upModel,
 		mrr: featureIndex(spec, "mrr", features.Numeric), stage: featureIndex(spec, "lifecycle_stage", features.Categorical),
 		owners: map[string]string{},
 		// Every customer of the table may be scored: one allocation instead
@@ -425,6 +455,12 @@ func Stage(ctx context.Context, opt Options, txn *data.Txn) (*Staged, error) {
 	matched := sc.joinPrevious(prev)
 	order := sc.rank()
 	tiers := assignTiers(sc.recs, order, cfg.Tiers)
+	if upModel != nil {
+		sc.untargetedUplift()
+	}
+	if rankBy == RankBySavedMRR {
+		order, tiers = sc.rankBySaved(cfg.Tiers)
+	}
 	exp := sc.assignGroups(cfg.Control.Experiment(), method)
 	log.Info("control groups", "share", exp.Share, "seed", exp.Seed, "cohort", exp.Cohort, "targeted", exp.Targeted, "control", exp.Control)
 	alerts, skipped, err := sc.evaluate(ctx, order)
@@ -448,7 +484,7 @@ func Stage(ctx context.Context, opt Options, txn *data.Txn) (*Staged, error) {
 	res := &Result{
 		AsOf: opt.AsOf, Rows: int64(len(sc.recs)), Tiers: tiers, ReasonsMethod: method, ModelVersion: version,
 		Previous: run.prevAsOf, PreviousMatched: matched, ActiveRule: string(lc.Mode), Features: stats, ScoredAt: scoredAt,
-		SkippedRules: rules.skipped, Experiment: exp, AlertsSkippedControl: skipped.alerts,
+		SkippedRules: rules.skipped, Experiment: exp, AlertsSkippedControl: skipped.alerts, RankBy: rankBy, Uplift: up,
 	}
 	for ri, r := range rules.rules {
 		n := 0
@@ -465,9 +501,9 @@ func Stage(ctx context.Context, opt Options, txn *data.Txn) (*Staged, error) {
 		SchemaVersion: SchemaVersion, AsOf: opt.AsOf.String(), Rows: res.Rows, SortedBy: "rank",
 		ModelVersion: version, Model: modelInfo(model), ReasonsMethod: method, Tiers: tiers, TierRules: cfg.Tiers,
 		ActiveRule: string(lc.Mode), Alerts: res.Alerts, AlertsByRule: res.AlertsByRule, AlertsSkippedControl: skipped.alerts,
-		Experiment: exp,
-		Input:      InputInfo{Dataset: ds.Dir, Fingerprint: fingerprint, Customers: stats.Customers, Rows: tableRows(ds)},
-		ScoredAt:   scoredAt.Format(time.RFC3339Nano), ChurnVersion: churnVersion, ConfigSHA256: configHash(&cfg),
+		Experiment: exp, RankBy: rankBy, Uplift: up,
+		Input:    InputInfo{Dataset: ds.Dir, Fingerprint: fingerprint, Customers: stats.Customers, Rows: tableRows(ds)},
+		ScoredAt: scoredAt.Format(time.RFC3339Nano), ChurnVersion: churnVersion, ConfigSHA256: configHash(&cfg),
 	}
 	if prev != nil {
 		man.Previous = &PreviousInfo{AsOf: prev.asOf.String(), Rows: int64(len(prev.ids)), Matched: matched}
@@ -601,12 +637,15 @@ func featureIndex(spec *features.Spec, name string, kind features.Kind) int {
 
 // scoring accumulates the scored customers, in customer order.
 type scoring struct {
-	spec  *features.Spec
-	rend  *renderer
-	rules *ruleSet
-	mrr   int // index of the mrr feature, -1 when absent
-	stage int // index of lifecycle_stage, -1 when absent
-	recs  []customerScore
+	spec   *features.Spec
+	rend   *renderer
+	rules  *ruleSet
+	method string // reasons method: exact, approx or none
+	// uplift scores expected_uplift (nil: not computed).
+	uplift *train.UpliftModel
+	mrr    int // index of the mrr feature, -1 when absent
+	stage  int // index of lifecycle_stage, -1 when absent
+	recs   []customerScore
 	// Values of the features alert rules read: len(rules.feats) per
 	// customer, numbers in nums (NaN for categorical ones) and strings in
 	// strs (only when a rule reads a categorical feature).
@@ -639,8 +678,9 @@ func (s *scoring) add(ctx context.Context, m *train.Model, so train.ScoreOptions
 			hasStr = true
 		}
 	}
+	first := len(s.recs)
 	for r := 0; r < tab.Len(); r++ {
-		cs := customerScore{id: strings.Clone(tab.IDs[r]), prob: scores.Prob[r], annual: math.NaN(), prevProb: math.NaN(), prevTier: -1}
+		cs := customerScore{id: strings.Clone(tab.IDs[r]), prob: scores.Prob[r], annual: math.NaN(), prevProb: math.NaN(), prevTier: -1, uplift: math.NaN()}
 		if scores.Contrib != nil {
 			s.rend.top(scores.Contrib[r][:nf], tableRow{r: s.rend, tab: tab, row: r}, &cs.reasons)
 		} else {
@@ -691,6 +731,30 @@ func (s *scoring) add(ctx context.Context, m *train.Model, so train.ScoreOptions
 			}
 		}
 		s.recs = append(s.recs, cs)
+	}
+	return s.addUplift(ctx, tab, s.recs[first:])
+}
+
+// addUplift sets the expected uplift of recs, the batch of tab's rows, when
+// an uplift model is used: the customer's churn probability times the
+// relative risk reduction the model expects from its play
+// (train.UpliftScores.RRR). The play is the one that targets it
+// (categoryOf); the low tier's, whom no play targets, is cleared once the
+// tiers are known (untargetedUplift).
+func (s *scoring) addUplift(ctx context.Context, tab *features.Table, recs []customerScore) error {
+	if s.uplift == nil {
+		return nil
+	}
+	plays := make([]string, len(recs))
+	for r := range recs {
+		plays[r] = categoryOf(&recs[r], s.rend.cat, s.method)
+	}
+	us, err := s.uplift.Score(ctx, tab, plays, nil)
+	if err != nil {
+		return fmt.Errorf("uplift: %w", err)
+	}
+	for r := range recs {
+		recs[r].uplift = recs[r].prob * us.RRR[r]
 	}
 	return nil
 }
@@ -745,6 +809,78 @@ func (s *scoring) rank() []int32 {
 		recs[i].rank = int32(k + 1)
 	}
 	return order
+}
+
+// savedMRR is a customer's expected MRR saved: expected uplift × MRR, NaN
+// when either is unknown.
+func savedMRR(cs *customerScore) float64 { return cs.uplift * cs.annual / 12 }
+
+// savedOrZero is savedMRR with unknown as 0, for ranking.
+func savedOrZero(cs *customerScore) float64 {
+	if x := savedMRR(cs); !math.IsNaN(x) {
+		return x
+	}
+	return 0
+}
+
+// untargetedUplift clears the expected uplift of the low tier's
+// customers: no play targets them, and the uplift model, fitted on
+// customers that plays targeted, does not speak for them.
+func (s *scoring) untargetedUplift() {
+	for i := range s.recs {
+		if s.recs[i].tier == tierLow {
+			s.recs[i].uplift = math.NaN()
+		}
+	}
+}
+
+// rankBySaved reorders the customers for rank_by saved_mrr once risk has
+// tiered them: the targeted ones (high and medium) first, by expected MRR
+// saved (highest first; unknown counts as 0), then probability, then
+// customer_id; the low tier after them in risk order. It sets the ranks,
+// refills high from the targeted customers in that order (those its rule
+// admits, up to its capacity: as many as risk put there), leaves the other
+// targeted customers in medium, and returns the order and the counts.
+func (s *scoring) rankBySaved(t Tiers) ([]int32, TierCounts) {
+	order := make([]int32, len(s.recs))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	recs := s.recs
+	slices.SortFunc(order, func(a, b int32) int {
+		ra, rb := &recs[a], &recs[b]
+		if ta, tb := ra.tier != tierLow, rb.tier != tierLow; ta != tb {
+			if ta {
+				return -1
+			}
+			return 1
+		} else if ta {
+			if c := cmp.Compare(savedOrZero(rb), savedOrZero(ra)); c != 0 {
+				return c
+			}
+		}
+		if c := cmp.Compare(rb.prob, ra.prob); c != 0 {
+			return c
+		}
+		return strings.Compare(ra.id, rb.id)
+	})
+	cap := t.High.capacity(len(order))
+	var tc TierCounts
+	for k, i := range order {
+		cs := &recs[i]
+		cs.rank = int32(k + 1)
+		switch {
+		case cs.tier == tierLow:
+			tc.Low++
+		case int(tc.High) < cap && t.High.admits(cs.prob):
+			cs.tier = tierHigh
+			tc.High++
+		default:
+			cs.tier = tierMedium
+			tc.Medium++
+		}
+	}
+	return order, tc
 }
 
 // assignTiers puts customers in tiers in rank order: high while they meet
@@ -913,12 +1049,17 @@ type Manifest struct {
 	// customers.
 	AlertsSkippedControl int `json:"alerts_skipped_control"`
 	// Experiment is the control-group split (docs/playbook.md#control-groups).
-	Experiment   ExperimentInfo `json:"experiment"`
-	Previous     *PreviousInfo  `json:"previous"`
-	Input        InputInfo      `json:"input"`
-	ScoredAt     string         `json:"scored_at"`
-	ChurnVersion string         `json:"churn_version"`
-	ConfigSHA256 string         `json:"config_sha256"`
+	Experiment ExperimentInfo `json:"experiment"`
+	// RankBy is how the rows were ranked: risk or saved_mrr.
+	RankBy string `json:"rank_by"`
+	// Uplift describes the uplift model given to the run (null when
+	// none).
+	Uplift       *UpliftInfo   `json:"uplift"`
+	Previous     *PreviousInfo `json:"previous"`
+	Input        InputInfo     `json:"input"`
+	ScoredAt     string        `json:"scored_at"`
+	ChurnVersion string        `json:"churn_version"`
+	ConfigSHA256 string        `json:"config_sha256"`
 }
 
 // FileInfo describes one written file.
@@ -980,8 +1121,9 @@ func configHash(c *Config) string {
 		Playbook *Playbook
 		Alerts   []AlertRule
 		Control  ControlConfig
+		RankBy   string
 		Output   OutputConfig
-	}{c.Tiers, c.Reasons, c.Playbook, c.Alerts, c.Control, c.Output})
+	}{c.Tiers, c.Reasons, c.Playbook, c.Alerts, c.Control, c.RankBy, c.Output})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }

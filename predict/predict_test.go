@@ -23,6 +23,7 @@ type predRow struct {
 	ReasonMethod, Play, Group                               string
 	AsOf, PrevAsOf                                          data.Date
 	Prob, Revenue, Annual, PrevProb, Change                 float64
+	Uplift, Saved                                           float64
 	Rank                                                    int64
 	Reasons                                                 []Reason
 	ScoredAt                                                data.Timestamp
@@ -71,6 +72,7 @@ func readPredictions(t *testing.T, dir string) []predRow {
 					Change: c[col("probability_change")].Float(r), Rank: c[col("rank")].Int(r), ScoredAt: c[col("scored_at")].Time(r),
 					Alerted: c[col("alerted")].Bool(r) == 1, ReasonMethod: c[col("reason_method")].Str(r),
 					Play: c[col("play")].Str(r), Group: c[col("treatment_group")].Str(r),
+					Uplift: c[col("expected_uplift")].Float(r), Saved: c[col("expected_mrr_saved")].Float(r),
 				}
 				for k := 1; k <= MaxReasons; k++ {
 					p2 := "reason_" + string(rune('0'+k)) + "_"

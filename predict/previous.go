@@ -95,34 +95,20 @@ func readPrevious(ctx context.Context, out string, asOf data.Date) (*previousRun
 		return nil, nil
 	}
 	dir := PartitionDir(out, PredictionsDir, dates[i])
-	files, err := filepath.Glob(filepath.Join(dir, "*.parquet"))
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(files)
 	p := &previousRun{asOf: dates[i]}
-	var b data.Batch
-	for _, path := range files {
-		f, err := data.OpenFile(path, previousTable, nil)
-		if err != nil {
-			return nil, fmt.Errorf("read the previous predictions (remove or repair the partition %s): %w", dir, err)
+	err = EachBatch(ctx, dir, previousTable, func(b *data.Batch) error {
+		for r := 0; r < b.N; r++ {
+			p.ids = append(p.ids, strings.Clone(b.Cols[0].Str(r)))
+			p.prob = append(p.prob, b.Cols[1].Float(r))
+			p.tier = append(p.tier, tierIndex(b.Cols[2].Str(r)))
 		}
-		for rg := 0; rg < f.NumRowGroups(); rg++ {
-			if err := ctx.Err(); err != nil {
-				f.Close()
-				return nil, err
-			}
-			if err := f.ReadRowGroup(rg, nil, false, &b); err != nil {
-				f.Close()
-				return nil, fmt.Errorf("read the previous predictions (remove or repair the partition %s): %w", dir, err)
-			}
-			for r := 0; r < b.N; r++ {
-				p.ids = append(p.ids, strings.Clone(b.Cols[0].Str(r)))
-				p.prob = append(p.prob, b.Cols[1].Float(r))
-				p.tier = append(p.tier, tierIndex(b.Cols[2].Str(r)))
-			}
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
-		f.Close()
+		return nil, fmt.Errorf("read the previous predictions (remove or repair the partition %s): %w", dir, err)
 	}
 	sort.Sort(p)
 	for j := 1; j < len(p.ids); j++ {
@@ -149,4 +135,36 @@ func tierIndex(s string) int8 {
 		}
 	}
 	return -1
+}
+
+// EachBatch calls fn with every row group of the Parquet files in a
+// partition folder, files in name order (rank order for predictions'
+// part-NNNNN files), decoded by t (only its columns are read) into one
+// batch that is reused: its strings are valid until fn returns.
+func EachBatch(ctx context.Context, dir string, t *data.Table, fn func(*data.Batch) error) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.parquet"))
+	if err != nil {
+		return err
+	}
+	sort.Strings(files)
+	var b data.Batch
+	for _, path := range files {
+		f, err := data.OpenFile(path, t, nil)
+		if err != nil {
+			return err
+		}
+		for rg := 0; rg < f.NumRowGroups(); rg++ {
+			if err = ctx.Err(); err == nil {
+				if err = f.ReadRowGroup(rg, nil, false, &b); err == nil {
+					err = fn(&b)
+				}
+			}
+			if err != nil {
+				f.Close()
+				return err
+			}
+		}
+		f.Close()
+	}
+	return nil
 }

@@ -112,13 +112,15 @@ func reasonWriters(k int) map[string]columnWriter {
 // TestSchemaWriters checks that every column has a writer.
 var writers = func() map[string]columnWriter {
 	m := map[string]columnWriter{
-		"customer_id":       func(_ *output, v *data.Vec, r *outRow) { v.AppendUnique(r.cs.id) },
-		"as_of":             func(o *output, v *data.Vec, _ *outRow) { v.AppendDate(o.asOf) },
-		"churn_probability": func(_ *output, v *data.Vec, r *outRow) { v.AppendFloat(r.cs.prob) },
-		"risk_tier":         func(_ *output, v *data.Vec, r *outRow) { v.AppendString(tierNames[r.cs.tier]) },
-		"rank":              func(_ *output, v *data.Vec, r *outRow) { v.AppendInt(int64(r.cs.rank)) },
-		"revenue_at_risk":   func(_ *output, v *data.Vec, r *outRow) { appendNum(v, r.cs.prob*r.cs.annual) },
-		"annual_revenue":    func(_ *output, v *data.Vec, r *outRow) { appendNum(v, r.cs.annual) },
+		"customer_id":        func(_ *output, v *data.Vec, r *outRow) { v.AppendUnique(r.cs.id) },
+		"as_of":              func(o *output, v *data.Vec, _ *outRow) { v.AppendDate(o.asOf) },
+		"churn_probability":  func(_ *output, v *data.Vec, r *outRow) { v.AppendFloat(r.cs.prob) },
+		"risk_tier":          func(_ *output, v *data.Vec, r *outRow) { v.AppendString(tierNames[r.cs.tier]) },
+		"rank":               func(_ *output, v *data.Vec, r *outRow) { v.AppendInt(int64(r.cs.rank)) },
+		"revenue_at_risk":    func(_ *output, v *data.Vec, r *outRow) { appendNum(v, r.cs.prob*r.cs.annual) },
+		"annual_revenue":     func(_ *output, v *data.Vec, r *outRow) { appendNum(v, r.cs.annual) },
+		"expected_uplift":    func(_ *output, v *data.Vec, r *outRow) { appendNum(v, r.cs.uplift) },
+		"expected_mrr_saved": func(_ *output, v *data.Vec, r *outRow) { appendNum(v, savedMRR(r.cs)) },
 		"recommended_action": func(_ *output, v *data.Vec, r *outRow) {
 			v.AppendString(r.play.Action)
 		},
@@ -472,7 +474,8 @@ func (o *output) top(n int) []Prediction {
 		}
 		out[k] = Prediction{
 			CustomerID: cs.id, Probability: cs.prob, Tier: tierNames[cs.tier], Rank: int64(cs.rank),
-			RevenueAtRisk: cs.prob * cs.annual, Reasons: append([]Reason{}, r.reasons[:r.n]...), ReasonMethod: o.method,
+			RevenueAtRisk: cs.prob * cs.annual, ExpectedUplift: cs.uplift, ExpectedMRRSaved: savedMRR(cs),
+			Reasons: append([]Reason{}, r.reasons[:r.n]...), ReasonMethod: o.method,
 			Action: r.play.Action, OwnerRole: r.play.OwnerRole, Play: r.category, Group: groupNames[cs.group], Owner: cs.owner, LifecycleStage: cs.stage,
 			PreviousProbability: prev,
 		}

@@ -6,4 +6,10 @@
 // hyperparameter search, per-row explanations (contributions that sum to
 // the model's logit), and the model artifact: a versioned directory of
 // data (never code) that loads back to bit-identical predictions.
+//
+// Beside the churn model it fits the uplift model (uplift.go): a T-learner
+// of two XGBoost classifiers on the treat and control units of a retention
+// experiment, validated out of time by its Qini coefficient against random
+// targeting and risk ranking, and saved as the model directory's uplift/
+// folder.
 package train

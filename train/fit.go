@@ -66,14 +66,7 @@ type FitOptions struct {
 // Fit trains a model on the labelled rows of t (rows whose label is null
 // are skipped: their outcome is not yet known).
 func Fit(ctx context.Context, t *features.Table, p Params, opt FitOptions) (*Model, error) {
-	log := opt.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	churnVersion := opt.ChurnVersion
-	if churnVersion == "" {
-		churnVersion = "dev"
-	}
+	log, churnVersion := orDefaults(opt.Logger, opt.ChurnVersion)
 	p.EnsureDefaults()
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid parameters: %w", err)
@@ -235,6 +228,18 @@ func Fit(ctx context.Context, t *features.Table, p Params, opt FitOptions) (*Mod
 		m.Manifest.LogReg = mf
 	}
 	return m, nil
+}
+
+// orDefaults returns the logger and churn version of a fit: log, or one
+// that discards; version, or "dev".
+func orDefaults(log *slog.Logger, version string) (*slog.Logger, string) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if version == "" {
+		version = "dev"
+	}
+	return log, version
 }
 
 func logf(log *slog.Logger) func(string, ...any) { return log.Debug }

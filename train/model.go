@@ -214,7 +214,6 @@ func (m *Model) ScoreWith(ctx context.Context, t *features.Table, rows []int, op
 		n = len(rows)
 	}
 	p := len(enc.Columns)
-	const chunk = 1 << 16
 	s := &Scores{Margin: make([]float64, 0, n), Prob: make([]float64, 0, n)}
 	featOf := enc.FeatureOf()
 	nf := len(m.Manifest.Spec.Features)
@@ -227,45 +226,66 @@ func (m *Model) ScoreWith(ctx context.Context, t *features.Table, rows []int, op
 		contribs = make([]float64, n*(nf+1))
 		s.Contrib = make([][]float64, 0, n)
 	}
-	var idx []int
-	for lo := 0; lo < n; lo += chunk {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		hi := min(n, lo+chunk)
-		var sel []int
-		if rows != nil {
-			sel = rows[lo:hi]
-		} else {
-			idx = idx[:0]
-			for i := lo; i < hi; i++ {
-				idx = append(idx, i)
-			}
-			sel = idx
-		}
+	err := eachChunk(ctx, rows, n, func(lo int, sel []int) error {
+		hi := lo + len(sel)
 		X, k := enc.Matrix(t, sel)
 		part := matrix{X: X, N: k, P: p}
 		mg, err := m.learner.margins(part)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, v := range mg {
 			s.Margin = append(s.Margin, v)
 			s.Prob = append(s.Prob, m.Manifest.Calibrator.Apply(v))
 		}
 		if !contrib {
-			continue
+			return nil
 		}
 		dst := contribs[lo*(nf+1) : hi*(nf+1)]
 		if err := m.learner.contributions(ctx, part, opt.Contrib == ContribApprox, workers, featOf, dst); err != nil {
-			return nil, err
+			return err
 		}
 		for r := lo; r < hi; r++ {
 			at := r * (nf + 1)
 			s.Contrib = append(s.Contrib, contribs[at:at+nf+1:at+nf+1])
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// scoreChunk is how many rows a scoring call encodes at a time.
+const scoreChunk = 1 << 16
+
+// eachChunk calls fn with the rows of a selection of n rows (rows, or every
+// row of the table when rows is nil) scoreChunk at a time, with the
+// position in the selection of the chunk's first row. sel is only valid
+// during the call. It stops at the first error, or when ctx is done.
+func eachChunk(ctx context.Context, rows []int, n int, fn func(lo int, sel []int) error) error {
+	var idx []int
+	for lo := 0; lo < n; lo += scoreChunk {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hi := min(n, lo+scoreChunk)
+		var sel []int
+		if rows == nil {
+			idx = idx[:0]
+			for i := lo; i < hi; i++ {
+				idx = append(idx, i)
+			}
+			sel = idx
+		} else {
+			sel = rows[lo:hi]
+		}
+		if err := fn(lo, sel); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // addPerFeature adds a row's column contributions c (the bias last) to
@@ -282,13 +302,18 @@ func addPerFeature[F float32 | float64](dst []float64, c []F, featOf []int) {
 
 // Save writes the model artifact directory atomically: dir is replaced as a
 // whole or not at all.
-func (m *Model) Save(dir string) error {
+func (m *Model) Save(dir string) error { return saveAtomic(dir, m.SaveFiles) }
+
+// saveAtomic writes an artifact directory with files (which writes into the
+// folder it is given) and publishes it as a whole, replacing dir, or not
+// at all.
+func saveAtomic(dir string, files func(string) error) error {
 	ad, err := data.CreateAtomicDir(dir)
 	if err != nil {
 		return err
 	}
 	defer ad.Abort()
-	if err := m.SaveFiles(ad.Path); err != nil {
+	if err := files(ad.Path); err != nil {
 		return err
 	}
 	return ad.Commit()

@@ -1,8 +1,10 @@
 // Package metrics holds the classification metrics shared by training and
-// evaluation. Inputs are plain slices: p holds predicted probabilities (or
-// any scores for rank metrics), y holds labels 0 or 1, and w optional
-// weights (nil means all ones). Inputs are never modified. Functions return
-// NaN when a metric is undefined (e.g. AUC with one class).
+// evaluation, and the uplift metrics (Qini, AUUC: uplift.go) that judge a
+// ranking by a treatment's effect. Inputs are plain slices: p holds
+// predicted probabilities (or any scores for rank metrics), y holds labels
+// 0 or 1, and w optional weights (nil means all ones). Inputs are never
+// modified. Functions return NaN when a metric is undefined (e.g. AUC with
+// one class). They are pure functions, safe for concurrent use.
 package metrics
 
 import (
@@ -105,6 +107,88 @@ func AveragePrecision(p, y, w []float64) float64 {
 func clip(x float64) float64 {
 	const eps = 1e-15
 	return math.Min(math.Max(x, eps), 1-eps)
+}
+
+// TieBlocks returns the ends (exclusive) of the runs of tied scores among n
+// scores laid out so that ties are adjacent (e.g. sorted): tied(a, b)
+// reports whether the scores at positions a and b are equal. One block per
+// distinct score; none when n is 0.
+func TieBlocks(n int, tied func(a, b int) bool) []int {
+	var blocks []int
+	for k := 0; k < n; {
+		j := k + 1
+		for j < n && tied(j, k) {
+			j++
+		}
+		blocks = append(blocks, j)
+		k = j
+	}
+	return blocks
+}
+
+// RankAreas returns the weighted ROC AUC (ties count half) and average
+// precision of labels y (1 positive, else negative) given in decreasing
+// score order, where blocks[k] is the end (exclusive) of the k-th block of
+// tied scores (TieBlocks) and the row at position k weighs w[key[k]]. Both
+// are NaN without positive weight, and the AUC also without negative
+// weight; with one block (one score for all) the AUC is 0.5. It takes one
+// pass, so a bootstrap can call it per resample with new weights; key nil
+// (the identity) and w nil (all ones) are allocated, so hot loops pass
+// both.
+func RankAreas(blocks []int, y []float64, key []int, w []float64) (auc, ap float64) {
+	if w == nil {
+		w = make([]float64, len(y))
+		for i := range w {
+			w[i] = 1
+		}
+	}
+	if key == nil {
+		key = make([]int, len(y))
+		for i := range key {
+			key[i] = i
+		}
+	}
+	var posTot, negTot float64
+	for k := range y {
+		if y[k] == 1 {
+			posTot += w[key[k]]
+		} else {
+			negTot += w[key[k]]
+		}
+	}
+	if posTot == 0 {
+		return math.NaN(), math.NaN()
+	}
+	auc = math.NaN()
+	if len(blocks) == 1 { // one score for all (a constant baseline)
+		if negTot > 0 {
+			auc = 0.5
+		}
+		return auc, posTot / (posTot + negTot)
+	}
+	var tp, fp, seen, area float64
+	k := 0
+	for _, end := range blocks {
+		var dtp, dfp float64
+		for ; k < end; k++ {
+			if y[k] == 1 {
+				dtp += w[key[k]]
+			} else {
+				dfp += w[key[k]]
+			}
+		}
+		area += dfp * (tp + dtp/2)
+		tp += dtp
+		fp += dfp
+		seen += dtp + dfp
+		if dtp > 0 {
+			ap += dtp / posTot * (tp / seen)
+		}
+	}
+	if negTot > 0 {
+		auc = area / (posTot * negTot)
+	}
+	return auc, ap
 }
 
 // LogLoss returns the mean negative log-likelihood of probabilities p.

@@ -1,7 +1,10 @@
 package metrics
 
 import (
+	"cmp"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -91,5 +94,51 @@ func TestRound(t *testing.T) {
 				t.Errorf("Round(%v, %d) = %v, want %v", tt.x, tt.d, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestRankAreas checks the one-pass areas on sorted scores against AUC and
+// AveragePrecision, with ties, weights and keys.
+func TestRankAreas(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for trial := 0; trial < 50; trial++ {
+		n := 1 + r.IntN(40)
+		p, y, w := make([]float64, n), make([]float64, n), make([]float64, n)
+		for i := range p {
+			p[i] = float64(r.IntN(8)) / 8 // many ties
+			y[i] = float64(r.IntN(2))
+			w[i] = float64(r.IntN(3))
+		}
+		order := make([]int, n)
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(a, b int) int { return cmp.Compare(p[b], p[a]) })
+		yo := make([]float64, n)
+		for k, i := range order {
+			yo[k] = y[i]
+		}
+		blocks := TieBlocks(n, func(a, b int) bool { return p[order[a]] == p[order[b]] })
+		for _, tc := range []struct {
+			name string
+			key  []int
+			w    []float64
+		}{{"weights by key", order, w}, {"no weights", order, nil}} {
+			auc, ap := RankAreas(blocks, yo, tc.key, tc.w)
+			if want := AUC(p, y, tc.w); !approx(auc, want) {
+				t.Fatalf("trial %d %s: AUC %v, want %v", trial, tc.name, auc, want)
+			}
+			if want := AveragePrecision(p, y, tc.w); !approx(ap, want) {
+				t.Fatalf("trial %d %s: AP %v, want %v", trial, tc.name, ap, want)
+			}
+		}
+		// key nil: the weights are in score order.
+		wo := make([]float64, n)
+		for k, i := range order {
+			wo[k] = w[i]
+		}
+		if auc, _ := RankAreas(blocks, yo, nil, wo); !approx(auc, AUC(p, y, w)) {
+			t.Fatalf("trial %d: key nil: AUC %v, want %v", trial, auc, AUC(p, y, w))
+		}
 	}
 }

@@ -1,0 +1,671 @@
+package review
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/churnlab/churn/data"
+	"github.com/churnlab/churn/features"
+	"github.com/churnlab/churn/internal/metrics"
+)
+
+// Options are the inputs of Run.
+type Options struct {
+	// Dataset is the input data: customers, the label's table and, when
+	// present, interventions. Required; the caller owns it (Run does not
+	// close it) and Run only reads it.
+	Dataset *data.Dataset
+	// Out is the output folder whose predictions/as_of=DATE partitions are
+	// reviewed (those with _SUCCESS). Required.
+	Out string
+	// AsOf is the review date, "as if today were AsOf": outcomes come
+	// only from days before it, a window is closed only when it ended
+	// before it, and partitions and interventions dated after it are left
+	// out. NoDate (or the zero Date) means the day after the data's last
+	// day.
+	AsOf data.Date
+	// Label is the outcome definition, training's. A zero Mode or Horizon
+	// is taken from the newest partition's model (_manifest.json), else
+	// auto and 90 days. DataEnd zero means the data's last day; either way
+	// it is capped at the day before AsOf.
+	Label features.LabelConfig
+	// Features holds the feature windows (onboarding and renewal days)
+	// that place units of the interventions table in a lifecycle stage, as
+	// the models' features do; nil means the defaults.
+	Features *features.Config
+	// Config holds the settings; zero fields mean defaults.
+	Config Config
+	// Staged maps as-of dates to partition folders read instead of (or as
+	// well as) the published ones: the nightly job reviews tonight's
+	// staged predictions before publishing them with the review.
+	Staged map[data.Date]string
+	// Now is the clock of the generation time in review.html's footer
+	// (default time.Now); fix it for byte-identical files.
+	Now func() time.Time
+	// Logger receives progress; nil discards it.
+	Logger *slog.Logger
+}
+
+// Errors about the inputs, for callers to tell them apart.
+var (
+	// ErrNothingToReview: no predictions partition and no intervention
+	// with a group.
+	ErrNothingToReview = errors.New("nothing to review")
+	// ErrNoWindow: the label mode has no outcome window (snapshot, none).
+	ErrNoWindow = errors.New("the label has no outcome window")
+)
+
+// reviewer holds one review's state.
+type reviewer struct {
+	opt  Options
+	cfg  Config
+	lc   features.LabelConfig
+	asOf data.Date // the review date
+	out  *outcomes
+	z    float64
+	log  *slog.Logger
+
+	mu     sync.Mutex // guards what follows
+	strs   []string
+	strID  map[string]int32
+	units  []unit
+	byCust [][]int32 // units of each customer
+	inputs Inputs
+}
+
+// unit is one customer assigned to a group by a play on a date.
+type unit struct {
+	cust  int32
+	date  data.Date
+	play  int32
+	treat bool
+	pred  bool  // from a predictions partition (else from interventions)
+	tier  int8  // -1 unknown
+	stage int32 // interned strings; -1 unknown
+	cat   int32
+	owner int32
+	prob  float64 // NaN unknown
+	mrr   float64 // monthly revenue, NaN unknown
+	// Outcome: y 1 churned, 0 stayed, NaN open; active false when not a
+	// customer on date.
+	y         float64
+	active    bool
+	contacted bool
+}
+
+// before reports whether u is an earlier unit than v of the same customer
+// and play: earlier date, then predictions before interventions.
+func (u *unit) before(v *unit) bool {
+	if u.date != v.date {
+		return u.date < v.date
+	}
+	return u.pred && !v.pred
+}
+
+// Run reviews every predictions partition under Options.Out with the
+// outcomes and interventions of Options.Dataset. It reads only the
+// columns it needs, column by column, and is deterministic: the same
+// inputs, config and clock give the same Review.
+func Run(ctx context.Context, opt Options) (*Review, error) {
+	if opt.Dataset == nil || opt.Out == "" {
+		return nil, errors.New("review: Dataset and Out are required")
+	}
+	cfg := opt.Config
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opt.AsOf == 0 {
+		opt.AsOf = data.NoDate
+	}
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := opt.Now
+	if now == nil {
+		now = time.Now
+	}
+	parts, later, err := listPartitions(opt.Out, opt.AsOf, opt.Staged)
+	if err != nil {
+		return nil, err
+	}
+	lc, err := resolveLabel(opt, parts)
+	if err != nil {
+		return nil, err
+	}
+	asOf := opt.AsOf
+	if asOf == data.NoDate {
+		asOf = lc.DataEnd.AddDays(1)
+		// Partitions after the data's end are left out too.
+		kept := parts[:0]
+		for _, p := range parts {
+			if p.asOf <= asOf {
+				kept = append(kept, p)
+			} else {
+				later++
+			}
+		}
+		parts = kept
+	}
+	rv := &reviewer{opt: opt, cfg: cfg, lc: lc, asOf: asOf, z: zScore(cfg.Level), log: log, strID: map[string]int32{}}
+	start := time.Now()
+	if rv.out, err = loadOutcomes(ctx, opt.Dataset, lc, cfg.Workers); err != nil {
+		return nil, fmt.Errorf("read the outcomes: %w", err)
+	}
+	rv.byCust = make([][]int32, len(rv.out.name))
+	rv.inputs = Inputs{Out: opt.Out, Data: opt.Dataset.Dir, Partitions: len(parts), LaterPartitions: later, Customers: len(rv.out.name)}
+	log.Info("review: outcomes read", "customers", len(rv.out.name), "seconds", time.Since(start).Seconds())
+	contacts, err := rv.readInterventions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(parts) == 0 && rv.inputs.InterventionUnits == 0 {
+		return nil, fmt.Errorf("%w: no predictions partition under %s (as of %s or before) and no intervention with a group in %s",
+			ErrNothingToReview, opt.Out, asOf, opt.Dataset.Dir)
+	}
+	runs := make([]PastRun, len(parts))
+	sums := make([]tierSums, len(parts))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(cfg.Workers)
+	for i := range parts {
+		g.Go(func() error {
+			var err error
+			runs[i], sums[i], err = rv.partition(gctx, &parts[i])
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	log.Info("review: partitions read", "partitions", len(parts), "seconds", time.Since(start).Seconds())
+	rv.outcomesOfUnits(contacts)
+	rep := &Review{SchemaVersion: SchemaVersion, AsOf: asOf.String(), DataEnd: lc.DataEnd.String(), Config: cfg,
+		Label: LabelInfo{Mode: string(lc.Mode), HorizonDays: lc.Horizon, GapDays: lc.Gap}, Runs: runs, Generated: now().UTC()}
+	rep.Calibration = pooledTiers(sums, rv.z)
+	rep.EstimateCheck = estimateCheck(runs)
+	rv.plays(rep, contacts != nil)
+	rep.Inputs = rv.inputs
+	rep.Notes = rv.notes(rep)
+	rep.Headline = headline(rep)
+	log.Info("review done", "as_of", rep.AsOf, "runs", len(runs), "plays", len(rep.Plays), "seconds", time.Since(start).Seconds())
+	return rep, nil
+}
+
+// resolveLabel settles the outcome definition: the caller's, else the
+// newest partition's model's, else the defaults; resolved for the data and
+// capped at the day before the review date.
+func resolveLabel(opt Options, parts []partition) (features.LabelConfig, error) {
+	lc := opt.Label
+	for i := len(parts) - 1; i >= 0; i-- {
+		m := parts[i].model.Model
+		if m.LabelMode == "" && m.HorizonDays == 0 {
+			continue
+		}
+		if lc.Mode == "" {
+			lc.Mode = features.LabelMode(m.LabelMode)
+		}
+		if lc.Horizon == 0 {
+			lc.Horizon = m.HorizonDays
+		}
+		break
+	}
+	lc, err := features.ResolveLabel(opt.Dataset, lc)
+	if err != nil {
+		return lc, fmt.Errorf("label: %w", err)
+	}
+	if lc.Mode == features.LabelSnapshot || lc.Mode == features.LabelNone {
+		return lc, fmt.Errorf("%w: label mode %s; a review needs dated outcomes (churn_events, customers.churn_date or orders)", ErrNoWindow, lc.Mode)
+	}
+	if opt.AsOf != data.NoDate && (lc.DataEnd == data.NoDate || lc.DataEnd >= opt.AsOf) {
+		lc.DataEnd = opt.AsOf.AddDays(-1)
+	}
+	if lc.DataEnd == data.NoDate {
+		return lc, errors.New("label: the data holds no date, so no outcome window can close")
+	}
+	return lc, nil
+}
+
+// intern returns the number of s (new strings are cloned). Callers hold
+// rv.mu.
+func (rv *reviewer) intern(s string) int32 {
+	if id, ok := rv.strID[s]; ok {
+		return id
+	}
+	s = string([]byte(s))
+	id := int32(len(rv.strs))
+	rv.strs = append(rv.strs, s)
+	rv.strID[s] = id
+	return id
+}
+
+// str returns interned string id, "" for -1.
+func (rv *reviewer) str(id int32) string {
+	if id < 0 {
+		return ""
+	}
+	return rv.strs[id]
+}
+
+// merge adds candidate units, keeping each customer's first unit per play.
+// The result does not depend on the order of calls.
+func (rv *reviewer) merge(cands []unit) {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	for k := range cands {
+		c := &cands[k]
+		list := rv.byCust[c.cust]
+		found := false
+		for _, ui := range list {
+			u := &rv.units[ui]
+			if u.play == c.play {
+				if c.before(u) {
+					*u = *c
+				}
+				found = true
+				break
+			}
+		}
+		if !found {
+			rv.byCust[c.cust] = append(list, int32(len(rv.units)))
+			rv.units = append(rv.units, *c)
+		}
+	}
+}
+
+// tierSums are a run's measured rows per tier, for the pooled calibration.
+type tierSums struct {
+	rows, churned [3]float64
+	sumP          [3]float64
+}
+
+// partition reads one predictions partition: its run metrics, and its
+// targeted rows as candidate units.
+func (rv *reviewer) partition(ctx context.Context, p *partition) (PastRun, tierSums, error) {
+	var ts tierSums
+	files, err := p.files()
+	if err != nil {
+		return PastRun{}, ts, err
+	}
+	n, err := p.rows(files)
+	if err != nil {
+		return PastRun{}, ts, err
+	}
+	closed := rv.out.closed(p.asOf)
+	cut := sampleCut(n, rv.cfg.MaxRows)
+	all := &scoredRows{p: make([]float64, 0, n), tier: make([]int8, 0, n)}
+	meas := &scoredRows{y: []float64{}}
+	var topY []float64 // labels of the top Capacity rows
+	var cands []unit
+	var unknown, targeted int64
+	var h data.History
+	// codes maps a row group's dictionary codes to interned strings.
+	codes := func(v *data.Vec) []int32 {
+		m := make([]int32, len(v.Dict))
+		rv.mu.Lock()
+		for i, s := range v.Dict {
+			m[i] = rv.intern(s)
+		}
+		rv.mu.Unlock()
+		return m
+	}
+	at := func(m []int32, v *data.Vec, r int) int32 {
+		if v.Absent || v.Codes[r] < 0 {
+			return -1
+		}
+		return m[v.Codes[r]]
+	}
+	row := 0
+	err = p.each(ctx, files, func(path string, b *data.Batch) error {
+		c := b.Cols
+		tierOf := make([]int8, len(c[pcTier].Dict))
+		for i, s := range c[pcTier].Dict {
+			tierOf[i] = tierIndex(s)
+		}
+		var plays, stages, cats, owners []int32
+		var groups []int8 // 1 treat, 0 control, -1 other
+		if !c[pcGroup].Absent {
+			plays, stages, cats, owners = codes(&c[pcPlay]), codes(&c[pcStage]), codes(&c[pcCategory]), codes(&c[pcOwner])
+			groups = make([]int8, len(c[pcGroup].Dict))
+			for i, s := range c[pcGroup].Dict {
+				groups[i] = groupIndex(s)
+			}
+		}
+		for r := 0; r < b.N; r, row = r+1, row+1 {
+			prob := c[pcProb].Floats[r]
+			if !(prob >= 0 && prob <= 1) {
+				return &data.InputError{File: path, Row: b.FirstRow + int64(r), Column: "churn_probability", Value: fmt.Sprint(prob), Err: errors.New("a churn probability must be in [0, 1]")}
+			}
+			code := c[pcTier].Codes[r]
+			tier := tierOf[code]
+			if tier < 0 {
+				return &data.InputError{File: path, Row: b.FirstRow + int64(r), Column: "risk_tier", Value: c[pcTier].Dict[code], Err: errors.New("want high, medium or low")}
+			}
+			all.p, all.tier = append(all.p, prob), append(all.tier, tier)
+			group := int8(-1)
+			if groups != nil && c[pcGroup].Codes[r] >= 0 {
+				if group = groups[c[pcGroup].Codes[r]]; group < 0 {
+					return &data.InputError{File: path, Row: b.FirstRow + int64(r), Column: "treatment_group", Value: c[pcGroup].Str(r), Err: errors.New("want treat or control")}
+				}
+			}
+			top := closed && row < rv.cfg.Capacity
+			sampled := closed && (cut == math.MaxUint64 || sampleHash(c[pcID].Str(r), rv.cfg.Seed) <= cut)
+			if group < 0 && !sampled && !top {
+				continue
+			}
+			ci := rv.out.lookup(c[pcID].Str(r))
+			if ci < 0 {
+				unknown++
+				continue
+			}
+			if sampled || top {
+				y, active := rv.out.label(ci, p.asOf, &h)
+				if !active {
+					y = math.NaN()
+				}
+				if top {
+					topY = append(topY, y)
+				}
+				if sampled && !math.IsNaN(y) {
+					meas.p, meas.y, meas.tier = append(meas.p, prob), append(meas.y, y), append(meas.tier, tier)
+				}
+			}
+			if group < 0 {
+				continue
+			}
+			targeted++
+			pl := at(plays, &c[pcPlay], r)
+			if pl < 0 {
+				return &data.InputError{File: path, Row: b.FirstRow + int64(r), Column: "play", Err: fmt.Errorf("%w: a row with a treatment_group needs its play", data.ErrNull)}
+			}
+			mrr := c[pcRevenue].Float(r) / 12
+			cands = append(cands, unit{cust: ci, date: p.asOf, play: pl, treat: group == 1, pred: true, tier: tier,
+				stage: at(stages, &c[pcStage], r), cat: at(cats, &c[pcCategory], r), owner: at(owners, &c[pcOwner], r), prob: prob, mrr: mrr})
+		}
+		rv.merge(cands)
+		cands = cands[:0]
+		return nil
+	})
+	if err != nil {
+		return PastRun{}, ts, fmt.Errorf("read the predictions partition %s: %w", p.dir, err)
+	}
+	rv.mu.Lock()
+	rv.inputs.PredictionRows += int64(len(all.p))
+	rv.inputs.TargetedRows += targeted
+	rv.inputs.UnknownCustomers += unknown
+	rv.mu.Unlock()
+	run := rv.runMetrics(p, closed, all, meas, topY, &ts)
+	run.Targeted = int(targeted)
+	return run, ts, nil
+}
+
+func groupIndex(s string) int8 {
+	switch s {
+	case data.GroupTreat:
+		return 1
+	case data.GroupControl:
+		return 0
+	}
+	return -1
+}
+
+// runMetrics measures one run: estimates from every row's probability,
+// and, for a closed window, the realised metrics on the measured rows.
+func (rv *reviewer) runMetrics(p *partition, closed bool, all, meas *scoredRows, topY []float64, ts *tierSums) PastRun {
+	cfg := rv.cfg
+	nan := Num(math.NaN())
+	none := CI{nan, nan}
+	run := PastRun{AsOf: p.asOf.String(), Status: "open", WindowEnd: rv.lc.Spec().LastDay(p.asOf).String(), ModelVersion: p.model.ModelVersion,
+		Rows: all.Len(), Capacity: cfg.Capacity, BaseRate: nan, ROCAUC: nan, ROCAUCCI: none, PRAUC: nan, PRAUCCI: none,
+		TopDecileLift: nan, TopDecileLiftCI: none, PrecisionAtCapacity: nan}
+	all.sortByRank()
+	// Estimates.
+	est := rv.estimate(all, p.asOf)
+	run.EstimatedChurnRate = Num(est.rate)
+	run.EstimatedROCAUC, run.EstimatedROCAUCCI = est.auc.num(), est.auc.ci()
+	run.EstimatedPrecisionAtCapacity, run.EstimatedPrecisionAtCapacityCI = est.prec.num(), est.prec.ci()
+	run.EstimatedConfusion = expectedConfusion(all)
+	var tiers [3]Tier
+	for t := range tiers {
+		tiers[t] = Tier{Tier: tierNames[t], MeanProbability: nan, ChurnRate: nan, ChurnRateCI: none}
+	}
+	var sumP [3]float64
+	for k, t := range all.tier {
+		tiers[t].Rows++
+		sumP[t] += all.p[k]
+	}
+	for t := range tiers {
+		if tiers[t].Rows > 0 {
+			tiers[t].MeanProbability = Num(sumP[t] / float64(tiers[t].Rows))
+		}
+	}
+	run.Tiers = tiers[:]
+	if !closed {
+		return run
+	}
+	run.Status = "closed"
+	meas.sortByRank()
+	run.MeasuredRows = meas.Len()
+	for k, y := range meas.y {
+		t := meas.tier[k]
+		ts.rows[t]++
+		ts.churned[t] += y
+		ts.sumP[t] += meas.p[k]
+		run.Churned += int(y)
+	}
+	for t := range tiers {
+		tiers[t].Measured, tiers[t].Churned = int(ts.rows[t]), int(ts.churned[t])
+		lo, hi := wilson(ts.churned[t], ts.rows[t], rv.z)
+		tiers[t].ChurnRate, tiers[t].ChurnRateCI = Num(ratio(ts.churned[t], ts.rows[t])), CI{Num(lo), Num(hi)}
+	}
+	run.BaseRate = Num(ratio(float64(run.Churned), float64(run.MeasuredRows)))
+	var known, pos float64
+	for _, y := range topY {
+		if !math.IsNaN(y) {
+			known++
+			pos += y
+		}
+	}
+	run.PrecisionAtCapacity = Num(ratio(pos, known))
+	c := realisedConfusion(meas)
+	run.Confusion = &c
+	auc, ap, lift := rv.bootstrap(meas, p.asOf)
+	run.ROCAUC, run.ROCAUCCI = auc.num(), auc.ci()
+	run.PRAUC, run.PRAUCCI = ap.num(), ap.ci()
+	run.TopDecileLift, run.TopDecileLiftCI = lift.num(), lift.ci()
+	return run
+}
+
+// rng returns the random stream of a purpose (stream) in a run (date),
+// seeded by the config's seed.
+func (rv *reviewer) rng(date data.Date, stream uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(rv.cfg.Seed, uint64(uint32(date))<<32|stream))
+}
+
+// estimates are a run's expected metrics from its probabilities.
+type estimates struct {
+	rate      float64
+	auc, prec interval
+}
+
+// estimate computes the expected churn rate, ROC AUC and precision at
+// capacity of rows (rank order). The AUC's interval comes from labels
+// simulated from the probabilities: Resamples draws of every row's label
+// as Bernoulli(p) on a seeded sample of SampleRows rows, whose AUCs'
+// standard deviation, scaled by √(sample ÷ rows), gives a normal interval
+// around the expected AUC. Precision at capacity is a mean of independent
+// Bernoulli labels: its variance Σp(1−p)/K² is exact.
+func (rv *reviewer) estimate(rows *scoredRows, date data.Date) estimates {
+	cfg := rv.cfg
+	n := rows.Len()
+	e := estimates{rate: metrics.Mean(rows.p), auc: interval{math.NaN(), math.NaN(), math.NaN()}, prec: interval{math.NaN(), math.NaN(), math.NaN()}}
+	if n == 0 {
+		return e
+	}
+	e.auc.v = expectedAUC(rows.p, rows.blocks())
+	k := min(cfg.Capacity, n)
+	var sp, spq float64
+	for _, p := range rows.p[:k] {
+		sp += p
+		spq += p * (1 - p)
+	}
+	sd := math.Sqrt(spq) / float64(k)
+	e.prec = interval{sp / float64(k), math.Max(0, sp/float64(k)-rv.z*sd), math.Min(1, sp/float64(k)+rv.z*sd)}
+	if math.IsNaN(e.auc.v) {
+		return e
+	}
+	sub := rows.sample(cfg.SampleRows, rv.rng(date, 1))
+	blocks := sub.blocks()
+	m := sub.Len()
+	y, key, w := make([]float64, m), make([]int, m), make([]float64, m)
+	for i := range key {
+		key[i], w[i] = i, 1
+	}
+	aucs := make([]float64, 0, cfg.Resamples)
+	r := rv.rng(date, 2)
+	for range cfg.Resamples {
+		for i, p := range sub.p {
+			y[i] = 0
+			if r.Float64() < p {
+				y[i] = 1
+			}
+		}
+		if a, _ := metrics.RankAreas(blocks, y, key, w); !math.IsNaN(a) {
+			aucs = append(aucs, a)
+		}
+	}
+	if len(aucs) >= 2 {
+		half := rv.z * metrics.StdDev(aucs) * math.Sqrt(float64(m)/float64(n))
+		e.auc.lo, e.auc.hi = math.Max(0, e.auc.v-half), math.Min(1, e.auc.v+half)
+	}
+	return e
+}
+
+// bootstrap measures ROC AUC, PR AUC and top-decile lift of the measured
+// rows (rank order) with percentile intervals: Resamples resamples with
+// replacement of a seeded sample of SampleRows of them, the distances from
+// the sample's own estimates scaled by √(sample ÷ measured rows).
+func (rv *reviewer) bootstrap(rows *scoredRows, date data.Date) (auc, ap, lift interval) {
+	cfg := rv.cfg
+	nan := math.NaN()
+	auc, ap, lift = interval{nan, nan, nan}, interval{nan, nan, nan}, interval{nan, nan, nan}
+	n := rows.Len()
+	if n == 0 {
+		return
+	}
+	auc.v, ap.v = metrics.RankAreas(rows.blocks(), rows.y, nil, nil)
+	lift.v = topDecileLift(rows.y, nil)
+	sub := rows.sample(cfg.SampleRows, rv.rng(date, 3))
+	m := sub.Len()
+	blocks := sub.blocks()
+	key, w := make([]int, m), make([]float64, m)
+	for i := range key {
+		key[i] = i
+	}
+	subAUC, subAP := metrics.RankAreas(blocks, sub.y, nil, nil)
+	subLift := topDecileLift(sub.y, nil)
+	va, vp, vl := make([]float64, cfg.Resamples), make([]float64, cfg.Resamples), make([]float64, cfg.Resamples)
+	for b := range cfg.Resamples {
+		r := rand.New(rand.NewPCG(rv.cfg.Seed^uint64(uint32(date)), 0xb007+uint64(b)))
+		clear(w)
+		for range m {
+			w[r.IntN(m)]++
+		}
+		va[b], vp[b] = metrics.RankAreas(blocks, sub.y, key, w)
+		vl[b] = topDecileLift(sub.y, w)
+	}
+	scale := math.Sqrt(float64(m) / float64(n))
+	auc = scaledPercentile(va, auc.v, subAUC, scale, cfg.Level)
+	ap = scaledPercentile(vp, ap.v, subAP, scale, cfg.Level)
+	lift = scaledPercentile(vl, lift.v, subLift, scale, cfg.Level)
+	return
+}
+
+// expectedConfusion is the expected confusion matrix at the tier cut
+// (high and medium flagged) when labels are Bernoulli(p).
+func expectedConfusion(rows *scoredRows) Confusion {
+	var c [4]float64 // tp fp fn tn
+	var flagged float64
+	for k, p := range rows.p {
+		if rows.tier[k] <= 1 {
+			flagged++
+			c[0] += p
+			c[1] += 1 - p
+		} else {
+			c[2] += p
+			c[3] += 1 - p
+		}
+	}
+	return confusion(float64(rows.Len()), flagged, c)
+}
+
+// realisedConfusion is the confusion matrix at the tier cut of labelled
+// rows.
+func realisedConfusion(rows *scoredRows) Confusion {
+	var c [4]float64
+	var flagged float64
+	for k, y := range rows.y {
+		if rows.tier[k] <= 1 {
+			flagged++
+			c[0] += y
+			c[1] += 1 - y
+		} else {
+			c[2] += y
+			c[3] += 1 - y
+		}
+	}
+	return confusion(float64(rows.Len()), flagged, c)
+}
+
+func confusion(n, flagged float64, c [4]float64) Confusion {
+	return Confusion{Rows: Num(n), Flagged: Num(flagged), TP: Num(c[0]), FP: Num(c[1]), FN: Num(c[2]), TN: Num(c[3]),
+		Precision: Num(ratio(c[0], c[0]+c[1])), Recall: Num(ratio(c[0], c[0]+c[2]))}
+}
+
+// pooledTiers sums the closed runs' measured rows per tier.
+func pooledTiers(sums []tierSums, z float64) []Tier {
+	var all tierSums
+	for _, s := range sums {
+		for t := range 3 {
+			all.rows[t] += s.rows[t]
+			all.churned[t] += s.churned[t]
+			all.sumP[t] += s.sumP[t]
+		}
+	}
+	out := make([]Tier, 3)
+	for t := range out {
+		lo, hi := wilson(all.churned[t], all.rows[t], z)
+		out[t] = Tier{Tier: tierNames[t], Rows: int(all.rows[t]), MeanProbability: Num(ratio(all.sumP[t], all.rows[t])),
+			Measured: int(all.rows[t]), Churned: int(all.churned[t]), ChurnRate: Num(ratio(all.churned[t], all.rows[t])), ChurnRateCI: CI{Num(lo), Num(hi)}}
+	}
+	return out
+}
+
+// estimateCheck compares the closed runs' estimated and realised AUCs.
+func estimateCheck(runs []PastRun) EstimateCheck {
+	var ec EstimateCheck
+	var abs, signed float64
+	for _, r := range runs {
+		if r.Status != "closed" || !r.ROCAUC.Valid() || !r.EstimatedROCAUC.Valid() {
+			continue
+		}
+		ec.ClosedRuns++
+		d := r.ROCAUC.F() - r.EstimatedROCAUC.F()
+		abs += math.Abs(d)
+		signed += d
+		if r.EstimatedROCAUCCI[0].Valid() && r.ROCAUC >= r.EstimatedROCAUCCI[0] && r.ROCAUC <= r.EstimatedROCAUCCI[1] {
+			ec.Within++
+		}
+	}
+	n := float64(ec.ClosedRuns)
+	ec.Share, ec.MeanAbsError, ec.MeanSignedErr = Num(ratio(float64(ec.Within), n)), Num(ratio(abs, n)), Num(ratio(signed, n))
+	return ec
+}
