@@ -30,12 +30,12 @@ type Config struct {
 	// SampleRows bounds the cost of the resampling: a run with more rows
 	// is resampled on a seeded sample of this many rows and the interval's
 	// distances from the estimate are scaled by √(SampleRows / rows) to
-	// the whole run (default 5000).
+	// the whole run (default 2000).
 	SampleRows int `yaml:"sample_rows" json:"sample_rows"`
 	// MaxRows bounds the rows a closed run's realised metrics are
 	// measured on: a run with more rows is measured on the rows of a
 	// seeded hash sample of about MaxRows customers, the same customers
-	// in every run (default 100000). Estimates use every row.
+	// in every run (default 50000). Estimates use every row.
 	MaxRows int `yaml:"max_rows" json:"max_rows"`
 	// Capacity is how many accounts the team contacts per run: precision
 	// at capacity is measured (or expected) on the top Capacity rows of
@@ -84,8 +84,8 @@ func (c *Config) EnsureDefaults() {
 		c.Level = 0.95
 	}
 	def(&c.Resamples, 200)
-	def(&c.SampleRows, 5000)
-	def(&c.MaxRows, 100000)
+	def(&c.SampleRows, 2000)
+	def(&c.MaxRows, 50000)
 	def(&c.Capacity, 100)
 	def(&c.MinPerArm, 30)
 	def(&c.SavedListed, 100)
