@@ -33,9 +33,10 @@ type Config struct {
 	// the whole run (default 2000).
 	SampleRows int `yaml:"sample_rows" json:"sample_rows"`
 	// MaxRows bounds the rows a closed run's realised metrics are
-	// measured on: a run with more rows is measured on the rows of a
-	// seeded hash sample of about MaxRows customers, the same customers
-	// in every run (default 50000). Estimates use every row.
+	// measured on: with more customers than MaxRows in the data, runs are
+	// measured on a seeded hash sample of about MaxRows of its customers
+	// (those of them a run scored), the same customers in every run
+	// (default 50000). Estimates use every row.
 	MaxRows int `yaml:"max_rows" json:"max_rows"`
 	// Capacity is how many accounts the team contacts per run: precision
 	// at capacity is measured (or expected) on the top Capacity rows of

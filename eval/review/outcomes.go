@@ -3,6 +3,7 @@ package review
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"golang.org/x/sync/errgroup"
 
@@ -203,7 +204,11 @@ func (x *idIndex) find(h uint64) int32 {
 // the data end); active is false when i was not a customer at T. h is the
 // caller's scratch history (one per goroutine).
 func (o *outcomes) label(i int32, T data.Date, h *data.History) (float64, bool) {
-	c := &o.cust[i]
+	return o.labelOf(&o.cust[i], T, h)
+}
+
+// labelOf is label of a customer's record.
+func (o *outcomes) labelOf(c *custOutcome, T data.Date, h *data.History) (float64, bool) {
 	h.Customer.SignupDate, h.Customer.ChurnDate, h.Customer.Churned = c.signup, c.churnDate, c.churned
 	h.ChurnEvents = o.events[c.ev0:c.ev1]
 	h.Orders = o.orders[c.ord0:c.ord1]
@@ -214,4 +219,64 @@ func (o *outcomes) label(i int32, T data.Date, h *data.History) (float64, bool) 
 // by the data end.
 func (o *outcomes) closed(T data.Date) bool {
 	return o.lc.Spec().Observed(T, o.lc.DataEnd)
+}
+
+// measured are the customers closed runs are measured on: those whose
+// sampleHash is at most cut (every customer when cut is MaxUint64), with
+// their numbers and records in a small table of their own, so that
+// measuring a run touches little memory (the same customers every run).
+type measured struct {
+	cut   uint64
+	slots []idSlot // hash → index in num and rec, + 1
+	mask  uint64
+	num   []int32
+	rec   []custOutcome
+}
+
+// newMeasured picks the sample of o's customers for cut and seed.
+func newMeasured(o *outcomes, cut, seed uint64) *measured {
+	m := &measured{cut: cut}
+	if cut == math.MaxUint64 {
+		return m
+	}
+	var hs []uint64
+	for i := 0; i < o.n(); i++ {
+		h := o.ids.hashOf(string(o.ids.bytes(i)))
+		if sampleHash(h, seed) <= cut {
+			hs = append(hs, h)
+			m.num = append(m.num, int32(i))
+			m.rec = append(m.rec, o.cust[i])
+		}
+	}
+	size := 1
+	for size < 2*len(hs)+1 {
+		size *= 2
+	}
+	m.slots, m.mask = make([]idSlot, size), uint64(size-1)
+	for j, h := range hs {
+		s := h & m.mask
+		for m.slots[s].i != 0 {
+			s = (s + 1) & m.mask
+		}
+		m.slots[s] = idSlot{h, int32(j + 1)}
+	}
+	return m
+}
+
+// has reports whether the customer whose hash is h is in the sample.
+func (m *measured) has(h, seed uint64) bool {
+	return m.cut == math.MaxUint64 || sampleHash(h, seed) <= m.cut
+}
+
+// find returns the sample's index of the customer whose hash is h, or -1.
+func (m *measured) find(h uint64) int {
+	for s := h & m.mask; ; s = (s + 1) & m.mask {
+		sl := m.slots[s]
+		if sl.i == 0 {
+			return -1
+		}
+		if sl.h == h {
+			return int(sl.i - 1)
+		}
+	}
 }

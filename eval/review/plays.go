@@ -119,8 +119,19 @@ func (rv *reviewer) lifecycleOf(ctx context.Context, cands []unit) error {
 // and gives each its outcome and, with interventions, whether it was
 // contacted within its window.
 func (rv *reviewer) outcomesOfUnits(contacts map[uint64][]data.Date) {
+	// Interned strings are numbered in the order they were met, which
+	// depends on the workers: order by name instead.
+	byName := make([]int32, len(rv.strs))
+	names := make([]int32, len(rv.strs))
+	for i := range names {
+		names[i] = int32(i)
+	}
+	slices.SortFunc(names, func(a, b int32) int { return strings.Compare(rv.strs[a], rv.strs[b]) })
+	for rank, id := range names {
+		byName[id] = int32(rank)
+	}
 	slices.SortFunc(rv.units, func(a, b unit) int {
-		return cmp.Or(cmp.Compare(a.cust, b.cust), strings.Compare(rv.strs[a.play], rv.strs[b.play]))
+		return cmp.Or(cmp.Compare(a.cust, b.cust), cmp.Compare(byName[a.play], byName[b.play]))
 	})
 	var h data.History
 	spec := rv.lc.Spec()

@@ -70,6 +70,7 @@ type reviewer struct {
 	lc   features.LabelConfig
 	asOf data.Date // the review date
 	out  *outcomes
+	meas *measured // the customers closed runs are measured on
 	z    float64
 	log  *slog.Logger
 
@@ -161,6 +162,7 @@ func Run(ctx context.Context, opt Options) (*Review, error) {
 	if rv.out, err = loadOutcomes(ctx, opt.Dataset, lc, cfg.Workers); err != nil {
 		return nil, fmt.Errorf("read the outcomes: %w", err)
 	}
+	rv.meas = newMeasured(rv.out, sampleCut(int64(rv.out.n()), cfg.MaxRows), cfg.Seed)
 	rv.inputs = Inputs{Out: opt.Out, Data: opt.Dataset.Dir, Partitions: len(parts), LaterPartitions: later, Customers: rv.out.n()}
 	log.Info("review: outcomes read", "customers", rv.out.n(), "seconds", time.Since(start).Seconds())
 	contacts, err := rv.readInterventions(ctx)
@@ -363,7 +365,6 @@ func (rv *reviewer) partition(ctx context.Context, p *partition) (PastRun, tierS
 		return PastRun{}, ts, err
 	}
 	closed := rv.out.closed(p.asOf)
-	cut := sampleCut(n, rv.cfg.MaxRows)
 	all := &scoredRows{p: make([]float64, 0, n), tier: make([]int8, 0, n)}
 	meas := &scoredRows{y: []float64{}}
 	var topY []float64 // labels of the top Capacity rows
@@ -442,18 +443,29 @@ func (rv *reviewer) partition(ctx context.Context, p *partition) (PastRun, tierS
 			}
 			id := ids.Str(r)
 			h := rv.out.ids.hashOf(id)
-			sampled := closed && (cut == math.MaxUint64 || sampleHash(h, rv.cfg.Seed) <= cut)
+			sampled := closed && rv.meas.has(h, rv.cfg.Seed)
 			if group < 0 && !sampled && !top {
 				continue
 			}
 			prob, tier := probs[r], tierOf[tiers[r]]
 			ci := int32(-1)
 			if sampled || top {
-				if ci = rv.out.ids.find(h); ci < 0 {
+				var rec *custOutcome
+				switch {
+				case sampled && rv.meas.cut != math.MaxUint64:
+					if j := rv.meas.find(h); j >= 0 {
+						ci, rec = rv.meas.num[j], &rv.meas.rec[j]
+					}
+				default:
+					if ci = rv.out.ids.find(h); ci >= 0 {
+						rec = &rv.out.cust[ci]
+					}
+				}
+				if rec == nil {
 					unknown++
 					continue
 				}
-				y, active := rv.out.label(ci, p.asOf, &hist)
+				y, active := rv.out.labelOf(rec, p.asOf, &hist)
 				if !active {
 					y = math.NaN()
 				}
@@ -632,23 +644,21 @@ func (rv *reviewer) estimate(rows *scoredRows, date data.Date) estimates {
 		return e
 	}
 	sub := rows.sample(cfg.SampleRows, rv.rng(date, 1))
-	blocks := sub.blocks()
 	m := sub.Len()
-	y, key, w := make([]float64, m), make([]int, m), make([]float64, m)
-	for i := range key {
-		key[i], w[i] = i, 1
-	}
+	// AUC by the rank-sum (Mann–Whitney) formula, one pass per labelling.
+	rank := midRanks(sub.p)
 	aucs := make([]float64, 0, cfg.Resamples)
 	r := rv.rng(date, 2)
 	for range cfg.Resamples {
+		var n1, sum float64
 		for i, p := range sub.p {
-			y[i] = 0
 			if r.Float64() < p {
-				y[i] = 1
+				n1++
+				sum += rank[i]
 			}
 		}
-		if a, _ := metrics.RankAreas(blocks, y, key, w); !math.IsNaN(a) {
-			aucs = append(aucs, a)
+		if n0 := float64(m) - n1; n1 > 0 && n0 > 0 {
+			aucs = append(aucs, (sum-n1*(n1+1)/2)/(n1*n0))
 		}
 	}
 	if len(aucs) >= 2 {
@@ -656,6 +666,27 @@ func (rv *reviewer) estimate(rows *scoredRows, date data.Date) estimates {
 		e.auc.lo, e.auc.hi = math.Max(0, e.auc.v-half), math.Min(1, e.auc.v+half)
 	}
 	return e
+}
+
+// midRanks returns the ascending mid-ranks of probabilities p in
+// decreasing order (ties share the mean of their ranks): with them the AUC
+// of a labelling is (Σ ranks of churners − n₁(n₁+1)/2) ÷ (n₁·n₀), the
+// Mann–Whitney statistic, ties counting half.
+func midRanks(p []float64) []float64 {
+	m := len(p)
+	rank := make([]float64, m)
+	for k := 0; k < m; {
+		j := k
+		for j < m && p[j] == p[k] {
+			j++
+		}
+		// Rows k…j−1 hold ascending ranks m−j+1 … m−k.
+		mid := float64(2*m-j-k+1) / 2
+		for ; k < j; k++ {
+			rank[k] = mid
+		}
+	}
+	return rank
 }
 
 // bootstrap measures ROC AUC, PR AUC and top-decile lift of the measured

@@ -234,3 +234,33 @@ func TestSample(t *testing.T) {
 		t.Errorf("sample %+v: want 3 rows in rank order", s)
 	}
 }
+
+// TestMidRanks checks the rank-sum AUC of the label simulations against
+// metrics.AUC, ties included.
+func TestMidRanks(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for trial := 0; trial < 30; trial++ {
+		n := 2 + r.IntN(50)
+		p := make([]float64, n)
+		for i := range p {
+			p[i] = float64(r.IntN(6)) / 6
+		}
+		rows := &scoredRows{p: p, tier: make([]int8, n)}
+		rows.sortByRank()
+		rank := midRanks(rows.p)
+		y := make([]float64, n)
+		var n1, sum float64
+		for i := range y {
+			if r.IntN(2) == 0 {
+				y[i], n1, sum = 1, n1+1, sum+rank[i]
+			}
+		}
+		n0 := float64(n) - n1
+		if n1 == 0 || n0 == 0 {
+			continue
+		}
+		if got, want := (sum-n1*(n1+1)/2)/(n1*n0), metrics.AUC(rows.p, y, nil); !near(got, want, 1e-12) {
+			t.Fatalf("trial %d: rank-sum AUC %v, metrics.AUC %v", trial, got, want)
+		}
+	}
+}

@@ -130,7 +130,7 @@ func (rv *reviewer) notes(rep *Review) []string {
 		}
 	}
 	if sampled > 0 {
-		notes = append(notes, fmt.Sprintf("%d closed runs were measured on a seeded sample of about %d customers each (max_rows), the same customers in every run; their intervals include the sampling.", sampled, rv.cfg.MaxRows))
+		notes = append(notes, fmt.Sprintf("%d closed runs were measured on the customers of a seeded sample of about %d of the data's customers (max_rows), the same in every run; their intervals include the sampling.", sampled, rv.cfg.MaxRows))
 	}
 	if in.InterventionRows == 0 {
 		notes = append(notes, "The data has no interventions table: there is no per-protocol comparison (who was actually contacted).")
