@@ -136,11 +136,16 @@ func (c *Config) Validate() error {
 // x not found"), so typos do not pass silently; the file's values are
 // never echoed.
 func LoadConfig(path string) (Config, error) {
-	var c Config
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return c, err
+		return Config{}, err
 	}
+	return parseConfig(path, raw)
+}
+
+// parseConfig is LoadConfig of the file's content raw.
+func parseConfig(path string, raw []byte) (Config, error) {
+	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {

@@ -45,3 +45,30 @@ func Check(t testing.TB, path, what, want string, update bool) {
 	}
 	t.Errorf("%s is out of date with the code: %s", path, what)
 }
+
+// Block returns the first fenced code block of language lang (```lang)
+// after marker in the document at path, so that tests can run the
+// examples the docs show.
+func Block(t testing.TB, path, marker, lang string) string {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(raw)
+	i := strings.Index(doc, marker)
+	if i < 0 {
+		t.Fatalf("%s has no %q", path, marker)
+	}
+	doc = doc[i:]
+	fence := "```" + lang + "\n"
+	j := strings.Index(doc, fence)
+	if j < 0 {
+		t.Fatalf("%s has no %s block after %q", path, lang, marker)
+	}
+	k := strings.Index(doc[j+len(fence):], "```")
+	if k < 0 {
+		t.Fatalf("%s: the %s block after %q does not end", path, lang, marker)
+	}
+	return doc[j+len(fence) : j+len(fence)+k]
+}
