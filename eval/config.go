@@ -1,14 +1,12 @@
 package eval
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 
-	"gopkg.in/yaml.v3"
+	"github.com/churnlab/churn/internal/textutil"
 )
 
 // Config holds the evaluation settings, usually from a YAML file
@@ -303,10 +301,8 @@ func LoadConfig(path string) (Config, error) {
 	if err != nil {
 		return c, err
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return c, fmt.Errorf("%s: %w", path, err)
+	if err := textutil.DecodeYAML(path, raw, &c); err != nil {
+		return c, err
 	}
 	c.EnsureDefaults()
 	if err := c.Validate(); err != nil {

@@ -1,14 +1,10 @@
 package review
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/churnlab/churn/internal/textutil"
 )
@@ -146,14 +142,8 @@ func LoadConfig(path string) (Config, error) {
 // parseConfig is LoadConfig of the file's content raw.
 func parseConfig(path string, raw []byte) (Config, error) {
 	var c Config
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		line, msg := textutil.YAMLError(err)
-		if line > 0 {
-			return c, fmt.Errorf("%s:%d: %w", path, line, msg)
-		}
-		return c, fmt.Errorf("%s: %w", path, msg)
+	if err := textutil.DecodeYAML(path, raw, &c); err != nil {
+		return c, err
 	}
 	c.EnsureDefaults()
 	if err := c.Validate(); err != nil {

@@ -110,13 +110,53 @@ type idIndex struct {
 	arena []byte
 	off   []int32 // id i is arena[off[i]:off[i+1]]
 	seed  uint64
+	table hashTable
+}
+
+// hashTable maps 64-bit hashes to numbers by open addressing (linear
+// probing, at most half full).
+type hashTable struct {
 	slots []idSlot
 	mask  uint64
 }
 
 type idSlot struct {
 	h uint64
-	i int32 // id number + 1; 0 is empty
+	i int32 // number + 1; 0 is empty
+}
+
+// reset empties the table, sized for n hashes.
+func (t *hashTable) reset(n int) {
+	size := 1
+	for size < 2*n+1 {
+		size *= 2
+	}
+	t.slots, t.mask = make([]idSlot, size), uint64(size-1)
+}
+
+// insert adds h with number i; false when h is there already.
+func (t *hashTable) insert(h uint64, i int) bool {
+	s := h & t.mask
+	for ; t.slots[s].i != 0; s = (s + 1) & t.mask {
+		if t.slots[s].h == h {
+			return false
+		}
+	}
+	t.slots[s] = idSlot{h, int32(i + 1)}
+	return true
+}
+
+// find returns the number of h, or -1.
+func (t *hashTable) find(h uint64) int32 {
+	for s := h & t.mask; ; s = (s + 1) & t.mask {
+		sl := t.slots[s]
+		if sl.i == 0 {
+			return -1
+		}
+		if sl.h == h {
+			return sl.i - 1
+		}
+	}
 }
 
 // add appends id as the next number.
@@ -157,47 +197,21 @@ func (x *idIndex) hashOf(id string) uint64 { return idHash(id, x.seed) }
 // under which the ids hash apart (the data's reader refuses duplicate ids,
 // so one is found at once but for a 64-bit collision).
 func (x *idIndex) index() error {
-	size := 1
-	for size < 2*x.len() {
-		size *= 2
-	}
-	x.mask = uint64(size - 1)
 	for x.seed = 0; x.seed < 16; x.seed++ {
-		x.slots = make([]idSlot, size)
-		if x.fill() {
+		x.table.reset(x.len())
+		ok := true
+		for i := 0; i < x.len() && ok; i++ {
+			ok = x.table.insert(idHash(string(x.bytes(i)), x.seed), i)
+		}
+		if ok {
 			return nil
 		}
 	}
 	return fmt.Errorf("customer ids hash alike under 16 seeds; are some ids given twice?")
 }
 
-// fill inserts every id; false when two hash alike.
-func (x *idIndex) fill() bool {
-	for i := 0; i < x.len(); i++ {
-		h := idHash(string(x.bytes(i)), x.seed)
-		s := h & x.mask
-		for ; x.slots[s].i != 0; s = (s + 1) & x.mask {
-			if x.slots[s].h == h {
-				return false
-			}
-		}
-		x.slots[s] = idSlot{h, int32(i + 1)}
-	}
-	return true
-}
-
 // find returns the number of the id whose hash is h, or -1.
-func (x *idIndex) find(h uint64) int32 {
-	for s := h & x.mask; ; s = (s + 1) & x.mask {
-		sl := x.slots[s]
-		if sl.i == 0 {
-			return -1
-		}
-		if sl.h == h {
-			return sl.i - 1
-		}
-	}
-}
+func (x *idIndex) find(h uint64) int32 { return x.table.find(h) }
 
 // label returns customer i's outcome at T by features.Label: 1 churned
 // within the horizon, 0 stayed, NaN unknown (the window is not closed by
@@ -227,8 +241,7 @@ func (o *outcomes) closed(T data.Date) bool {
 // measuring a run touches little memory (the same customers every run).
 type measured struct {
 	cut   uint64
-	slots []idSlot // hash → index in num and rec, + 1
-	mask  uint64
+	table hashTable // hash → index in num and rec
 	num   []int32
 	rec   []custOutcome
 }
@@ -248,17 +261,9 @@ func newMeasured(o *outcomes, cut, seed uint64) *measured {
 			m.rec = append(m.rec, o.cust[i])
 		}
 	}
-	size := 1
-	for size < 2*len(hs)+1 {
-		size *= 2
-	}
-	m.slots, m.mask = make([]idSlot, size), uint64(size-1)
+	m.table.reset(len(hs))
 	for j, h := range hs {
-		s := h & m.mask
-		for m.slots[s].i != 0 {
-			s = (s + 1) & m.mask
-		}
-		m.slots[s] = idSlot{h, int32(j + 1)}
+		m.table.insert(h, j)
 	}
 	return m
 }
@@ -269,14 +274,4 @@ func (m *measured) has(h, seed uint64) bool {
 }
 
 // find returns the sample's index of the customer whose hash is h, or -1.
-func (m *measured) find(h uint64) int {
-	for s := h & m.mask; ; s = (s + 1) & m.mask {
-		sl := m.slots[s]
-		if sl.i == 0 {
-			return -1
-		}
-		if sl.h == h {
-			return int(sl.i - 1)
-		}
-	}
-}
+func (m *measured) find(h uint64) int { return int(m.table.find(h)) }

@@ -731,38 +731,29 @@ func (rv *reviewer) bootstrap(rows *scoredRows, date data.Date) (auc, ap, lift i
 
 // expectedConfusion is the expected confusion matrix at the tier cut
 // (high and medium flagged) when labels are Bernoulli(p).
-func expectedConfusion(rows *scoredRows) Confusion {
-	var c [4]float64 // tp fp fn tn
-	var flagged float64
-	for k, p := range rows.p {
-		if rows.tier[k] <= 1 {
-			flagged++
-			c[0] += p
-			c[1] += 1 - p
-		} else {
-			c[2] += p
-			c[3] += 1 - p
-		}
-	}
-	return confusion(float64(rows.Len()), flagged, c)
-}
+func expectedConfusion(rows *scoredRows) Confusion { return confusionAtCut(rows.tier, rows.p) }
 
 // realisedConfusion is the confusion matrix at the tier cut of labelled
 // rows.
-func realisedConfusion(rows *scoredRows) Confusion {
-	var c [4]float64
+func realisedConfusion(rows *scoredRows) Confusion { return confusionAtCut(rows.tier, rows.y) }
+
+// confusionAtCut counts the rows above and below the tier cut by their
+// chance to churn v: the labels (0 or 1) make counts, probabilities
+// expected counts.
+func confusionAtCut(tier []int8, v []float64) Confusion {
+	var c [4]float64 // tp fp fn tn
 	var flagged float64
-	for k, y := range rows.y {
-		if rows.tier[k] <= 1 {
+	for k, x := range v {
+		if tier[k] <= 1 {
 			flagged++
-			c[0] += y
-			c[1] += 1 - y
+			c[0] += x
+			c[1] += 1 - x
 		} else {
-			c[2] += y
-			c[3] += 1 - y
+			c[2] += x
+			c[3] += 1 - x
 		}
 	}
-	return confusion(float64(rows.Len()), flagged, c)
+	return confusion(float64(len(v)), flagged, c)
 }
 
 func confusion(n, flagged float64, c [4]float64) Confusion {
