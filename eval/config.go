@@ -296,17 +296,9 @@ func (c *Config) Validate() error {
 // LoadConfig reads a YAML config file over the defaults. Unknown keys are
 // errors naming the line, so typos do not pass silently.
 func LoadConfig(path string) (Config, error) {
-	var c Config
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return c, err
+		return Config{}, err
 	}
-	if err := textutil.DecodeYAML(path, raw, &c); err != nil {
-		return c, err
-	}
-	c.EnsureDefaults()
-	if err := c.Validate(); err != nil {
-		return c, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
+	return textutil.ParseConfig[Config](path, raw)
 }

@@ -141,13 +141,5 @@ func LoadConfig(path string) (Config, error) {
 
 // parseConfig is LoadConfig of the file's content raw.
 func parseConfig(path string, raw []byte) (Config, error) {
-	var c Config
-	if err := textutil.DecodeYAML(path, raw, &c); err != nil {
-		return c, err
-	}
-	c.EnsureDefaults()
-	if err := c.Validate(); err != nil {
-		return c, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
+	return textutil.ParseConfig[Config](path, raw)
 }

@@ -89,3 +89,22 @@ func DecodeYAML(name string, raw []byte, v any) error {
 	}
 	return nil
 }
+
+// ParseConfig decodes a config file's YAML raw (DecodeYAML) over the zero
+// value, fills its defaults and validates it; errors name the file. It is
+// every settings file's loader (eval's, review's).
+func ParseConfig[T any, P interface {
+	*T
+	EnsureDefaults()
+	Validate() error
+}](name string, raw []byte) (T, error) {
+	var c T
+	if err := DecodeYAML(name, raw, &c); err != nil {
+		return c, err
+	}
+	P(&c).EnsureDefaults()
+	if err := P(&c).Validate(); err != nil {
+		return c, fmt.Errorf("%s: %w", name, err)
+	}
+	return c, nil
+}
