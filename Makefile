@@ -52,8 +52,10 @@ test: deps duckdb browser lint
 	CHURN_DUCKDB_DIR=$(CURDIR)/$(NODE_DIR) $(GO) test -race -count=1 -timeout 20m ./...
 
 # The nightly job on built-in demo data: generate two years of histories
-# for 3,000 customers, run the job as of 2024-12-01 (examples/demo.yaml),
-# print where everything is and the riskiest customers.
+# for 3,000 customers with a simulated retention loop (plays, control groups
+# and their planted effects: the review section), run the job as of
+# 2024-12-01 (examples/demo.yaml), print where everything is and the
+# riskiest customers.
 DEMO_AS_OF ?= 2024-12-01
 demo: build
 	@rm -rf $(DEMO_DIR)

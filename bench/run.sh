@@ -6,7 +6,7 @@ for s in generate.sh features.sh; do
 	echo "== $s"
 	./"$s"
 done
-for s in train.sh predict.sh nightly.sh; do
+for s in train.sh predict.sh nightly.sh review.sh; do
 	[ -x "$s" ] && { echo "== $s"; ./"$s"; }
 done
 true

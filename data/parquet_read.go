@@ -484,7 +484,7 @@ func (f *File) readRowGroup(i int, sel Selection, attrs bool, dst *Batch) error 
 	for c := range f.cols {
 		fc := &f.cols[c]
 		v := &dst.Cols[c]
-		v.transient = c == 0 && dst.TransientKeys
+		v.transient = fc.key && dst.TransientKeys
 		v.arena = v.arena[:0]
 		if c != 0 && sel != nil && !sel[c] {
 			v.Type, v.Absent = fc.typ, true

@@ -21,6 +21,17 @@ var (
 // valid UTF-8 and, for a customer_id (key), not empty and free of NUL
 // bytes. The error wraps ErrInvalidUTF8 or ErrInvalidKey.
 func CheckString(s string, key bool) error {
+	// Most strings (ids, codes) are printable ASCII: one pass decides.
+	ascii := len(s) > 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == 0 || c >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return nil
+	}
 	if key {
 		switch {
 		case s == "":

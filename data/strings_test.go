@@ -256,3 +256,28 @@ func TestTransientPlainKeys(t *testing.T) {
 		t.Fatalf("transient keys %q, want %q", got, ids)
 	}
 }
+
+func TestCheckString(t *testing.T) {
+	tests := []struct {
+		name string
+		s    string
+		key  bool
+		want error
+	}{
+		{"ascii id", "C00000001", true, nil},
+		{"empty value", "", false, nil},
+		{"empty id", "", true, ErrInvalidKey},
+		{"NUL in an id", "C1\x00", true, ErrInvalidKey},
+		{"NUL in a value", "a\x00b", false, nil},
+		{"UTF-8", "Björn", true, nil},
+		{"not UTF-8", "Bj\xf6rn", false, ErrInvalidUTF8},
+		{"not UTF-8 after a NUL", "\x00\xff", false, ErrInvalidUTF8},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := CheckString(tt.s, tt.key); !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+				t.Errorf("CheckString(%q, %v) = %v, want %v", tt.s, tt.key, err, tt.want)
+			}
+		})
+	}
+}

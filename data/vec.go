@@ -136,9 +136,10 @@ type Batch struct {
 	Attrs []Vec // one per attribute column of the file (customers only)
 	// FirstRow is the 1-based row number in the file of row 0 of the batch.
 	FirstRow int64
-	// TransientKeys lets the key column's strings point into a buffer that
-	// the next ReadRowGroup into this batch overwrites: set it only when no
-	// key string outlives the row group (clone any that must).
+	// TransientKeys lets the key column's (customer_id's, wherever the
+	// table puts it) strings point into a buffer that the next
+	// ReadRowGroup into this batch overwrites: set it only when no key
+	// string outlives the row group (clone any that must).
 	TransientKeys bool
 }
 

@@ -1,14 +1,12 @@
 package eval
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 
-	"gopkg.in/yaml.v3"
+	"github.com/churnlab/churn/internal/textutil"
 )
 
 // Config holds the evaluation settings, usually from a YAML file
@@ -298,19 +296,9 @@ func (c *Config) Validate() error {
 // LoadConfig reads a YAML config file over the defaults. Unknown keys are
 // errors naming the line, so typos do not pass silently.
 func LoadConfig(path string) (Config, error) {
-	var c Config
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return c, err
+		return Config{}, err
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return c, fmt.Errorf("%s: %w", path, err)
-	}
-	c.EnsureDefaults()
-	if err := c.Validate(); err != nil {
-		return c, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
+	return textutil.ParseConfig[Config](path, raw)
 }

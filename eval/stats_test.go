@@ -323,7 +323,7 @@ func TestConfig(t *testing.T) {
 		t.Errorf("empty file: %v", err)
 	}
 	for _, tt := range []struct{ yaml, want string }{
-		{"capacty: 5\n", "line 1: field capacty not found"},
+		{"capacty: 5\n", "c.yaml:1: invalid YAML: field capacty not found"},
 		{"threshold: 2\n", "threshold 2: want"},
 		{"calibration:\n  binning: log\n", "calibration.binning \"log\""},
 		{"rows: some\n", "rows \"some\""},

@@ -168,14 +168,7 @@ func checkControlGroups(t *testing.T, mf *Manifest) {
 	if e == nil || e.Share != predict.DefaultControlShare || e.Seed != 0 || e.Cohort != "" || e.Targeted != mf.Tiers.High+mf.Tiers.Medium || e.Control == 0 || e.Control >= e.Targeted {
 		t.Fatalf("manifest experiment %+v, tiers %+v", e, mf.Tiers)
 	}
-	raw, err := os.ReadFile(filepath.Join(filepath.Dir(mf.Outputs.Report), eval.JSONFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep eval.Report
-	if err := json.Unmarshal(raw, &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := readReport(t, mf)
 	ta := rep.TopAccounts
 	exp := data.Experiment{Share: predict.DefaultControlShare}
 	control := 0
@@ -278,14 +271,7 @@ func checkReview(t *testing.T, mf *Manifest) {
 			t.Error(err)
 		}
 	}
-	raw, err := os.ReadFile(filepath.Join(filepath.Dir(mf.Outputs.Report), eval.JSONFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep eval.Report
-	if err := json.Unmarshal(raw, &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := readReport(t, mf)
 	if rep.Review == nil || rep.Review.Headline != mf.Review.Headline || rep.Review.Link != "../../review/as_of="+mf.AsOf+"/review.html" {
 		t.Errorf("report's review section %+v", rep.Review)
 	}
@@ -341,4 +327,18 @@ func TestRunReviewFails(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(cfg.Out, predict.StagingDir)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("staging left behind: %v", err)
 	}
+}
+
+// readReport reads the run's report.json.
+func readReport(t *testing.T, mf *Manifest) *eval.Report {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(filepath.Dir(mf.Outputs.Report), eval.JSONFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep eval.Report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	return &rep
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/churnlab/churn/data"
 	"github.com/churnlab/churn/features"
+	"github.com/churnlab/churn/internal/doctest"
 	"github.com/churnlab/churn/internal/duckdbtest"
 )
 
@@ -125,8 +126,6 @@ func TestControlRecipe(t *testing.T) {
 	}
 }
 
-const endMarker = "<!-- END GENERATED -->"
-
 // TestSchemaDoc checks that docs/predictions.md embeds the schemas as the
 // code defines them.
 func TestSchemaDoc(t *testing.T) {
@@ -166,26 +165,7 @@ func TestPlaybookDoc(t *testing.T) {
 // rewriting it with -update.
 func checkGenerated(t *testing.T, path, what, want string) {
 	t.Helper()
-	begin := "<!-- BEGIN GENERATED: " + what + " -->\n"
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := string(raw)
-	i, j := strings.Index(doc, begin), strings.Index(doc, endMarker)
-	if i < 0 || j < i {
-		t.Fatalf("%s lacks the generated-section markers %q", path, begin)
-	}
-	if doc[i+len(begin):j] == want {
-		return
-	}
-	if *update {
-		if err := os.WriteFile(path, []byte(doc[:i+len(begin)]+want+doc[j:]), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	t.Errorf("%s is out of date with the code; run go test ./predict -run '%s' -update and review the diff", path, t.Name())
+	doctest.Check(t, path, what, want, *update)
 }
 
 // yamlBlock returns the first ```yaml block after marker in a document.
@@ -204,26 +184,7 @@ func sqlBlock(t *testing.T, path, marker string) []byte {
 // a document.
 func codeBlock(t *testing.T, path, marker, lang string) []byte {
 	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := string(raw)
-	i := strings.Index(doc, marker)
-	if i < 0 {
-		t.Fatalf("%s has no %q", path, marker)
-	}
-	doc = doc[i:]
-	fence := "```" + lang + "\n"
-	j := strings.Index(doc, fence)
-	if j < 0 {
-		t.Fatalf("%s has no %s block after %q", path, lang, marker)
-	}
-	k := strings.Index(doc[j+len(fence):], "```")
-	if k < 0 {
-		t.Fatalf("%s: the %s block after %q does not end", path, lang, marker)
-	}
-	return []byte(doc[j+len(fence) : j+len(fence)+k])
+	return []byte(doctest.Block(t, path, marker, lang))
 }
 
 // TestExampleConfig parses the examples of docs/predictions.md and

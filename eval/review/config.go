@@ -1,14 +1,10 @@
 package review
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/churnlab/churn/internal/textutil"
 )
@@ -30,12 +26,13 @@ type Config struct {
 	// SampleRows bounds the cost of the resampling: a run with more rows
 	// is resampled on a seeded sample of this many rows and the interval's
 	// distances from the estimate are scaled by √(SampleRows / rows) to
-	// the whole run (default 5000).
+	// the whole run (default 2000).
 	SampleRows int `yaml:"sample_rows" json:"sample_rows"`
 	// MaxRows bounds the rows a closed run's realised metrics are
-	// measured on: a run with more rows is measured on the rows of a
-	// seeded hash sample of about MaxRows customers, the same customers
-	// in every run (default 100000). Estimates use every row.
+	// measured on: with more customers than MaxRows in the data, runs are
+	// measured on a seeded hash sample of about MaxRows of its customers
+	// (those of them a run scored), the same customers in every run
+	// (default 50000). Estimates use every row.
 	MaxRows int `yaml:"max_rows" json:"max_rows"`
 	// Capacity is how many accounts the team contacts per run: precision
 	// at capacity is measured (or expected) on the top Capacity rows of
@@ -84,8 +81,8 @@ func (c *Config) EnsureDefaults() {
 		c.Level = 0.95
 	}
 	def(&c.Resamples, 200)
-	def(&c.SampleRows, 5000)
-	def(&c.MaxRows, 100000)
+	def(&c.SampleRows, 2000)
+	def(&c.MaxRows, 50000)
 	def(&c.Capacity, 100)
 	def(&c.MinPerArm, 30)
 	def(&c.SavedListed, 100)
@@ -135,23 +132,14 @@ func (c *Config) Validate() error {
 // x not found"), so typos do not pass silently; the file's values are
 // never echoed.
 func LoadConfig(path string) (Config, error) {
-	var c Config
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return c, err
+		return Config{}, err
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		line, msg := textutil.YAMLError(err)
-		if line > 0 {
-			return c, fmt.Errorf("%s:%d: %w", path, line, msg)
-		}
-		return c, fmt.Errorf("%s: %w", path, msg)
-	}
-	c.EnsureDefaults()
-	if err := c.Validate(); err != nil {
-		return c, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
+	return parseConfig(path, raw)
+}
+
+// parseConfig is LoadConfig of the file's content raw.
+func parseConfig(path string, raw []byte) (Config, error) {
+	return textutil.ParseConfig[Config](path, raw)
 }

@@ -30,7 +30,8 @@ func (rv *reviewer) readInterventions(ctx context.Context) (map[uint64][]data.Da
 		return nil, fmt.Errorf("read the interventions: %w", err)
 	}
 	contacts := map[uint64][]data.Date{}
-	var cands []unit
+	var cands []candidate
+	var treat []bool // of each candidate
 	var units, unknown int64
 	rv.mu.Lock()
 	for i := range rows {
@@ -58,17 +59,22 @@ func (rv *reviewer) readInterventions(ctx context.Context) (map[uint64][]data.Da
 		}
 		if g >= 0 {
 			units++
-			cands = append(cands, unit{cust: ci, date: d, play: pid, treat: g == 1, tier: -1, stage: -1, cat: -1, owner: -1, prob: math.NaN(), mrr: math.NaN()})
+			cands = append(cands, candidate{h: rv.out.ids.hashOf(iv.CustomerID), play: pid, cust: ci, date: d, row: int32(len(cands))})
+			treat = append(treat, g == 1)
 		}
 	}
 	rv.inputs.InterventionRows += int64(len(rows))
 	rv.inputs.InterventionUnits += units
 	rv.inputs.UnknownCustomers += unknown
 	rv.mu.Unlock()
-	if err := rv.lifecycleOf(ctx, cands); err != nil {
+	built := make([]unit, len(cands))
+	for k, c := range cands {
+		built[k] = unit{cust: c.cust, date: c.date, play: c.play, treat: treat[k], tier: -1, stage: -1, cat: -1, owner: -1, prob: math.NaN(), mrr: math.NaN()}
+	}
+	if err := rv.lifecycleOf(ctx, built); err != nil {
 		return nil, err
 	}
-	rv.merge(cands)
+	rv.merge(cands, func(c *candidate) unit { return built[c.row] })
 	return contacts, nil
 }
 
@@ -82,7 +88,7 @@ func (rv *reviewer) lifecycleOf(ctx context.Context, cands []unit) error {
 	}
 	at := map[string][]int{}
 	for k := range cands {
-		id := rv.out.name[cands[k].cust]
+		id := rv.out.ids.name(cands[k].cust)
 		at[id] = append(at[id], k)
 	}
 	cfg := features.Config{}
@@ -113,8 +119,19 @@ func (rv *reviewer) lifecycleOf(ctx context.Context, cands []unit) error {
 // and gives each its outcome and, with interventions, whether it was
 // contacted within its window.
 func (rv *reviewer) outcomesOfUnits(contacts map[uint64][]data.Date) {
+	// Interned strings are numbered in the order they were met, which
+	// depends on the workers: order by name instead.
+	byName := make([]int32, len(rv.strs))
+	names := make([]int32, len(rv.strs))
+	for i := range names {
+		names[i] = int32(i)
+	}
+	slices.SortFunc(names, func(a, b int32) int { return strings.Compare(rv.strs[a], rv.strs[b]) })
+	for rank, id := range names {
+		byName[id] = int32(rank)
+	}
 	slices.SortFunc(rv.units, func(a, b unit) int {
-		return cmp.Or(cmp.Compare(a.cust, b.cust), strings.Compare(rv.strs[a.play], rv.strs[b.play]))
+		return cmp.Or(cmp.Compare(a.cust, b.cust), cmp.Compare(byName[a.play], byName[b.play]))
 	})
 	var h data.History
 	spec := rv.lc.Spec()
@@ -355,7 +372,7 @@ func (rv *reviewer) savedCustomers() ([]SavedCustomer, Saved) {
 		if !u.active || !u.treat || !u.pred || u.tier != 0 || u.y != 0 {
 			continue
 		}
-		all = append(all, SavedCustomer{CustomerID: rv.out.name[u.cust], Play: rv.strs[u.play], AsOf: u.date.String(),
+		all = append(all, SavedCustomer{CustomerID: rv.out.ids.name(u.cust), Play: rv.strs[u.play], AsOf: u.date.String(),
 			ChurnProbability: Num(u.prob), MRR: Num(u.mrr), Owner: rv.str(u.owner), LifecycleStage: rv.str(u.stage)})
 		if !math.IsNaN(u.mrr) {
 			mrr += u.mrr

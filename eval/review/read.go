@@ -16,12 +16,14 @@ import (
 
 // predictionsTable lists the columns of a predictions file the review
 // reads, and nothing else: the other columns (reasons, texts, actions…)
-// are never decoded. play and treatment_group are optional, so partitions
-// written before control groups existed read as having no units.
+// are never decoded. churn_probability comes first, as the column every
+// read decodes; the others are chosen per row group (readRows). play and
+// treatment_group are optional, so partitions written before control
+// groups existed read as having no units.
 var predictionsTable = &data.Table{Name: "predictions", Columns: []data.Column{
-	{Name: "customer_id", Type: data.TypeString, Required: true},
 	{Name: "churn_probability", Type: data.TypeFloat64, Required: true},
 	{Name: "risk_tier", Type: data.TypeString, Required: true},
+	{Name: "customer_id", Type: data.TypeString, Required: true},
 	{Name: "annual_revenue", Type: data.TypeFloat64},
 	{Name: "lifecycle_stage", Type: data.TypeString},
 	{Name: "reason_1_category", Type: data.TypeString},
@@ -32,16 +34,26 @@ var predictionsTable = &data.Table{Name: "predictions", Columns: []data.Column{
 
 // Positions of predictionsTable's columns.
 const (
-	pcID = iota
-	pcProb
+	pcProb = iota
 	pcTier
+	pcID
 	pcRevenue
 	pcStage
 	pcCategory
 	pcPlay
 	pcGroup
 	pcOwner
+	numPredCols
 )
+
+// selection returns the Selection of predictionsTable's columns cols.
+func selection(cols ...int) data.Selection {
+	sel := make(data.Selection, numPredCols)
+	for _, c := range cols {
+		sel[c] = true
+	}
+	return sel
+}
 
 // partition is one published (or staged) predictions partition.
 type partition struct {
@@ -123,26 +135,34 @@ func (p *partition) rows(files []string) (int64, error) {
 	return n, nil
 }
 
-// each calls fn with every row group of the partition's files in order
-// (and the file's path), decoded into one reused batch whose key strings
-// are transient (valid until fn returns).
-func (p *partition) each(ctx context.Context, files []string, fn func(path string, b *data.Batch) error) error {
-	b := &data.Batch{TransientKeys: true}
+// rowGroup is one row group of a partition's file, read column by column
+// as needed.
+type rowGroup struct {
+	path string
+	f    *data.File
+	i    int
+}
+
+// read decodes the columns of sel (churn_probability always) into dst,
+// with transient customer ids (valid until the next read into dst).
+func (g rowGroup) read(sel data.Selection, dst *data.Batch) error {
+	dst.TransientKeys = true
+	return g.f.ReadRowGroup(g.i, sel, false, dst)
+}
+
+// each calls fn with every row group of the partition's files, in order.
+func (p *partition) each(ctx context.Context, files []string, fn func(g rowGroup) error) error {
 	for _, path := range files {
 		f, err := data.OpenFile(path, predictionsTable, nil)
 		if err != nil {
 			return err
 		}
-		for rg := 0; rg < f.NumRowGroups(); rg++ {
+		for i := 0; i < f.NumRowGroups(); i++ {
 			if err := ctx.Err(); err != nil {
 				f.Close()
 				return err
 			}
-			if err := f.ReadRowGroup(rg, nil, false, b); err != nil {
-				f.Close()
-				return err
-			}
-			if err := fn(path, b); err != nil {
+			if err := fn(rowGroup{path, f, i}); err != nil {
 				f.Close()
 				return err
 			}
@@ -152,21 +172,30 @@ func (p *partition) each(ctx context.Context, files []string, fn func(path strin
 	return nil
 }
 
-// sampleHash is a seeded 64-bit hash of a customer id (FNV-1a, then the
-// splitmix64 finaliser): which customers a run's realised metrics are
-// measured on, the same customers in every run.
-func sampleHash(id string, seed uint64) uint64 {
-	h := uint64(14695981039346656037) ^ seed
+// idHash is a seeded 64-bit hash of a customer id (FNV-1a from a seeded
+// start, then the splitmix64 finaliser): the key of the customer index
+// and, with the review's seed, of the sample of customers closed runs are
+// measured on.
+func idHash(id string, seed uint64) uint64 {
+	h := uint64(14695981039346656037) ^ seed*0x9e3779b97f4a7c15
 	for i := 0; i < len(id); i++ {
 		h ^= uint64(id[i])
 		h *= 1099511628211
 	}
+	return mix64(h)
+}
+
+func mix64(h uint64) uint64 {
 	h ^= h >> 30
 	h *= 0xbf58476d1ce4e5b9
 	h ^= h >> 27
 	h *= 0x94d049bb133111eb
 	return h ^ (h >> 31)
 }
+
+// sampleHash places the customer whose id hashes to h in the sample of a
+// seed: the customers with sampleHash ≤ sampleCut, the same in every run.
+func sampleHash(h, seed uint64) uint64 { return mix64(h ^ seed*0x9e3779b97f4a7c15) }
 
 // sampleCut returns the hash threshold that keeps about want of n rows
 // (every row when n ≤ want).

@@ -70,6 +70,7 @@ type reviewer struct {
 	lc   features.LabelConfig
 	asOf data.Date // the review date
 	out  *outcomes
+	meas *measured // the customers closed runs are measured on
 	z    float64
 	log  *slog.Logger
 
@@ -77,7 +78,7 @@ type reviewer struct {
 	strs   []string
 	strID  map[string]int32
 	units  []unit
-	byCust [][]int32 // units of each customer
+	unitAt unitTable // rv.units' index by customer and play
 	inputs Inputs
 }
 
@@ -161,9 +162,9 @@ func Run(ctx context.Context, opt Options) (*Review, error) {
 	if rv.out, err = loadOutcomes(ctx, opt.Dataset, lc, cfg.Workers); err != nil {
 		return nil, fmt.Errorf("read the outcomes: %w", err)
 	}
-	rv.byCust = make([][]int32, len(rv.out.name))
-	rv.inputs = Inputs{Out: opt.Out, Data: opt.Dataset.Dir, Partitions: len(parts), LaterPartitions: later, Customers: len(rv.out.name)}
-	log.Info("review: outcomes read", "customers", len(rv.out.name), "seconds", time.Since(start).Seconds())
+	rv.meas = newMeasured(rv.out, sampleCut(int64(rv.out.n()), cfg.MaxRows), cfg.Seed)
+	rv.inputs = Inputs{Out: opt.Out, Data: opt.Dataset.Dir, Partitions: len(parts), LaterPartitions: later, Customers: rv.out.n()}
+	log.Info("review: outcomes read", "customers", rv.out.n(), "seconds", time.Since(start).Seconds())
 	contacts, err := rv.readInterventions(ctx)
 	if err != nil {
 		return nil, err
@@ -255,30 +256,94 @@ func (rv *reviewer) str(id int32) string {
 	return rv.strs[id]
 }
 
-// merge adds candidate units, keeping each customer's first unit per play.
-// The result does not depend on the order of calls.
-func (rv *reviewer) merge(cands []unit) {
+// unitTable finds the unit of a customer (by its hash in the customer
+// index, unique among the data's ids) and play: an open-addressing table
+// whose slots carry the unit's date and source, so that the many
+// candidates repeating an earlier unit are dropped after touching one
+// slot.
+type unitTable struct {
+	slots []unitSlot
+	n     int
+	mask  uint64
+}
+
+type unitSlot struct {
+	h    uint64
+	play int32
+	ui   int32 // index in reviewer.units + 1; 0 is empty
+	date data.Date
+	pred bool
+}
+
+// slot returns the slot of (h, play): the unit's, or the empty one to
+// fill (then count it with added).
+func (t *unitTable) slot(h uint64, play int32) *unitSlot {
+	if 2*(t.n+1) > len(t.slots) {
+		t.grow()
+	}
+	for s := (h ^ uint64(play)*0x9e3779b97f4a7c15) & t.mask; ; s = (s + 1) & t.mask {
+		sl := &t.slots[s]
+		if sl.ui == 0 || (sl.h == h && sl.play == play) {
+			return sl
+		}
+	}
+}
+
+func (t *unitTable) grow() {
+	old := t.slots
+	size := max(1024, 2*len(old))
+	t.slots, t.mask = make([]unitSlot, size), uint64(size-1)
+	for _, sl := range old {
+		if sl.ui != 0 {
+			*t.slot(sl.h, sl.play) = sl
+		}
+	}
+}
+
+// candidate is a unit found in a row group, before deduplication: the
+// customer by its hash in the customer index (and number, when already
+// looked up: else -1), the play, date and source, and the row the whole
+// unit is built from if it is kept (most candidates repeat an earlier
+// unit and are dropped first).
+type candidate struct {
+	h    uint64
+	play int32
+	cust int32
+	date data.Date
+	row  int32
+	pred bool
+}
+
+// merge adds candidate units, keeping each customer's first unit per play
+// (unit.before): build makes the unit of a kept candidate. The result does
+// not depend on the order of calls. A candidate of a customer the data
+// does not hold is dropped and counted in the result.
+func (rv *reviewer) merge(cands []candidate, build func(c *candidate) unit) (unknown int64) {
 	rv.mu.Lock()
 	defer rv.mu.Unlock()
 	for k := range cands {
 		c := &cands[k]
-		list := rv.byCust[c.cust]
-		found := false
-		for _, ui := range list {
-			u := &rv.units[ui]
-			if u.play == c.play {
-				if c.before(u) {
-					*u = *c
-				}
-				found = true
-				break
+		sl := rv.unitAt.slot(c.h, c.play)
+		if sl.ui != 0 && (sl.date < c.date || (sl.date == c.date && (sl.pred || !c.pred))) {
+			continue // an earlier (or as early) unit is there
+		}
+		if c.cust < 0 {
+			if c.cust = rv.out.ids.find(c.h); c.cust < 0 {
+				unknown++
+				continue
 			}
 		}
-		if !found {
-			rv.byCust[c.cust] = append(list, int32(len(rv.units)))
-			rv.units = append(rv.units, *c)
+		u := build(c)
+		if sl.ui != 0 {
+			rv.units[sl.ui-1] = u
+			sl.date, sl.pred = c.date, c.pred
+			continue
 		}
+		rv.units = append(rv.units, u)
+		*sl = unitSlot{h: c.h, play: c.play, ui: int32(len(rv.units)), date: c.date, pred: c.pred}
+		rv.unitAt.n++
 	}
+	return unknown
 }
 
 // tierSums are a run's measured rows per tier, for the pooled calibration.
@@ -300,74 +365,107 @@ func (rv *reviewer) partition(ctx context.Context, p *partition) (PastRun, tierS
 		return PastRun{}, ts, err
 	}
 	closed := rv.out.closed(p.asOf)
-	cut := sampleCut(n, rv.cfg.MaxRows)
 	all := &scoredRows{p: make([]float64, 0, n), tier: make([]int8, 0, n)}
 	meas := &scoredRows{y: []float64{}}
 	var topY []float64 // labels of the top Capacity rows
-	var cands []unit
+	var cands []candidate
 	var unknown, targeted int64
-	var h data.History
-	// codes maps a row group's dictionary codes to interned strings.
-	codes := func(v *data.Vec) []int32 {
-		m := make([]int32, len(v.Dict))
-		rv.mu.Lock()
-		for i, s := range v.Dict {
-			m[i] = rv.intern(s)
-		}
-		rv.mu.Unlock()
-		return m
+	var hist data.History
+	// Every row group is read in two steps: probabilities and tiers (and
+	// the customer ids of a closed run, whose rows are sampled by
+	// customer); then, only where the high and medium tiers are (the
+	// first row groups: files are in rank order), what units need.
+	first := []int{pcTier}
+	if closed {
+		first = append(first, pcID)
 	}
-	at := func(m []int32, v *data.Vec, r int) int32 {
-		if v.Absent || v.Codes[r] < 0 {
-			return -1
-		}
-		return m[v.Codes[r]]
+	sel1 := selection(first...)
+	sel2 := selection(pcRevenue, pcStage, pcCategory, pcPlay, pcGroup, pcOwner)
+	if !closed {
+		sel2[pcID] = true
 	}
+	var b1, b2 data.Batch
 	row := 0
-	err = p.each(ctx, files, func(path string, b *data.Batch) error {
-		c := b.Cols
-		tierOf := make([]int8, len(c[pcTier].Dict))
-		for i, s := range c[pcTier].Dict {
+	err = p.each(ctx, files, func(g rowGroup) error {
+		if err := g.read(sel1, &b1); err != nil {
+			return err
+		}
+		bad := func(c, r int, value string, err error) error {
+			return &data.InputError{File: g.path, Row: b1.FirstRow + int64(r), Column: predictionsTable.Columns[c].Name, Value: value, Err: err}
+		}
+		tierOf := make([]int8, len(b1.Cols[pcTier].Dict))
+		for i, s := range b1.Cols[pcTier].Dict {
 			tierOf[i] = tierIndex(s)
 		}
-		var plays, stages, cats, owners []int32
-		var groups []int8 // 1 treat, 0 control, -1 other
-		if !c[pcGroup].Absent {
-			plays, stages, cats, owners = codes(&c[pcPlay]), codes(&c[pcStage]), codes(&c[pcCategory]), codes(&c[pcOwner])
-			groups = make([]int8, len(c[pcGroup].Dict))
-			for i, s := range c[pcGroup].Dict {
-				groups[i] = groupIndex(s)
-			}
-		}
-		for r := 0; r < b.N; r, row = r+1, row+1 {
-			prob := c[pcProb].Floats[r]
+		probs, tiers := b1.Cols[pcProb].Floats[:b1.N], b1.Cols[pcTier].Codes[:b1.N]
+		targets := false
+		for r, code := range tiers {
+			prob, tier := probs[r], tierOf[code]
 			if !(prob >= 0 && prob <= 1) {
-				return &data.InputError{File: path, Row: b.FirstRow + int64(r), Column: "churn_probability", Value: fmt.Sprint(prob), Err: errors.New("a churn probability must be in [0, 1]")}
+				return bad(pcProb, r, fmt.Sprint(prob), errors.New("a churn probability must be in [0, 1]"))
 			}
-			code := c[pcTier].Codes[r]
-			tier := tierOf[code]
 			if tier < 0 {
-				return &data.InputError{File: path, Row: b.FirstRow + int64(r), Column: "risk_tier", Value: c[pcTier].Dict[code], Err: errors.New("want high, medium or low")}
+				return bad(pcTier, r, b1.Cols[pcTier].Dict[code], errors.New("want high, medium or low"))
 			}
 			all.p, all.tier = append(all.p, prob), append(all.tier, tier)
+			targets = targets || tier <= 1
+		}
+		ids := &b1.Cols[pcID]
+		var c []data.Vec
+		var plays, stages, cats, owners []int32
+		var groups []int8 // 1 treat, 0 control, -1 other
+		if targets {
+			if err := g.read(sel2, &b2); err != nil {
+				return err
+			}
+			c = b2.Cols
+			if !closed {
+				ids = &c[pcID]
+			}
+			if !c[pcGroup].Absent {
+				plays, stages, cats, owners = rv.codes(&c[pcPlay]), rv.codes(&c[pcStage]), rv.codes(&c[pcCategory]), rv.codes(&c[pcOwner])
+				groups = make([]int8, len(c[pcGroup].Dict))
+				for i, s := range c[pcGroup].Dict {
+					groups[i] = groupIndex(s)
+				}
+			}
+		}
+		for r := 0; r < b1.N; r, row = r+1, row+1 {
 			group := int8(-1)
 			if groups != nil && c[pcGroup].Codes[r] >= 0 {
 				if group = groups[c[pcGroup].Codes[r]]; group < 0 {
-					return &data.InputError{File: path, Row: b.FirstRow + int64(r), Column: "treatment_group", Value: c[pcGroup].Str(r), Err: errors.New("want treat or control")}
+					return bad(pcGroup, r, c[pcGroup].Str(r), errors.New("want treat or control"))
 				}
 			}
 			top := closed && row < rv.cfg.Capacity
-			sampled := closed && (cut == math.MaxUint64 || sampleHash(c[pcID].Str(r), rv.cfg.Seed) <= cut)
+			if group < 0 && !closed {
+				continue
+			}
+			id := ids.Str(r)
+			h := rv.out.ids.hashOf(id)
+			sampled := closed && rv.meas.has(h, rv.cfg.Seed)
 			if group < 0 && !sampled && !top {
 				continue
 			}
-			ci := rv.out.lookup(c[pcID].Str(r))
-			if ci < 0 {
-				unknown++
-				continue
-			}
+			prob, tier := probs[r], tierOf[tiers[r]]
+			ci := int32(-1)
 			if sampled || top {
-				y, active := rv.out.label(ci, p.asOf, &h)
+				var rec *custOutcome
+				switch {
+				case sampled && rv.meas.cut != math.MaxUint64:
+					if j := rv.meas.find(h); j >= 0 {
+						ci, rec = rv.meas.num[j], &rv.meas.rec[j]
+					}
+				default:
+					if ci = rv.out.ids.find(h); ci >= 0 {
+						rec = &rv.out.cust[ci]
+					}
+				}
+				if rec == nil {
+					unknown++
+					continue
+				}
+				y, active := rv.out.labelOf(rec, p.asOf, &hist)
 				if !active {
 					y = math.NaN()
 				}
@@ -382,15 +480,17 @@ func (rv *reviewer) partition(ctx context.Context, p *partition) (PastRun, tierS
 				continue
 			}
 			targeted++
-			pl := at(plays, &c[pcPlay], r)
+			pl := code(plays, &c[pcPlay], r)
 			if pl < 0 {
-				return &data.InputError{File: path, Row: b.FirstRow + int64(r), Column: "play", Err: fmt.Errorf("%w: a row with a treatment_group needs its play", data.ErrNull)}
+				return bad(pcPlay, r, "", fmt.Errorf("%w: a row with a treatment_group needs its play", data.ErrNull))
 			}
-			mrr := c[pcRevenue].Float(r) / 12
-			cands = append(cands, unit{cust: ci, date: p.asOf, play: pl, treat: group == 1, pred: true, tier: tier,
-				stage: at(stages, &c[pcStage], r), cat: at(cats, &c[pcCategory], r), owner: at(owners, &c[pcOwner], r), prob: prob, mrr: mrr})
+			cands = append(cands, candidate{h: h, play: pl, cust: ci, date: p.asOf, row: int32(r), pred: true})
 		}
-		rv.merge(cands)
+		unknown += rv.merge(cands, func(cd *candidate) unit {
+			r := int(cd.row)
+			return unit{cust: cd.cust, date: cd.date, play: cd.play, treat: groups[c[pcGroup].Codes[r]] == 1, pred: true, tier: tierOf[tiers[r]],
+				stage: code(stages, &c[pcStage], r), cat: code(cats, &c[pcCategory], r), owner: code(owners, &c[pcOwner], r), prob: probs[r], mrr: c[pcRevenue].Float(r) / 12}
+		})
 		cands = cands[:0]
 		return nil
 	})
@@ -405,6 +505,27 @@ func (rv *reviewer) partition(ctx context.Context, p *partition) (PastRun, tierS
 	run := rv.runMetrics(p, closed, all, meas, topY, &ts)
 	run.Targeted = int(targeted)
 	return run, ts, nil
+}
+
+// codes maps a row group's dictionary of a string column to interned
+// strings.
+func (rv *reviewer) codes(v *data.Vec) []int32 {
+	m := make([]int32, len(v.Dict))
+	rv.mu.Lock()
+	for i, s := range v.Dict {
+		m[i] = rv.intern(s)
+	}
+	rv.mu.Unlock()
+	return m
+}
+
+// code returns row r's interned string of a column mapped by m, -1 when
+// null.
+func code(m []int32, v *data.Vec, r int) int32 {
+	if v.Absent || v.Codes[r] < 0 {
+		return -1
+	}
+	return m[v.Codes[r]]
 }
 
 func groupIndex(s string) int8 {
@@ -510,7 +631,7 @@ func (rv *reviewer) estimate(rows *scoredRows, date data.Date) estimates {
 	if n == 0 {
 		return e
 	}
-	e.auc.v = expectedAUC(rows.p, rows.blocks())
+	e.auc.v = expectedAUC(rows.p)
 	k := min(cfg.Capacity, n)
 	var sp, spq float64
 	for _, p := range rows.p[:k] {
@@ -523,23 +644,21 @@ func (rv *reviewer) estimate(rows *scoredRows, date data.Date) estimates {
 		return e
 	}
 	sub := rows.sample(cfg.SampleRows, rv.rng(date, 1))
-	blocks := sub.blocks()
 	m := sub.Len()
-	y, key, w := make([]float64, m), make([]int, m), make([]float64, m)
-	for i := range key {
-		key[i], w[i] = i, 1
-	}
+	// AUC by the rank-sum (Mann–Whitney) formula, one pass per labelling.
+	rank := midRanks(sub.p)
 	aucs := make([]float64, 0, cfg.Resamples)
 	r := rv.rng(date, 2)
 	for range cfg.Resamples {
+		var n1, sum float64
 		for i, p := range sub.p {
-			y[i] = 0
 			if r.Float64() < p {
-				y[i] = 1
+				n1++
+				sum += rank[i]
 			}
 		}
-		if a, _ := metrics.RankAreas(blocks, y, key, w); !math.IsNaN(a) {
-			aucs = append(aucs, a)
+		if n0 := float64(m) - n1; n1 > 0 && n0 > 0 {
+			aucs = append(aucs, (sum-n1*(n1+1)/2)/(n1*n0))
 		}
 	}
 	if len(aucs) >= 2 {
@@ -547,6 +666,27 @@ func (rv *reviewer) estimate(rows *scoredRows, date data.Date) estimates {
 		e.auc.lo, e.auc.hi = math.Max(0, e.auc.v-half), math.Min(1, e.auc.v+half)
 	}
 	return e
+}
+
+// midRanks returns the ascending mid-ranks of probabilities p in
+// decreasing order (ties share the mean of their ranks): with them the AUC
+// of a labelling is (Σ ranks of churners − n₁(n₁+1)/2) ÷ (n₁·n₀), the
+// Mann–Whitney statistic, ties counting half.
+func midRanks(p []float64) []float64 {
+	m := len(p)
+	rank := make([]float64, m)
+	for k := 0; k < m; {
+		j := k
+		for j < m && p[j] == p[k] {
+			j++
+		}
+		// Rows k…j−1 hold ascending ranks m−j+1 … m−k.
+		mid := float64(2*m-j-k+1) / 2
+		for ; k < j; k++ {
+			rank[k] = mid
+		}
+	}
+	return rank
 }
 
 // bootstrap measures ROC AUC, PR AUC and top-decile lift of the measured
@@ -591,38 +731,29 @@ func (rv *reviewer) bootstrap(rows *scoredRows, date data.Date) (auc, ap, lift i
 
 // expectedConfusion is the expected confusion matrix at the tier cut
 // (high and medium flagged) when labels are Bernoulli(p).
-func expectedConfusion(rows *scoredRows) Confusion {
-	var c [4]float64 // tp fp fn tn
-	var flagged float64
-	for k, p := range rows.p {
-		if rows.tier[k] <= 1 {
-			flagged++
-			c[0] += p
-			c[1] += 1 - p
-		} else {
-			c[2] += p
-			c[3] += 1 - p
-		}
-	}
-	return confusion(float64(rows.Len()), flagged, c)
-}
+func expectedConfusion(rows *scoredRows) Confusion { return confusionAtCut(rows.tier, rows.p) }
 
 // realisedConfusion is the confusion matrix at the tier cut of labelled
 // rows.
-func realisedConfusion(rows *scoredRows) Confusion {
-	var c [4]float64
+func realisedConfusion(rows *scoredRows) Confusion { return confusionAtCut(rows.tier, rows.y) }
+
+// confusionAtCut counts the rows above and below the tier cut by their
+// chance to churn v: the labels (0 or 1) make counts, probabilities
+// expected counts.
+func confusionAtCut(tier []int8, v []float64) Confusion {
+	var c [4]float64 // tp fp fn tn
 	var flagged float64
-	for k, y := range rows.y {
-		if rows.tier[k] <= 1 {
+	for k, x := range v {
+		if tier[k] <= 1 {
 			flagged++
-			c[0] += y
-			c[1] += 1 - y
+			c[0] += x
+			c[1] += 1 - x
 		} else {
-			c[2] += y
-			c[3] += 1 - y
+			c[2] += x
+			c[3] += 1 - x
 		}
 	}
-	return confusion(float64(rows.Len()), flagged, c)
+	return confusion(float64(len(v)), flagged, c)
 }
 
 func confusion(n, flagged float64, c [4]float64) Confusion {

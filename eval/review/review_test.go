@@ -88,7 +88,7 @@ func TestFixtureRuns(t *testing.T) {
 	}
 	sorted := &scoredRows{p: p, tier: make([]int8, len(p))}
 	sorted.sortByRank()
-	if want := expectedAUC(sorted.p, sorted.blocks()); !near(closed.EstimatedROCAUC.F(), want, 1e-6) {
+	if want := expectedAUC(sorted.p); !near(closed.EstimatedROCAUC.F(), want, 1e-6) {
 		t.Errorf("estimated AUC %v, want %v", closed.EstimatedROCAUC, want)
 	}
 	if !near(closed.EstimatedPrecisionAtCapacity.F(), metrics.Mean(p), 1e-6) {

@@ -50,33 +50,42 @@ func (s *scoredRows) blocks() []int {
 	return metrics.TieBlocks(len(s.p), func(a, b int) bool { return s.p[a] == s.p[b] })
 }
 
-// sample returns m of the rows (all when m ≥ Len), chosen by selection
-// sampling with r (each row kept with probability left to pick ÷ left to
-// see), in the same order.
+// sample returns m of the rows (all when m ≥ Len), a uniform choice by
+// r (Floyd's algorithm: m draws, whatever the rows), in rank order.
 func (s *scoredRows) sample(m int, r *rand.Rand) *scoredRows {
 	n := len(s.p)
 	if m >= n {
 		return s
 	}
-	out := &scoredRows{p: make([]float64, 0, m), tier: make([]int8, 0, m)}
-	if s.y != nil {
-		out.y = make([]float64, 0, m)
+	chosen := make(map[int]bool, m)
+	for j := n - m; j < n; j++ {
+		if t := r.IntN(j + 1); chosen[t] {
+			chosen[j] = true
+		} else {
+			chosen[t] = true
+		}
 	}
-	for i := 0; i < n && len(out.p) < m; i++ {
-		if r.IntN(n-i) < m-len(out.p) {
-			out.p = append(out.p, s.p[i])
-			out.tier = append(out.tier, s.tier[i])
-			if s.y != nil {
-				out.y = append(out.y, s.y[i])
-			}
+	idx := make([]int, 0, m)
+	for i := range chosen {
+		idx = append(idx, i)
+	}
+	slices.Sort(idx)
+	out := &scoredRows{p: make([]float64, m), tier: make([]int8, m)}
+	if s.y != nil {
+		out.y = make([]float64, m)
+	}
+	for k, i := range idx {
+		out.p[k], out.tier[k] = s.p[i], s.tier[i]
+		if s.y != nil {
+			out.y[k] = s.y[i]
 		}
 	}
 	return out
 }
 
 // expectedAUC returns the ROC AUC expected when each row's label is an
-// independent Bernoulli draw with its probability p (decreasing order,
-// ties adjacent): the probability-weighted pairwise concordance
+// independent Bernoulli draw with its probability p (decreasing order):
+// the probability-weighted pairwise concordance
 //
 //	Σ_{i ranked above j} p_i (1 − p_j) + ½ Σ_{i ≠ j tied} p_i (1 − p_j)
 //	────────────────────────────────────────────────────────────────────
@@ -84,18 +93,20 @@ func (s *scoredRows) sample(m int, r *rand.Rand) *scoredRows {
 //
 // the expected number of correctly ordered (churner, stayer) pairs over
 // the expected number of such pairs: the ratio of expectations, which
-// differs from the expectation of the ratio by O(1/n). NaN for fewer than
-// two rows or when every p is 0 or 1 alike.
-func expectedAUC(p []float64, blocks []int) float64 {
+// differs from the expectation of the ratio by O(1/n). One pass over the
+// rows, a block of tied probabilities at a time. NaN for fewer than two
+// rows or when every p is 0 or 1 alike.
+func expectedAUC(p []float64) float64 {
 	var above, num, sp, sq, spq float64 // Σp above the block; numerator; Σp; Σ(1−p); Σp(1−p)
-	k := 0
-	for _, end := range blocks {
+	for k := 0; k < len(p); {
 		var bp, bq, bpq float64
-		for ; k < end; k++ {
-			bp += p[k]
-			bq += 1 - p[k]
-			bpq += p[k] * (1 - p[k])
+		j := k
+		for ; j < len(p) && p[j] == p[k]; j++ {
+			bp += p[j]
+			bq += 1 - p[j]
+			bpq += p[j] * (1 - p[j])
 		}
+		k = j
 		num += bq*above + (bp*bq-bpq)/2
 		above += bp
 		sp, sq, spq = sp+bp, sq+bq, spq+bpq
@@ -167,5 +178,10 @@ func scaledPercentile(vals []float64, v, sub, scale, level float64) interval {
 
 // sorted reports whether the rows are in rank order.
 func (s *scoredRows) sorted() bool {
-	return slices.IsSortedFunc(s.p, func(a, b float64) int { return cmp.Compare(b, a) })
+	for i := 1; i < len(s.p); i++ {
+		if s.p[i] > s.p[i-1] {
+			return false
+		}
+	}
+	return true
 }

@@ -112,7 +112,6 @@ func TestCompare(t *testing.T) {
 // to the expected pairs), and against the mean AUC of simulated labels.
 func TestExpectedAUC(t *testing.T) {
 	p := []float64{0.9, 0.7, 0.7, 0.4, 0.2, 0.05}
-	blocks := metrics.TieBlocks(len(p), func(a, b int) bool { return p[a] == p[b] })
 	var conc, pairs float64
 	for mask := 0; mask < 1<<len(p); mask++ {
 		prob := 1.0
@@ -139,10 +138,10 @@ func TestExpectedAUC(t *testing.T) {
 			}
 		}
 	}
-	if got := expectedAUC(p, blocks); !near(got, conc/pairs, 1e-12) {
+	if got := expectedAUC(p); !near(got, conc/pairs, 1e-12) {
 		t.Errorf("expectedAUC = %v, enumeration gives %v", got, conc/pairs)
 	}
-	if got := expectedAUC([]float64{0.3}, []int{1}); !math.IsNaN(got) {
+	if got := expectedAUC([]float64{0.3}); !math.IsNaN(got) {
 		t.Errorf("expectedAUC of one row = %v, want NaN", got)
 	}
 
@@ -155,7 +154,7 @@ func TestExpectedAUC(t *testing.T) {
 	rows := &scoredRows{p: q, tier: make([]int8, n)}
 	rows.sortByRank()
 	b := rows.blocks()
-	want := expectedAUC(rows.p, b)
+	want := expectedAUC(rows.p)
 	var sum float64
 	sims := 400
 	y := make([]float64, n)
@@ -216,7 +215,7 @@ func TestSample(t *testing.T) {
 	cut := sampleCut(1_000_000, 100_000)
 	kept := 0
 	for i := 0; i < 200_000; i++ {
-		if sampleHash(string(rune('A'+i%26))+string(rune(i)), 7) <= cut {
+		if sampleHash(idHash(string(rune('A'+i%26))+string(rune(i)), 0), 7) <= cut {
 			kept++
 		}
 	}
@@ -226,12 +225,42 @@ func TestSample(t *testing.T) {
 	if sampleCut(10, 100) != math.MaxUint64 {
 		t.Error("a run smaller than the sample is not kept whole")
 	}
-	if sampleHash("C1", 1) == sampleHash("C1", 2) {
+	if sampleHash(idHash("C1", 0), 1) == sampleHash(idHash("C1", 0), 2) {
 		t.Error("the seed does not change the sample")
 	}
 	rows := &scoredRows{p: []float64{0.9, 0.8, 0.7, 0.6, 0.5, 0.4}, tier: make([]int8, 6), y: []float64{1, 0, 1, 0, 0, 1}}
 	s := rows.sample(3, rand.New(rand.NewPCG(1, 1)))
 	if s.Len() != 3 || !s.sorted() {
 		t.Errorf("sample %+v: want 3 rows in rank order", s)
+	}
+}
+
+// TestMidRanks checks the rank-sum AUC of the label simulations against
+// metrics.AUC, ties included.
+func TestMidRanks(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for trial := 0; trial < 30; trial++ {
+		n := 2 + r.IntN(50)
+		p := make([]float64, n)
+		for i := range p {
+			p[i] = float64(r.IntN(6)) / 6
+		}
+		rows := &scoredRows{p: p, tier: make([]int8, n)}
+		rows.sortByRank()
+		rank := midRanks(rows.p)
+		y := make([]float64, n)
+		var n1, sum float64
+		for i := range y {
+			if r.IntN(2) == 0 {
+				y[i], n1, sum = 1, n1+1, sum+rank[i]
+			}
+		}
+		n0 := float64(n) - n1
+		if n1 == 0 || n0 == 0 {
+			continue
+		}
+		if got, want := (sum-n1*(n1+1)/2)/(n1*n0), metrics.AUC(rows.p, y, nil); !near(got, want, 1e-12) {
+			t.Fatalf("trial %d: rank-sum AUC %v, metrics.AUC %v", trial, got, want)
+		}
 	}
 }

@@ -13,7 +13,7 @@ import (
 func headline(rep *Review) string {
 	var parts []string
 	var works, noEvidence []string
-	judged := 0
+	judged, tooFew := 0, 0
 	var best *Play
 	for i := range rep.Plays {
 		p := &rep.Plays[i]
@@ -26,7 +26,11 @@ func headline(rep *Review) string {
 		case "no_evidence":
 			noEvidence = append(noEvidence, p.Name)
 		}
-		if p.Verdict != "too_few" && p.Verdict != "no_control" {
+		switch p.Verdict {
+		case "too_few":
+			tooFew++
+		case "no_control":
+		default:
 			judged++
 		}
 	}
@@ -42,6 +46,9 @@ func headline(rep *Review) string {
 		s := fmt.Sprintf("%d of %d plays work", len(works), judged)
 		if best != nil {
 			s += fmt.Sprintf(" (best: %s, churn %s)", best.Name, signedPct(-best.RelativeRiskReduction.F(), -best.RRRCI[1].F(), -best.RRRCI[0].F()))
+		}
+		if tooFew > 0 {
+			s += fmt.Sprintf("; %d more have too few customers to judge", tooFew)
 		}
 		parts = append(parts, s)
 		if len(noEvidence) > 0 {
@@ -123,7 +130,7 @@ func (rv *reviewer) notes(rep *Review) []string {
 		}
 	}
 	if sampled > 0 {
-		notes = append(notes, fmt.Sprintf("%d closed runs were measured on a seeded sample of about %d customers each (max_rows), the same customers in every run; their intervals include the sampling.", sampled, rv.cfg.MaxRows))
+		notes = append(notes, fmt.Sprintf("%d closed runs were measured on the customers of a seeded sample of about %d of the data's customers (max_rows), the same in every run; their intervals include the sampling.", sampled, rv.cfg.MaxRows))
 	}
 	if in.InterventionRows == 0 {
 		notes = append(notes, "The data has no interventions table: there is no per-protocol comparison (who was actually contacted).")

@@ -61,7 +61,7 @@ var PlayRunColumns = []predict.Column{
 	{Name: "relative_risk_reduction", Type: data.TypeFloat64, Nullable: true, Doc: "1 − churn_rate_treated / churn_rate_control"},
 	{Name: "rrr_lo", Type: data.TypeFloat64, Nullable: true, Doc: "lower end of the relative risk reduction's interval (Katz log interval of the relative risk)"},
 	{Name: "rrr_hi", Type: data.TypeFloat64, Nullable: true, Doc: "upper end of the relative risk reduction's interval"},
-	{Name: "mrr_treated", Type: data.TypeFloat64, Doc: "monthly revenue (annual_revenue / 12) of the closed treat units where known"},
+	{Name: "mrr_treated", Type: data.TypeFloat64, Doc: "monthly revenue of the closed treat units where known: annual_revenue / 12 of the run, or for interventions units the revenue at their date (the mrr feature)"},
 	{Name: "mrr_saved", Type: data.TypeFloat64, Nullable: true, Doc: "uplift × mrr_treated"},
 }
 

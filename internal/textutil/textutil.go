@@ -3,8 +3,10 @@
 package textutil
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -69,4 +71,40 @@ func YAMLError(err error) (line int, msg error) {
 		s = s[len(m[0]):]
 	}
 	return line, fmt.Errorf("invalid YAML: %s", strings.TrimPrefix(s, "yaml: "))
+}
+
+// DecodeYAML decodes raw, the YAML content of the file named name, into v,
+// refusing keys v does not have; an empty document leaves v as it is.
+// Errors name the file and, when yaml.v3 gives one, the line
+// ("name:3: invalid YAML: field x not found", see YAMLError).
+func DecodeYAML(name string, raw []byte, v any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		line, msg := YAMLError(err)
+		if line > 0 {
+			return fmt.Errorf("%s:%d: %w", name, line, msg)
+		}
+		return fmt.Errorf("%s: %w", name, msg)
+	}
+	return nil
+}
+
+// ParseConfig decodes a config file's YAML raw (DecodeYAML) over the zero
+// value, fills its defaults and validates it; errors name the file. It is
+// every settings file's loader (eval's, review's).
+func ParseConfig[T any, P interface {
+	*T
+	EnsureDefaults()
+	Validate() error
+}](name string, raw []byte) (T, error) {
+	var c T
+	if err := DecodeYAML(name, raw, &c); err != nil {
+		return c, err
+	}
+	P(&c).EnsureDefaults()
+	if err := P(&c).Validate(); err != nil {
+		return c, fmt.Errorf("%s: %w", name, err)
+	}
+	return c, nil
 }

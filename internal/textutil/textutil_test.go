@@ -54,3 +54,32 @@ func TestYAMLError(t *testing.T) {
 		})
 	}
 }
+
+func TestDecodeYAML(t *testing.T) {
+	type cfg struct {
+		A int    `yaml:"a"`
+		B string `yaml:"b"`
+	}
+	tests := []struct {
+		name, src, err string
+		want           cfg
+	}{
+		{"values", "a: 3\nb: x\n", "", cfg{3, "x"}},
+		{"empty", "", "", cfg{}},
+		{"unknown key", "a: 1\nc: 2\n", "f.yaml:2: invalid YAML: field c not found in type textutil.cfg", cfg{}},
+		{"wrong type", "a: secret\n", "f.yaml:1: invalid YAML: cannot unmarshal !!str into int", cfg{}},
+		{"not YAML", "a: [\n", "f.yaml:", cfg{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c cfg
+			err := DecodeYAML("f.yaml", []byte(tt.src), &c)
+			switch {
+			case tt.err == "" && (err != nil || c != tt.want):
+				t.Errorf("DecodeYAML = %+v, %v; want %+v", c, err, tt.want)
+			case tt.err != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.err) || strings.Contains(err.Error(), "secret")):
+				t.Errorf("err = %v, want %q (never the value)", err, tt.err)
+			}
+		})
+	}
+}
