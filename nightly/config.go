@@ -85,6 +85,13 @@ type TrainingConfig struct {
 	// others' customers, weighted back to the population where
 	// probabilities are made (default 200,000; 0 keeps every row).
 	MaxRows *int `yaml:"max_rows"`
+	// Uplift refits the uplift model every night on the experiment units
+	// (the interventions table and the published predictions' control
+	// groups) for tonight's scoring: when it is trusted, predictions carry
+	// expected_uplift and expected_mrr_saved, and predict.rank_by
+	// saved_mrr can use them (docs/playbook.md#ranking-by-who-can-be-saved).
+	// Off by default.
+	Uplift bool `yaml:"uplift"`
 }
 
 // HoldoutConfig chooses the held-out customers by a hash of customer_id.
@@ -99,6 +106,13 @@ type HoldoutConfig struct {
 	// sampled uniformly with all their rows (default 250,000; 0 keeps
 	// every row).
 	MaxRows *int `yaml:"max_rows"`
+	// Uplift refits the uplift model every night on the experiment units
+	// (the interventions table and the published predictions' control
+	// groups) for tonight's scoring: when it is trusted, predictions carry
+	// expected_uplift and expected_mrr_saved, and predict.rank_by
+	// saved_mrr can use them (docs/playbook.md#ranking-by-who-can-be-saved).
+	// Off by default.
+	Uplift bool `yaml:"uplift"`
 }
 
 // Default row bounds of the nightly's training and evaluation rows, chosen

@@ -164,7 +164,7 @@ var ErrInput = errors.New("input validation failed")
 var ErrNoModel = errors.New("no model to score with")
 
 // stepNames are the stages, for the progress bar.
-var stepNames = []string{"validate inputs", "training snapshots", "train challenger", "evaluate", "decide", "score", "review", "report", "publish"}
+var stepNames = []string{"validate inputs", "training snapshots", "train challenger", "evaluate", "decide", "train uplift", "score", "review", "report", "publish"}
 
 // Run runs the nightly job. The returned manifest is also written to
 // out/runs/<run id>/manifest.json, on failure too (errors in the
@@ -463,13 +463,24 @@ func (j *job) run(ctx context.Context) error {
 	// 6. Score tonight's customers with the chosen model, into staging.
 	// Tonight's customers are counted for the drift check as they are
 	// scored, against the scoring model's training data.
+	// 5b. The uplift model of the scoring model, refitted every night from
+	// the experiment units (the interventions table and the published
+	// predictions' control groups) when training.uplift asks for it.
+	upliftModel, err := j.uplift(ctx, ds, scorer)
+	if err != nil {
+		return err
+	}
+	if upliftModel != nil {
+		defer upliftModel.Close()
+	}
+
 	var staged *predict.Staged
 	driftCount := eval.NewDriftCounter(&scorer.Manifest, scorer.Manifest.Spec, c.Eval.Drift)
 	observe := func(t *features.Table, prob []float64) { driftCount.Add(t, nil, prob) }
 	err = j.step("score", func() (string, error) {
 		var err error
 		staged, err = predict.Stage(ctx, predict.Options{Dataset: ds, Model: scorer, ModelVersion: scoreVersion, AsOf: asOf, Out: c.Out, Config: c.Predict,
-			Now: j.now, Logger: j.log, Observe: observe, ChurnVersion: j.opt.Version, Getenv: j.getenv}, txn)
+			Now: j.now, Logger: j.log, Observe: observe, ChurnVersion: j.opt.Version, Getenv: j.getenv, Uplift: upliftModel}, txn)
 		if err != nil {
 			return "", err
 		}
@@ -630,6 +641,36 @@ func (j *job) review(ctx context.Context, ds *data.Dataset, txn *data.Txn, stage
 		return r.Headline, nil
 	})
 	return rv, rtx, err
+}
+
+// uplift runs the "train uplift" step: with training.uplift on, it fits
+// the scoring model's uplift model on the experiment units (FitUplift) for
+// tonight's scoring; predict uses it only when it is trusted. No units, or
+// too few in an arm, skip the step with a note (nil model); other errors
+// fail the run. With training.uplift off the step is skipped.
+func (j *job) uplift(ctx context.Context, ds *data.Dataset, scorer *train.Model) (*train.UpliftModel, error) {
+	c := j.c
+	var m *train.UpliftModel
+	err := j.step("train uplift", func() (string, error) {
+		if !c.Training.Uplift {
+			return "skipped: training.uplift is off", nil
+		}
+		var err error
+		m, _, err = FitUplift(ctx, ds, scorer, UpliftOptions{Out: c.Out, Logger: j.log, ChurnVersion: j.opt.Version})
+		switch {
+		case errors.Is(err, ErrNoUnits) || errors.Is(err, train.ErrTooFewUnits):
+			return "skipped: " + err.Error(), nil
+		case err != nil:
+			return "", err
+		}
+		v := &m.Card.Validation
+		return fmt.Sprintf("Qini %.4f vs %.4f ranking by risk: %s", v.Qini, v.QiniRisk, v.Verdict), nil
+	})
+	if err != nil && m != nil {
+		m.Close()
+		m = nil
+	}
+	return m, err
 }
 
 // warn logs a warning and records it in the manifest.
