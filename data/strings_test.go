@@ -281,3 +281,24 @@ func TestCheckString(t *testing.T) {
 		})
 	}
 }
+
+// TestASCIINoNUL checks the word-at-a-time test against the byte loop, at
+// every position of a bad byte and every length.
+func TestASCIINoNUL(t *testing.T) {
+	for n := 0; n < 20; n++ {
+		base := strings.Repeat("C", n)
+		if !asciiNoNUL(base) {
+			t.Fatalf("%q: not ASCII?", base)
+		}
+		for i := 0; i < n; i++ {
+			for _, c := range []byte{0, 0x80, 0xff, 0x7f, 1} {
+				s := []byte(base)
+				s[i] = c
+				want := c != 0 && c < 0x80
+				if got := asciiNoNUL(string(s)); got != want {
+					t.Errorf("%q: %v, want %v", s, got, want)
+				}
+			}
+		}
+	}
+}

@@ -17,10 +17,10 @@ func contactKey(cust, play int32) uint64 { return uint64(uint32(cust))<<32 | uin
 
 // readInterventions reads the interventions table, if the dataset has one
 // (data.Dataset.ReadInterventions: rows of known customers): rows with a
-// group become candidate units dated the day of ts, and the days each
+// group become units dated the day of ts, added to set, and the days each
 // customer was reached by each play (Intervention.Reached) are returned,
 // for the per-protocol comparison. nil without the table.
-func (rv *reviewer) readInterventions(ctx context.Context) (map[uint64][]data.Date, error) {
+func (rv *reviewer) readInterventions(ctx context.Context, set *unitSet) (map[uint64][]data.Date, error) {
 	ds := rv.opt.Dataset
 	if !ds.Has(data.Interventions) {
 		return nil, nil
@@ -74,7 +74,7 @@ func (rv *reviewer) readInterventions(ctx context.Context) (map[uint64][]data.Da
 	if err := rv.lifecycleOf(ctx, built); err != nil {
 		return nil, err
 	}
-	rv.merge(cands, func(c *candidate) unit { return built[c.row] })
+	set.add(cands, &rv.out.ids, func(c *candidate) unit { return built[c.row] })
 	return contacts, nil
 }
 
@@ -322,7 +322,7 @@ func (rv *reviewer) byRisk(units []*unit) ([]Decile, Qini) {
 			us = append(us, u)
 		}
 	}
-	slices.SortStableFunc(us, func(a, b *unit) int { return cmp.Compare(b.prob, a.prob) })
+	slices.SortFunc(us, func(a, b *unit) int { return cmp.Or(cmp.Compare(b.prob, a.prob), cmp.Compare(a.cust, b.cust)) })
 	deciles := []Decile{}
 	q := Qini{Points: []QiniPoint{}, Coefficient: Num(math.NaN())}
 	n := len(us)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -74,16 +75,17 @@ type reviewer struct {
 	z    float64
 	log  *slog.Logger
 
-	mu     sync.Mutex // guards what follows
+	mu     sync.Mutex // guards strs, strID and inputs while partitions are read
 	strs   []string
 	strID  map[string]int32
-	units  []unit
-	unitAt unitTable // rv.units' index by customer and play
 	inputs Inputs
+	// units are every unit, once the partitions are read.
+	units []unit
 }
 
 // unit is one customer assigned to a group by a play on a date.
 type unit struct {
+	h     uint64 // the customer's hash in the customer index
 	cust  int32
 	date  data.Date
 	play  int32
@@ -165,7 +167,11 @@ func Run(ctx context.Context, opt Options) (*Review, error) {
 	rv.meas = newMeasured(rv.out, sampleCut(int64(rv.out.n()), cfg.MaxRows), cfg.Seed)
 	rv.inputs = Inputs{Out: opt.Out, Data: opt.Dataset.Dir, Partitions: len(parts), LaterPartitions: later, Customers: rv.out.n()}
 	log.Info("review: outcomes read", "customers", rv.out.n(), "seconds", time.Since(start).Seconds())
-	contacts, err := rv.readInterventions(ctx)
+	// Unit tables start large enough for a good share of the customers:
+	// growing them costs a rehash each time.
+	ivUnits := &unitSet{}
+	ivUnits.at.reserve(rv.out.n() / cfg.Workers)
+	contacts, err := rv.readInterventions(ctx, ivUnits)
 	if err != nil {
 		return nil, err
 	}
@@ -175,18 +181,34 @@ func Run(ctx context.Context, opt Options) (*Review, error) {
 	}
 	runs := make([]PastRun, len(parts))
 	sums := make([]tierSums, len(parts))
+	// Each goroutine reading partitions takes a worker of its own: its
+	// unit set and buffers, reused from partition to partition.
+	workers := make(chan *worker, cfg.Workers)
+	workers <- &worker{set: ivUnits}
+	for range cfg.Workers - 1 {
+		w := &worker{set: &unitSet{}}
+		w.set.at.reserve(rv.out.n() / cfg.Workers)
+		workers <- w
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(cfg.Workers)
 	for i := range parts {
 		g.Go(func() error {
+			w := <-workers
+			defer func() { workers <- w }()
 			var err error
-			runs[i], sums[i], err = rv.partition(gctx, &parts[i])
+			runs[i], sums[i], err = rv.partition(gctx, &parts[i], w)
 			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	all := (<-workers).set
+	for range cfg.Workers - 1 {
+		all.absorb((<-workers).set)
+	}
+	rv.units = all.units
 	log.Info("review: partitions read", "partitions", len(parts), "seconds", time.Since(start).Seconds())
 	rv.outcomesOfUnits(contacts)
 	rep := &Review{SchemaVersion: SchemaVersion, AsOf: asOf.String(), DataEnd: lc.DataEnd.String(), Config: cfg,
@@ -289,6 +311,16 @@ func (t *unitTable) slot(h uint64, play int32) *unitSlot {
 	}
 }
 
+// reserve makes room for about n units without growing; it empties the
+// table, so call it first.
+func (t *unitTable) reserve(n int) {
+	size := 1024
+	for size < 2*n {
+		size *= 2
+	}
+	t.slots, t.mask = make([]unitSlot, size), uint64(size-1)
+}
+
 func (t *unitTable) grow() {
 	old := t.slots
 	size := max(1024, 2*len(old))
@@ -314,36 +346,60 @@ type candidate struct {
 	pred bool
 }
 
-// merge adds candidate units, keeping each customer's first unit per play
+// unitSet holds each customer's first unit per play among the
+// candidates added to it, with their table. Each goroutine reading
+// partitions has its own (no lock); absorb joins them.
+type unitSet struct {
+	units []unit
+	at    unitTable
+}
+
+// add adds candidate units, keeping each customer's first unit per play
 // (unit.before): build makes the unit of a kept candidate. The result does
 // not depend on the order of calls. A candidate of a customer the data
-// does not hold is dropped and counted in the result.
-func (rv *reviewer) merge(cands []candidate, build func(c *candidate) unit) (unknown int64) {
-	rv.mu.Lock()
-	defer rv.mu.Unlock()
+// does not hold (ids) is dropped and counted in the result.
+func (s *unitSet) add(cands []candidate, ids *idIndex, build func(c *candidate) unit) (unknown int64) {
 	for k := range cands {
 		c := &cands[k]
-		sl := rv.unitAt.slot(c.h, c.play)
+		sl := s.at.slot(c.h, c.play)
 		if sl.ui != 0 && (sl.date < c.date || (sl.date == c.date && (sl.pred || !c.pred))) {
 			continue // an earlier (or as early) unit is there
 		}
 		if c.cust < 0 {
-			if c.cust = rv.out.ids.find(c.h); c.cust < 0 {
+			if c.cust = ids.find(c.h); c.cust < 0 {
 				unknown++
 				continue
 			}
 		}
 		u := build(c)
-		if sl.ui != 0 {
-			rv.units[sl.ui-1] = u
-			sl.date, sl.pred = c.date, c.pred
-			continue
-		}
-		rv.units = append(rv.units, u)
-		*sl = unitSlot{h: c.h, play: c.play, ui: int32(len(rv.units)), date: c.date, pred: c.pred}
-		rv.unitAt.n++
+		u.h = c.h
+		s.put(sl, u)
 	}
 	return unknown
+}
+
+// put stores u in its slot sl (found by slot for u's key), replacing the
+// unit there.
+func (s *unitSet) put(sl *unitSlot, u unit) {
+	if sl.ui != 0 {
+		s.units[sl.ui-1] = u
+		sl.date, sl.pred = u.date, u.pred
+		return
+	}
+	s.units = append(s.units, u)
+	*sl = unitSlot{h: u.h, play: u.play, ui: int32(len(s.units)), date: u.date, pred: u.pred}
+	s.at.n++
+}
+
+// absorb adds the units of o, keeping each customer's first per play.
+func (s *unitSet) absorb(o *unitSet) {
+	for i := range o.units {
+		u := &o.units[i]
+		sl := s.at.slot(u.h, u.play)
+		if sl.ui == 0 || u.before(&s.units[sl.ui-1]) {
+			s.put(sl, *u)
+		}
+	}
 }
 
 // tierSums are a run's measured rows per tier, for the pooled calibration.
@@ -354,7 +410,16 @@ type tierSums struct {
 
 // partition reads one predictions partition: its run metrics, and its
 // targeted rows as candidate units.
-func (rv *reviewer) partition(ctx context.Context, p *partition) (PastRun, tierSums, error) {
+// worker is what one goroutine reading partitions holds: its unit set
+// and the buffers it reuses.
+type worker struct {
+	set       *unitSet
+	b1, b2    data.Batch
+	cands     []candidate
+	all, meas scoredRows
+}
+
+func (rv *reviewer) partition(ctx context.Context, p *partition, w *worker) (PastRun, tierSums, error) {
 	var ts tierSums
 	files, err := p.files()
 	if err != nil {
@@ -365,10 +430,13 @@ func (rv *reviewer) partition(ctx context.Context, p *partition) (PastRun, tierS
 		return PastRun{}, ts, err
 	}
 	closed := rv.out.closed(p.asOf)
-	all := &scoredRows{p: make([]float64, 0, n), tier: make([]int8, 0, n)}
-	meas := &scoredRows{y: []float64{}}
+	set, cands := w.set, w.cands[:0]
+	all := &w.all
+	all.p, all.tier, all.y = slices.Grow(all.p[:0], int(n)), slices.Grow(all.tier[:0], int(n)), nil
+	meas := &w.meas
+	meas.p, meas.y, meas.tier = meas.p[:0], append(meas.y[:0], 0)[:0], meas.tier[:0]
 	var topY []float64 // labels of the top Capacity rows
-	var cands []candidate
+	tl := tally{prev: math.Inf(1)}
 	var unknown, targeted int64
 	var hist data.History
 	// Every row group is read in two steps: probabilities and tiers (and
@@ -384,10 +452,10 @@ func (rv *reviewer) partition(ctx context.Context, p *partition) (PastRun, tierS
 	if !closed {
 		sel2[pcID] = true
 	}
-	var b1, b2 data.Batch
+	b1, b2 := &w.b1, &w.b2
 	row := 0
 	err = p.each(ctx, files, func(g rowGroup) error {
-		if err := g.read(sel1, &b1); err != nil {
+		if err := g.read(sel1, b1); err != nil {
 			return err
 		}
 		bad := func(c, r int, value string, err error) error {
@@ -407,6 +475,7 @@ func (rv *reviewer) partition(ctx context.Context, p *partition) (PastRun, tierS
 			if tier < 0 {
 				return bad(pcTier, r, b1.Cols[pcTier].Dict[code], errors.New("want high, medium or low"))
 			}
+			tl.add(prob, tier)
 			all.p, all.tier = append(all.p, prob), append(all.tier, tier)
 			targets = targets || tier <= 1
 		}
@@ -415,7 +484,7 @@ func (rv *reviewer) partition(ctx context.Context, p *partition) (PastRun, tierS
 		var plays, stages, cats, owners []int32
 		var groups []int8 // 1 treat, 0 control, -1 other
 		if targets {
-			if err := g.read(sel2, &b2); err != nil {
+			if err := g.read(sel2, b2); err != nil {
 				return err
 			}
 			c = b2.Cols
@@ -486,7 +555,7 @@ func (rv *reviewer) partition(ctx context.Context, p *partition) (PastRun, tierS
 			}
 			cands = append(cands, candidate{h: h, play: pl, cust: ci, date: p.asOf, row: int32(r), pred: true})
 		}
-		unknown += rv.merge(cands, func(cd *candidate) unit {
+		unknown += set.add(cands, &rv.out.ids, func(cd *candidate) unit {
 			r := int(cd.row)
 			return unit{cust: cd.cust, date: cd.date, play: cd.play, treat: groups[c[pcGroup].Codes[r]] == 1, pred: true, tier: tierOf[tiers[r]],
 				stage: code(stages, &c[pcStage], r), cat: code(cats, &c[pcCategory], r), owner: code(owners, &c[pcOwner], r), prob: probs[r], mrr: c[pcRevenue].Float(r) / 12}
@@ -494,6 +563,7 @@ func (rv *reviewer) partition(ctx context.Context, p *partition) (PastRun, tierS
 		cands = cands[:0]
 		return nil
 	})
+	w.cands = cands
 	if err != nil {
 		return PastRun{}, ts, fmt.Errorf("read the predictions partition %s: %w", p.dir, err)
 	}
@@ -502,7 +572,7 @@ func (rv *reviewer) partition(ctx context.Context, p *partition) (PastRun, tierS
 	rv.inputs.TargetedRows += targeted
 	rv.inputs.UnknownCustomers += unknown
 	rv.mu.Unlock()
-	run := rv.runMetrics(p, closed, all, meas, topY, &ts)
+	run := rv.runMetrics(p, closed, all, &tl, meas, topY, &ts)
 	run.Targeted = int(targeted)
 	return run, ts, nil
 }
@@ -540,33 +610,48 @@ func groupIndex(s string) int8 {
 
 // runMetrics measures one run: estimates from every row's probability,
 // and, for a closed window, the realised metrics on the measured rows.
-func (rv *reviewer) runMetrics(p *partition, closed bool, all, meas *scoredRows, topY []float64, ts *tierSums) PastRun {
+// tally sums a run's rows per tier as they are read, and whether they come
+// in rank order.
+type tally struct {
+	rows, sumP [3]float64
+	prev       float64
+	unsorted   bool
+}
+
+func (t *tally) add(p float64, tier int8) {
+	t.rows[tier]++
+	t.sumP[tier] += p
+	t.unsorted = t.unsorted || p > t.prev
+	t.prev = p
+}
+
+// expectedConfusion is the expected confusion matrix at the tier cut
+// (high and medium flagged) when labels are Bernoulli(p).
+func (t *tally) expectedConfusion() Confusion {
+	flagged := t.rows[0] + t.rows[1]
+	tp, fn := t.sumP[0]+t.sumP[1], t.sumP[2]
+	return confusion(flagged+t.rows[2], flagged, [4]float64{tp, flagged - tp, fn, t.rows[2] - fn})
+}
+
+func (rv *reviewer) runMetrics(p *partition, closed bool, all *scoredRows, tl *tally, meas *scoredRows, topY []float64, ts *tierSums) PastRun {
 	cfg := rv.cfg
 	nan := Num(math.NaN())
 	none := CI{nan, nan}
 	run := PastRun{AsOf: p.asOf.String(), Status: "open", WindowEnd: rv.lc.Spec().LastDay(p.asOf).String(), ModelVersion: p.model.ModelVersion,
 		Rows: all.Len(), Capacity: cfg.Capacity, BaseRate: nan, ROCAUC: nan, ROCAUCCI: none, PRAUC: nan, PRAUCCI: none,
 		TopDecileLift: nan, TopDecileLiftCI: none, PrecisionAtCapacity: nan}
-	all.sortByRank()
+	if tl.unsorted {
+		all.sortByRank()
+	}
 	// Estimates.
 	est := rv.estimate(all, p.asOf)
-	run.EstimatedChurnRate = Num(est.rate)
+	run.EstimatedChurnRate = Num(ratio(tl.sumP[0]+tl.sumP[1]+tl.sumP[2], float64(all.Len())))
 	run.EstimatedROCAUC, run.EstimatedROCAUCCI = est.auc.num(), est.auc.ci()
 	run.EstimatedPrecisionAtCapacity, run.EstimatedPrecisionAtCapacityCI = est.prec.num(), est.prec.ci()
-	run.EstimatedConfusion = expectedConfusion(all)
+	run.EstimatedConfusion = tl.expectedConfusion()
 	var tiers [3]Tier
 	for t := range tiers {
-		tiers[t] = Tier{Tier: tierNames[t], MeanProbability: nan, ChurnRate: nan, ChurnRateCI: none}
-	}
-	var sumP [3]float64
-	for k, t := range all.tier {
-		tiers[t].Rows++
-		sumP[t] += all.p[k]
-	}
-	for t := range tiers {
-		if tiers[t].Rows > 0 {
-			tiers[t].MeanProbability = Num(sumP[t] / float64(tiers[t].Rows))
-		}
+		tiers[t] = Tier{Tier: tierNames[t], Rows: int(tl.rows[t]), MeanProbability: Num(ratio(tl.sumP[t], tl.rows[t])), ChurnRate: nan, ChurnRateCI: none}
 	}
 	run.Tiers = tiers[:]
 	if !closed {
@@ -613,12 +698,11 @@ func (rv *reviewer) rng(date data.Date, stream uint64) *rand.Rand {
 
 // estimates are a run's expected metrics from its probabilities.
 type estimates struct {
-	rate      float64
 	auc, prec interval
 }
 
-// estimate computes the expected churn rate, ROC AUC and precision at
-// capacity of rows (rank order). The AUC's interval comes from labels
+// estimate computes the expected ROC AUC and precision at capacity of
+// rows (rank order). The AUC's interval comes from labels
 // simulated from the probabilities: Resamples draws of every row's label
 // as Bernoulli(p) on a seeded sample of SampleRows rows, whose AUCs'
 // standard deviation, scaled by √(sample ÷ rows), gives a normal interval
@@ -627,7 +711,7 @@ type estimates struct {
 func (rv *reviewer) estimate(rows *scoredRows, date data.Date) estimates {
 	cfg := rv.cfg
 	n := rows.Len()
-	e := estimates{rate: metrics.Mean(rows.p), auc: interval{math.NaN(), math.NaN(), math.NaN()}, prec: interval{math.NaN(), math.NaN(), math.NaN()}}
+	e := estimates{auc: interval{math.NaN(), math.NaN(), math.NaN()}, prec: interval{math.NaN(), math.NaN(), math.NaN()}}
 	if n == 0 {
 		return e
 	}
@@ -728,10 +812,6 @@ func (rv *reviewer) bootstrap(rows *scoredRows, date data.Date) (auc, ap, lift i
 	lift = scaledPercentile(vl, lift.v, subLift, scale, cfg.Level)
 	return
 }
-
-// expectedConfusion is the expected confusion matrix at the tier cut
-// (high and medium flagged) when labels are Bernoulli(p).
-func expectedConfusion(rows *scoredRows) Confusion { return confusionAtCut(rows.tier, rows.p) }
 
 // realisedConfusion is the confusion matrix at the tier cut of labelled
 // rows.
