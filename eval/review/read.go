@@ -112,27 +112,33 @@ func listPartitions(out string, asOf data.Date, staged map[data.Date]string) ([]
 	return parts, later, nil
 }
 
-// files returns the partition's Parquet files in name order (rank order
-// for churn's part-NNNNN files).
-func (p *partition) files() ([]string, error) {
-	files, err := filepath.Glob(filepath.Join(p.dir, "*.parquet"))
-	sort.Strings(files)
-	return files, err
-}
-
-// rows returns the number of rows of the partition's files, from their
-// footers.
-func (p *partition) rows(files []string) (int64, error) {
+// open opens the partition's Parquet files in name order (rank order for
+// churn's part-NNNNN files) and returns them with their total rows (from
+// the footers). Close them with closeAll.
+func (p *partition) open() ([]*data.File, int64, error) {
+	paths, err := filepath.Glob(filepath.Join(p.dir, "*.parquet"))
+	if err != nil {
+		return nil, 0, err
+	}
+	sort.Strings(paths)
+	var files []*data.File
 	var n int64
-	for _, path := range files {
+	for _, path := range paths {
 		f, err := data.OpenFile(path, predictionsTable, nil)
 		if err != nil {
-			return 0, err
+			closeAll(files)
+			return nil, 0, err
 		}
+		files = append(files, f)
 		n += f.NumRows
+	}
+	return files, n, nil
+}
+
+func closeAll(files []*data.File) {
+	for _, f := range files {
 		f.Close()
 	}
-	return n, nil
 }
 
 // rowGroup is one row group of a partition's file, read column by column
@@ -150,24 +156,17 @@ func (g rowGroup) read(sel data.Selection, dst *data.Batch) error {
 	return g.f.ReadRowGroup(g.i, sel, false, dst)
 }
 
-// each calls fn with every row group of the partition's files, in order.
-func (p *partition) each(ctx context.Context, files []string, fn func(g rowGroup) error) error {
-	for _, path := range files {
-		f, err := data.OpenFile(path, predictionsTable, nil)
-		if err != nil {
-			return err
-		}
+// each calls fn with every row group of files, in order.
+func each(ctx context.Context, files []*data.File, fn func(g rowGroup) error) error {
+	for _, f := range files {
 		for i := 0; i < f.NumRowGroups(); i++ {
 			if err := ctx.Err(); err != nil {
-				f.Close()
 				return err
 			}
-			if err := fn(rowGroup{path, f, i}); err != nil {
-				f.Close()
+			if err := fn(rowGroup{f.Path, f, i}); err != nil {
 				return err
 			}
 		}
-		f.Close()
 	}
 	return nil
 }

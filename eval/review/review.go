@@ -421,14 +421,11 @@ type worker struct {
 
 func (rv *reviewer) partition(ctx context.Context, p *partition, w *worker) (PastRun, tierSums, error) {
 	var ts tierSums
-	files, err := p.files()
+	files, n, err := p.open()
 	if err != nil {
-		return PastRun{}, ts, err
+		return PastRun{}, ts, fmt.Errorf("read the predictions partition %s: %w", p.dir, err)
 	}
-	n, err := p.rows(files)
-	if err != nil {
-		return PastRun{}, ts, err
-	}
+	defer closeAll(files)
 	closed := rv.out.closed(p.asOf)
 	set, cands := w.set, w.cands[:0]
 	all := &w.all
@@ -454,7 +451,7 @@ func (rv *reviewer) partition(ctx context.Context, p *partition, w *worker) (Pas
 	}
 	b1, b2 := &w.b1, &w.b2
 	row := 0
-	err = p.each(ctx, files, func(g rowGroup) error {
+	err = each(ctx, files, func(g rowGroup) error {
 		if err := g.read(sel1, b1); err != nil {
 			return err
 		}
