@@ -341,6 +341,9 @@ func generate(ctx context.Context, dir string, p *Params, opt *WriteOptions) (*S
 			for i := range plays {
 				plays[i].add(&c.plays[i])
 			}
+			// Read c before handing it over: once the last writer is done
+			// with it, c goes back to the free list and a worker refills it.
+			done += c.n
 			c.refs.Store(int32(len(writers)))
 			for _, tw := range writers {
 				select {
@@ -349,7 +352,6 @@ func generate(ctx context.Context, dir string, p *Params, opt *WriteOptions) (*S
 					return ctx.Err()
 				}
 			}
-			done += c.n
 			if opt.Progress != nil {
 				opt.Progress(done)
 			}
