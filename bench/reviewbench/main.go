@@ -313,6 +313,9 @@ func filler(name string, v *data.Vec) (func(r *row), error) {
 				v.AppendString(r.cs.group[r.i])
 			}
 		}, nil
+	case "expected_uplift", "expected_mrr_saved":
+		// Written by a trusted uplift model only; a typical night has none.
+		return func(r *row) { v.AppendNull() }, nil
 	case "alerted":
 		return func(r *row) { v.AppendBool(r.tier == 0) }, nil
 	case "previous_as_of":
