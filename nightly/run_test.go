@@ -73,6 +73,9 @@ func TestRunTwice(t *testing.T) {
 		}
 		checkControlGroups(t, mf)
 		checkReview(t, mf)
+		if note := stepNote(t, mf, "train uplift"); note != "skipped: training.uplift is off" {
+			t.Errorf("run %d: train uplift %q with training.uplift off", i, note)
+		}
 		files, _ := filepath.Glob(filepath.Join(mf.Outputs.Predictions, "*.parquet"))
 		if len(files) == 0 {
 			t.Fatal("no prediction files")

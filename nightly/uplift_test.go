@@ -25,7 +25,7 @@ func stepNote(t *testing.T, mf *Manifest, name string) string {
 // TestRunUplift: with training.uplift on, the nightly refits the uplift
 // model on the experiment units before scoring and reports its validation
 // in the step's note; without units the step is skipped with a reason and
-// the run goes on; with the setting off it is skipped.
+// the run goes on. (TestRunTwice checks the step is skipped when off.)
 func TestRunUplift(t *testing.T) {
 	asOf := data.MakeDate(2024, 12, 1)
 	loop := filepath.Join(t.TempDir(), "loop")
@@ -39,7 +39,6 @@ func TestRunUplift(t *testing.T) {
 		uplift bool
 		want   string
 	}{
-		{"off", demo(t), false, "skipped: training.uplift is off"},
 		{"no units", demo(t), true, "skipped: "},
 		{"fitted", loop, true, "Qini "},
 	}
