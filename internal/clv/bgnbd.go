@@ -44,18 +44,27 @@ type bgData struct {
 }
 
 func newBGData(s []Summary) (*bgData, error) {
-	cells := make([]bgCell, len(s))
+	// Group with a map (cheaper than sorting every customer), then sort
+	// the distinct cells so the order, and the sums, are deterministic.
+	type key struct{ x, tx, T float64 }
+	at := make(map[key]int32)
+	var out []bgCell
 	for i, v := range s {
 		if err := checkSummary(i, v); err != nil {
 			return nil, err
 		}
-		tx := v.Recency
+		k := key{v.Frequency, v.Recency, v.T}
 		if v.Frequency == 0 {
-			tx = 0 // unused by the likelihood; merge the cells
+			k.tx = 0 // unused by the likelihood; merge the cells
 		}
-		cells[i] = bgCell{x: v.Frequency, tx: tx, T: v.T, n: 1}
+		if j, ok := at[k]; ok {
+			out[j].n++
+			continue
+		}
+		at[k] = int32(len(out))
+		out = append(out, bgCell{x: k.x, tx: k.tx, T: k.T, n: 1})
 	}
-	slices.SortFunc(cells, func(a, b bgCell) int {
+	slices.SortFunc(out, func(a, b bgCell) int {
 		if c := cmp.Compare(a.x, b.x); c != 0 {
 			return c
 		}
@@ -65,23 +74,13 @@ func newBGData(s []Summary) (*bgData, error) {
 		return cmp.Compare(a.T, b.T)
 	})
 	d := &bgData{total: float64(len(s))}
-	out := cells[:0]
-	for _, c := range cells {
-		if k := len(out) - 1; k >= 0 && out[k].x == c.x && out[k].tx == c.tx && out[k].T == c.T {
-			out[k].n++
-			continue
-		}
+	for i := range out {
+		c := &out[i]
 		if k := len(d.xs) - 1; k < 0 || d.xs[k] != c.x {
 			d.xs = append(d.xs, c.x)
 			d.nx = append(d.nx, 0)
 		}
 		c.ix = int32(len(d.xs) - 1)
-		d.nx[c.ix]++
-		out = append(out, c)
-	}
-	// nx counted cells so far; count customers instead.
-	clear(d.nx)
-	for _, c := range out {
 		d.nx[c.ix] += c.n
 	}
 	d.cells = slices.Clip(out)
