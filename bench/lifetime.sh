@@ -6,7 +6,7 @@
 # then, alternating, $RUNS times each:
 #   churn:  bench/lifetimebench run: clv.FitBGNBD + clv.FitGammaGamma from the default
 #           starts, then scoring every customer (P(alive), 90-day expected purchases,
-#           expected spend; and separately with the 12-month CLV);
+#           expected spend, one by one; and clv.ScoreAll, which adds the 12-month CLV);
 #   python: bench/lifetime_peer.py bench: the same negative log-likelihoods as lifetimes'
 #           BetaGeoFitter and GammaGammaFitter (vectorised numpy), minimised with
 #           scipy.optimize.minimize (Nelder-Mead, as lifetimes does) from the same
@@ -39,7 +39,7 @@ med = lambda rs, k: statistics.median(r[k] for r in rs)
 g, p = go[-1], py[-1]
 print(f"customers: {g['customers']}, runs: {len(go)}")
 print(f"churn  fit {med(go,'fit_s'):.2f} s (BG/NBD {med(go,'fit_bgnbd_s'):.2f}, Gamma-Gamma {med(go,'fit_gg_s'):.2f}), "
-      f"score {med(go,'score_s'):.2f} s, score with 12-month CLV {med(go,'score_with_clv_s'):.2f} s")
+      f"score {med(go,'score_s'):.2f} s, ScoreAll with 12-month CLV {med(go,'score_all_with_clv_s'):.2f} s")
 print(f"scipy  fit {med(py,'fit_s'):.2f} s, score {med(py,'score_s'):.2f} s")
 print(f"ratio python/churn: fit {med(py,'fit_s')/med(go,'fit_s'):.1f}x, score {med(py,'score_s')/med(go,'score_s'):.1f}x")
 b, pb = g["bgnbd"], p["bgnbd"]

@@ -166,15 +166,29 @@ func (m GammaGamma) ExpectedSpend(s Summary) float64 {
 // lifetimes' customer_lifetime_value (freq "W") differs in two
 // conventions: a month is 4.345 weeks there, and its discount_rate is the
 // monthly rate itself (default 0.01), not derived from a yearly one. With
-// Months = 0 CLV is 0.
+// Months ≤ 0 CLV is 0. ScoreAll computes it for many customers at once.
 func CLV(bg BGNBD, gg GammaGamma, s Summary, opt CLVOptions) float64 {
-	spend := gg.ExpectedSpend(s)
+	return clvOf(gg.ExpectedSpend(s), discountedPurchases(bg, s, opt), opt)
+}
+
+// clvOf returns spend × discounted purchases, 0 over no months (even when
+// the expected spend is infinite).
+func clvOf(spend, dp float64, opt CLVOptions) float64 {
+	if opt.Months <= 0 {
+		return 0
+	}
+	return spend * dp
+}
+
+// discountedPurchases returns Σ_i (E[Y(tᵢ)] − E[Y(tᵢ₋₁)]) / (1+dₘ)^i, the
+// part of CLV that does not depend on spend.
+func discountedPurchases(bg BGNBD, s Summary, opt CLVOptions) float64 {
 	disc := math.Log1p(opt.AnnualDiscount) / 12
-	var clv, prev float64
+	var sum, prev float64
 	for i := 1; i <= opt.Months; i++ {
 		cur := bg.ExpectedPurchases(float64(i)*52/12, s)
-		clv += (cur - prev) * spend * math.Exp(-float64(i)*disc)
+		sum += (cur - prev) * math.Exp(-float64(i)*disc)
 		prev = cur
 	}
-	return clv
+	return sum
 }
