@@ -289,7 +289,7 @@ func (m BGNBD) PAlive(s Summary) float64 {
 }
 
 // ExpectedPurchases returns E[Y(t) | x, tₓ, T]: the expected number of
-// purchases in the t weeks after T (Fader, Hardie and Lee 2005, eq. 10):
+// purchases in the t weeks after T (Fader, Hardie and Lee 2005):
 //
 //	(a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t))] · P(alive)
 //
@@ -319,7 +319,7 @@ func (m BGNBD) ProbNoPurchase(t float64, s Summary) float64 {
 
 // UnconditionalPurchases returns E[X(t)]: the expected number of
 // purchases of a new customer in the t weeks after the first purchase
-// (Fader, Hardie and Lee 2005, eq. 9):
+// (Fader, Hardie and Lee 2005):
 // (a+b−1)/(a−1) · [1 − (α/(α+t))^r ₂F₁(r, b; a+b−1; t/(α+t))].
 func (m BGNBD) UnconditionalPurchases(t float64) float64 {
 	return m.ExpectedPurchases(t, Summary{})

@@ -21,7 +21,7 @@ type ggData struct {
 type ggSums struct{ ll, gp, gq, gg float64 }
 
 // eval returns the Gamma-Gamma log-likelihood (Fader, Hardie and Lee
-// 2005, "RFM and CLV", eq. 3 with m̄ₓ ~ Gamma(px, νx)):
+// 2005, "RFM and CLV", with m̄ₓ ~ Gamma(px, νx)):
 //
 //	Σ log Γ(px+q) − log Γ(px) − log Γ(q) + q log γ + (px−1) log m̄ + px log x − (px+q) log(x m̄ + γ)
 func (d *ggData) eval(m GammaGamma, grad bool) ggSums {
@@ -142,7 +142,7 @@ func ggStart(d *ggData) []float64 {
 }
 
 // ExpectedSpend returns E[M | x, m̄ₓ] = p(γ + x m̄ₓ)/(px + q − 1) (Fader,
-// Hardie and Lee 2005, "RFM and CLV", eq. 5): the expected mean spend per
+// Hardie and Lee 2005, "RFM and CLV"): the expected mean spend per
 // future purchase, the population mean pγ/(q−1) when Frequency is 0. It is
 // +Inf when px + q ≤ 1 (the mean does not exist).
 func (m GammaGamma) ExpectedSpend(s Summary) float64 {
