@@ -358,3 +358,21 @@ func TestFitBGNBDCDNOWPublished(t *testing.T) {
 		t.Errorf("%+v: want log-likelihood -9582.4, converged, 2357 customers", fit)
 	}
 }
+
+// TestFitBGNBDDegenerate: data without a finite optimum (nobody repeats;
+// one customer) neither panics nor returns NaN parameters: the fit fails
+// with ErrFit or stops where the likelihood stops improving.
+func TestFitBGNBDDegenerate(t *testing.T) {
+	for _, s := range [][]Summary{
+		{{T: 10}, {T: 20}, {T: 30}},
+		{{Frequency: 3, Recency: 5, T: 10}},
+	} {
+		fit, err := FitBGNBD(context.Background(), s, nil)
+		if err != nil && !errors.Is(err, ErrFit) {
+			t.Errorf("%v: error %v", s, err)
+		}
+		if err == nil && (math.IsNaN(fit.R+fit.Alpha+fit.A+fit.B) || math.IsNaN(fit.LogLikelihood)) {
+			t.Errorf("%v: %+v", s, fit)
+		}
+	}
+}
