@@ -9,10 +9,11 @@
 // α = 4.414, a = 0.793, b = 2.426) observed for 1..365 whole days and
 // summarised as features.RFM does (distinct purchase days, times in days
 // / 7), with spend from Gamma-Gamma (p = 6.25, q = 3.74, γ = 15.44). run
-// fits BG/NBD and Gamma-Gamma and scores every customer (P(alive),
-// expected purchases in 90 days, expected spend; then clv.ScoreAll, which
-// adds P(no purchase) and the 12-month CLV at 10 %), and prints one JSON
-// line of timings and parameters.
+// fits BG/NBD and Gamma-Gamma and scores every customer three ways: the
+// methods one by one (P(alive), expected purchases in 90 days, expected
+// spend: score_methods_s), clv.ScoreAll without CLV (the same plus P(no
+// purchase): score_s) and with the 12-month CLV at 10 %
+// (score_with_clv_s); it prints one JSON line of timings and parameters.
 package main
 
 import (
@@ -26,6 +27,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/churnlab/churn/internal/clv"
@@ -164,47 +166,66 @@ func Score(bg clv.BGNBD, gg clv.GammaGamma, s []clv.Summary) Scores {
 	return out
 }
 
-// ScoreAll adds P(no purchase) and the 12-month CLV at 10 % a year, with
-// clv.ScoreAll (grouped by (x, tₓ, T), parallel).
-func ScoreAll(bg clv.BGNBD, gg clv.GammaGamma, s []clv.Summary) []clv.Score {
-	return clv.ScoreAll(bg, gg, s, 90.0/7, clv.CLVOptions{Months: 12, AnnualDiscount: 0.1})
+// ScoreAll scores with clv.ScoreAll (grouped by (x, tₓ, T), parallel):
+// P(alive), expected purchases and P(no purchase) in 90 days, expected
+// spend, and with withCLV the 12-month CLV at 10 % a year.
+func ScoreAll(bg clv.BGNBD, gg clv.GammaGamma, s []clv.Summary, withCLV bool) []clv.Score {
+	opt := clv.CLVOptions{}
+	if withCLV {
+		opt = clv.CLVOptions{Months: 12, AnnualDiscount: 0.1}
+	}
+	return clv.ScoreAll(bg, gg, s, 90.0/7, opt)
+}
+
+// cpu returns the process's user + system CPU time: on a shared machine
+// it is steadier than the wall clock (and counts every core churn uses).
+func cpu() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// stopwatch times f in wall and CPU seconds.
+func stopwatch(f func() error) (wall, cpuS float64, err error) {
+	t0, c0 := time.Now(), cpu()
+	err = f()
+	return time.Since(t0).Seconds(), (cpu() - c0).Seconds(), err
 }
 
 func run(path string) error {
-	t0 := time.Now()
-	s, err := readCSV(path)
+	var s []clv.Summary
+	read, _, err := stopwatch(func() (err error) { s, err = readCSV(path); return err })
 	if err != nil {
 		return err
 	}
-	read := time.Since(t0)
 	ctx := context.Background()
-	t0 = time.Now()
-	bg, err := clv.FitBGNBD(ctx, s, nil)
+	var bg clv.BGNBDFit
+	var gg clv.GammaGammaFit
+	fitBG, fitBGCPU, err := stopwatch(func() (err error) { bg, err = clv.FitBGNBD(ctx, s, nil); return err })
 	if err != nil {
 		return err
 	}
-	fitBG := time.Since(t0)
-	t0 = time.Now()
-	gg, err := clv.FitGammaGamma(ctx, s, nil)
+	fitGG, fitGGCPU, err := stopwatch(func() (err error) { gg, err = clv.FitGammaGamma(ctx, s, nil); return err })
 	if err != nil {
 		return err
 	}
-	fitGG := time.Since(t0)
-	t0 = time.Now()
-	sc := Score(bg.BGNBD, gg.GammaGamma, s)
-	score := time.Since(t0)
-	t0 = time.Now()
-	ScoreAll(bg.BGNBD, gg.GammaGamma, s)
-	scoreAll := time.Since(t0)
+	var sc Scores
+	methods, methodsCPU, _ := stopwatch(func() error { sc = Score(bg.BGNBD, gg.GammaGamma, s); return nil })
+	score, scoreCPU, _ := stopwatch(func() error { ScoreAll(bg.BGNBD, gg.GammaGamma, s, false); return nil })
+	withCLV, withCLVCPU, _ := stopwatch(func() error { ScoreAll(bg.BGNBD, gg.GammaGamma, s, true); return nil })
 	var mp, me float64
 	for i := range s {
 		mp += sc.PAlive[i]
 		me += sc.Expected[i]
 	}
 	return json.NewEncoder(os.Stdout).Encode(map[string]any{
-		"customers": len(s), "read_s": read.Seconds(),
-		"fit_bgnbd_s": fitBG.Seconds(), "fit_gg_s": fitGG.Seconds(), "fit_s": (fitBG + fitGG).Seconds(),
-		"score_s": score.Seconds(), "score_all_with_clv_s": scoreAll.Seconds(),
+		"customers": len(s), "read_s": read,
+		"fit_bgnbd_s": fitBG, "fit_gg_s": fitGG, "fit_s": fitBG + fitGG, "fit_cpu_s": fitBGCPU + fitGGCPU,
+		"score_methods_s": methods, "score_methods_cpu_s": methodsCPU,
+		"score_s": score, "score_cpu_s": scoreCPU,
+		"score_with_clv_s": withCLV, "score_with_clv_cpu_s": withCLVCPU,
 		"bgnbd": bg, "gamma_gamma": gg,
 		"mean_p_alive": mp / float64(len(s)), "mean_expected": me / float64(len(s)),
 	})

@@ -40,16 +40,22 @@ func BenchmarkLifetime1M(b *testing.B) {
 			}
 		}
 	})
-	b.Run("Score", func(b *testing.B) {
+	b.Run("ScoreMethods", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			Score(bg.BGNBD, gg.GammaGamma, s)
 		}
 	})
+	b.Run("ScoreAll", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			ScoreAll(bg.BGNBD, gg.GammaGamma, s, false)
+		}
+	})
 	b.Run("ScoreAllWithCLV", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			ScoreAll(bg.BGNBD, gg.GammaGamma, s)
+			ScoreAll(bg.BGNBD, gg.GammaGamma, s, true)
 		}
 	})
 }
