@@ -296,12 +296,18 @@ func (m BGNBD) PAlive(s Summary) float64 {
 // evaluated without overflow for any x (see oneMinusPowHyp) and finite at
 // a = 1. It is 0 for t ≤ 0.
 func (m BGNBD) ExpectedPurchases(t float64, s Summary) float64 {
+	return m.expectedIfAlive(t, s) * m.PAlive(s)
+}
+
+// expectedIfAlive returns E[Y(t) | x, tₓ, T] / P(alive): the expected
+// purchases of the customer if alive at T.
+func (m BGNBD) expectedIfAlive(t float64, s Summary) float64 {
 	if t <= 0 {
 		return 0
 	}
 	x := s.Frequency
 	z := t / (m.Alpha + s.T + t)
-	return (m.A + m.B + x - 1) * oneMinusPowHyp(m.R, m.A, m.B, x, z) * m.PAlive(s)
+	return (m.A + m.B + x - 1) * oneMinusPowHyp(m.R, m.A, m.B, x, z)
 }
 
 // ProbNoPurchase returns the probability of no purchase in the t weeks
@@ -312,7 +318,14 @@ func (m BGNBD) ProbNoPurchase(t float64, s Summary) float64 {
 	if t <= 0 {
 		return 1
 	}
-	pa := m.PAlive(s)
+	return m.probNoPurchase(t, s, m.PAlive(s))
+}
+
+// probNoPurchase is ProbNoPurchase given pa = P(alive).
+func (m BGNBD) probNoPurchase(t float64, s Summary, pa float64) float64 {
+	if t <= 0 {
+		return 1
+	}
 	quiet := math.Exp(-(m.R + s.Frequency) * math.Log1p(t/(m.Alpha+s.T)))
 	return (1 - pa) + pa*quiet
 }

@@ -168,7 +168,7 @@ func (m GammaGamma) ExpectedSpend(s Summary) float64 {
 // monthly rate itself (default 0.01), not derived from a yearly one. With
 // Months ≤ 0 CLV is 0. ScoreAll computes it for many customers at once.
 func CLV(bg BGNBD, gg GammaGamma, s Summary, opt CLVOptions) float64 {
-	return clvOf(gg.ExpectedSpend(s), discountedPurchases(bg, s, opt), opt)
+	return clvOf(gg.ExpectedSpend(s), discountedPurchases(bg, s, opt, bg.PAlive(s)), opt)
 }
 
 // clvOf returns spend × discounted purchases, 0 over no months (even when
@@ -181,14 +181,15 @@ func clvOf(spend, dp float64, opt CLVOptions) float64 {
 }
 
 // discountedPurchases returns Σ_i (E[Y(tᵢ)] − E[Y(tᵢ₋₁)]) / (1+dₘ)^i, the
-// part of CLV that does not depend on spend.
-func discountedPurchases(bg BGNBD, s Summary, opt CLVOptions) float64 {
+// part of CLV that does not depend on spend, given pa = P(alive) (a
+// factor of every E[Y(t)], taken out of the sum).
+func discountedPurchases(bg BGNBD, s Summary, opt CLVOptions, pa float64) float64 {
 	disc := math.Log1p(opt.AnnualDiscount) / 12
 	var sum, prev float64
 	for i := 1; i <= opt.Months; i++ {
-		cur := bg.ExpectedPurchases(float64(i)*52/12, s)
+		cur := bg.expectedIfAlive(float64(i)*52/12, s)
 		sum += (cur - prev) * math.Exp(-float64(i)*disc)
 		prev = cur
 	}
-	return sum
+	return sum * pa
 }

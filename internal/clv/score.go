@@ -42,11 +42,12 @@ func ScoreAll(bg BGNBD, gg GammaGamma, s []Summary, horizon float64, opt CLVOpti
 	chunkSums(len(cells), func(lo, hi int) struct{} {
 		for j := lo; j < hi; j++ {
 			c := Summary{Frequency: cells[j].x, Recency: cells[j].tx, T: cells[j].T}
+			pa := bg.PAlive(c)
 			per[j] = cellScore{
-				pa:  bg.PAlive(c),
-				e:   bg.ExpectedPurchases(horizon, c),
-				pno: bg.ProbNoPurchase(horizon, c),
-				dp:  discountedPurchases(bg, c, opt),
+				pa:  pa,
+				e:   bg.expectedIfAlive(horizon, c) * pa,
+				pno: bg.probNoPurchase(horizon, c, pa),
+				dp:  discountedPurchases(bg, c, opt, pa),
 			}
 		}
 		return struct{}{}
