@@ -38,19 +38,61 @@ func oneMinusPowHyp(r, a, b, x, z float64) float64 {
 	// (a−1)_k/(a−1) = (a)_{k−1}.
 	A, c := a+b-1-r, a+b+x-1
 	term := A * z / c // k = 1
-	sum := term
+	sum, abs := term, math.Abs(term)
 	for k := 1; k < maxSeriesTerms && term != 0; k++ {
 		kf := float64(k)
 		ratio := (A + kf) * (a + kf - 1) / ((c + kf) * (kf + 1)) * z
 		term *= ratio
 		sum += term
+		abs += math.Abs(term)
 		// Once the terms shrink, the ratio tends to z from either side;
 		// the tail is about term·ρ/(1−ρ), ρ the larger of the two.
 		if rho := math.Max(math.Abs(ratio), z); rho < 1 && math.Abs(term)*rho <= 1e-16*(1-rho)*math.Abs(sum) {
 			break
 		}
 	}
-	return head - math.Exp(am1*l)*sum
+	pw := math.Exp(am1 * l)
+	v := head - pw*sum
+	// With r ≫ a+b the upper parameter A is large and negative: the terms
+	// alternate and cancel. When more than 6 of the 16 digits are lost,
+	// sum the untransformed series instead, whose terms are all positive.
+	if math.IsNaN(v) || math.IsInf(v, 0) || pw*abs > 1e6*math.Abs(v) {
+		if w, ok := oneMinusPowHypDirect(r, a, b, x, z, l); ok {
+			return w
+		}
+	}
+	return v
+}
+
+// oneMinusPowHypDirect is oneMinusPowHyp from the untransformed series
+// ₂F₁(r+x, b+x; c; z) = Σ (r+x)_k (b+x)_k / ((c)_k k!) z^k, of positive
+// terms when c > 0, summed with a running scale so it cannot overflow:
+// [1 − exp((r+x)·log(1−z) + log ₂F₁)] / (a−1). ok is false where that
+// does not apply (c ≤ 0, or a so close to 1 that the division loses
+// more than the transformation did).
+func oneMinusPowHypDirect(r, a, b, x, z, l float64) (v float64, ok bool) {
+	c := a + b + x - 1
+	if c <= 0 || math.Abs(a-1) < 1e-6 {
+		return 0, false
+	}
+	p, q := r+x, b+x
+	term, sum, scale := 1.0, 1.0, 0.0
+	for k := 0; k < maxSeriesTerms; k++ {
+		kf := float64(k)
+		ratio := (p + kf) * (q + kf) / ((c + kf) * (kf + 1)) * z
+		term *= ratio
+		sum += term
+		if sum > 1e250 {
+			term *= 1e-250
+			sum *= 1e-250
+			scale += 250 * math.Ln10
+		}
+		if ratio < 1 && term*ratio <= 1e-16*(1-ratio)*sum {
+			break
+		}
+	}
+	logF := p*l + math.Log(sum) + scale
+	return -math.Expm1(logF) / (a - 1), true
 }
 
 // hyp2f1One returns ₂F₁(1, b; c; z) for 0 ≤ z < 1 and c > 0: a series of
