@@ -9,10 +9,10 @@ const maxSeriesTerms = 10_000_000
 
 // oneMinusPowHyp returns
 //
-//	[1 − (1−z)^(r+x) ₂F₁(r+x, b+x; a+b+x−1; z)] / (a−1)
+//	(a+b+x−1)/(a−1) · [1 − (1−z)^(r+x) ₂F₁(r+x, b+x; a+b+x−1; z)]
 //
-// the bracket of the BG/NBD conditional expectation (Fader, Hardie and Lee
-// 2005) divided by a−1, without overflow for heavy buyers. Euler's
+// the BG/NBD conditional expectation (Fader, Hardie and Lee 2005) without
+// P(alive), without overflow for heavy buyers. Euler's
 // transformation ₂F₁(A,B;C;z) = (1−z)^(C−A−B) ₂F₁(C−A, C−B; C; z) turns
 // (1−z)^(r+x) ₂F₁(r+x, b+x; c; z), c = a+b+x−1, into
 // (1−z)^(a−1) ₂F₁(a+b−1−r, a−1; c; z): its upper parameters no longer grow
@@ -22,6 +22,9 @@ const maxSeriesTerms = 10_000_000
 // keeps a → 1 finite:
 //
 //	[1 − (1−z)^(a−1)(1+S)]/(a−1) = −expm1((a−1)·log(1−z))/(a−1) − (1−z)^(a−1)·S/(a−1).
+//
+// The factor c = a+b+x−1 is multiplied into the series too (every term of S
+// carries 1/c), so c = 0 (x = 0, a+b = 1) is finite.
 func oneMinusPowHyp(r, a, b, x, z float64) float64 {
 	if z <= 0 {
 		return 0
@@ -34,12 +37,12 @@ func oneMinusPowHyp(r, a, b, x, z float64) float64 {
 	} else {
 		head = -math.Expm1(am1*l) / am1
 	}
-	// S/(a−1) = Σ_{k≥1} (A)_k (a)_{k−1} / ((c)_k k!) z^k with A = a+b−1−r:
-	// (a−1)_k/(a−1) = (a)_{k−1}.
+	// c·S/(a−1) = Σ_{k≥1} (A)_k (a)_{k−1} / ((c+1)_{k−1} k!) z^k with
+	// A = a+b−1−r: (a−1)_k/(a−1) = (a)_{k−1}, (c)_k/c = (c+1)_{k−1}.
 	A, c := a+b-1-r, a+b+x-1
-	term := A * z / c // k = 1
+	term := A * z // k = 1
 	sum, abs := term, math.Abs(term)
-	for k := 1; k < maxSeriesTerms && term != 0; k++ {
+	for k := 1; k < maxSeriesTerms && term != 0 && !math.IsNaN(term) && !math.IsInf(term, 0); k++ {
 		kf := float64(k)
 		ratio := (A + kf) * (a + kf - 1) / ((c + kf) * (kf + 1)) * z
 		term *= ratio
@@ -52,32 +55,36 @@ func oneMinusPowHyp(r, a, b, x, z float64) float64 {
 		}
 	}
 	pw := math.Exp(am1 * l)
-	v := head - pw*sum
+	v := c*head - pw*sum
 	// With r ≫ a+b the upper parameter A is large and negative: the terms
 	// alternate and cancel. When more than 6 of the 16 digits are lost,
 	// sum the untransformed series instead, whose terms are all positive.
 	if math.IsNaN(v) || math.IsInf(v, 0) || pw*abs > 1e6*math.Abs(v) {
-		if w, ok := oneMinusPowHypDirect(r, a, b, x, z, l); ok {
-			return w
+		if math.Abs(am1) >= aOneBand {
+			return oneMinusPowHypDirect(r, a, b, x, z, l)
 		}
+		// Near a = 1 the direct form divides by a−1: average it at
+		// a = 1 ± aOneBand around a (smooth in a; error ~aOneBand²).
+		return (oneMinusPowHypDirect(r, a-aOneBand, b, x, z, l) + oneMinusPowHypDirect(r, a+aOneBand, b, x, z, l)) / 2
 	}
 	return v
 }
 
-// oneMinusPowHypDirect is oneMinusPowHyp from the untransformed series
-// ₂F₁(r+x, b+x; c; z) = Σ (r+x)_k (b+x)_k / ((c)_k k!) z^k, of positive
-// terms when c > 0, summed with a running scale so it cannot overflow:
-// [1 − exp((r+x)·log(1−z) + log ₂F₁)] / (a−1). ok is false where that
-// does not apply (c ≤ 0, or a so close to 1 that the division loses
-// more than the transformation did).
-func oneMinusPowHypDirect(r, a, b, x, z, l float64) (v float64, ok bool) {
-	c := a + b + x - 1
-	if c <= 0 || math.Abs(a-1) < 1e-6 {
-		return 0, false
-	}
-	p, q := r+x, b+x
-	term, sum, scale := 1.0, 1.0, 0.0
-	for k := 0; k < maxSeriesTerms; k++ {
+// oneMinusPowHypDirect is oneMinusPowHyp from the untransformed series.
+// With p = r+x, q = b+x, c = a+b+x−1 (> −1 since a, b > 0) and
+// U = Σ_{k≥1} (p)_k (q)_k / ((c+1)_{k−1} k!) z^k, whose terms are all
+// positive, c·₂F₁(p, q; c; z) = c + U, so
+//
+//	c·[1 − (1−z)^p ₂F₁] = −c·expm1(log(1−z)^p + log(1 + U/c))   (c > 0)
+//	                    = −c·expm1(p·log(1−z)) − (1−z)^p·U       (c ≤ 0: two terms of one sign)
+//
+// U is summed with a running scale so it cannot overflow. It divides by
+// a−1: callers keep a out of 1 ± aOneBand.
+func oneMinusPowHypDirect(r, a, b, x, z, l float64) float64 {
+	p, q, c := r+x, b+x, a+b+x-1
+	term := p * q * z // k = 1
+	sum, scale := term, 0.0
+	for k := 1; k < maxSeriesTerms && term > 0 && !math.IsInf(sum, 0); k++ {
 		kf := float64(k)
 		ratio := (p + kf) * (q + kf) / ((c + kf) * (kf + 1)) * z
 		term *= ratio
@@ -91,16 +98,31 @@ func oneMinusPowHypDirect(r, a, b, x, z, l float64) (v float64, ok bool) {
 			break
 		}
 	}
-	logF := p*l + math.Log(sum) + scale
-	return -math.Expm1(logF) / (a - 1), true
+	logU := math.Log(sum) + scale
+	if c > 0 {
+		// log(1 + U/c) without overflow.
+		lu := logU - math.Log(c)
+		var l1 float64
+		if lu > 0 {
+			l1 = lu + math.Log1p(math.Exp(-lu))
+		} else {
+			l1 = math.Log1p(math.Exp(lu))
+		}
+		return -c * math.Expm1(p*l+l1) / (a - 1)
+	}
+	return (-c*math.Expm1(p*l) - math.Exp(p*l+logU)) / (a - 1)
 }
+
+// aOneBand is the half-width around a = 1 where oneMinusPowHyp's
+// fallback interpolates instead of dividing by a−1.
+const aOneBand = 1e-4
 
 // hyp2f1One returns ₂F₁(1, b; c; z) for 0 ≤ z < 1 and c > 0: a series of
 // positive terms whose ratio (b+k)z/(c+k) stays below max(z, zb/c).
 func hyp2f1One(b, c, z float64) float64 {
 	term, sum := 1.0, 1.0
 	tail := z / (1 - z)
-	for k := 0; k < maxSeriesTerms; k++ {
+	for k := 0; k < maxSeriesTerms && !math.IsNaN(sum) && !math.IsInf(sum, 0); k++ {
 		kf := float64(k)
 		term *= (b + kf) / (c + kf) * z
 		sum += term
