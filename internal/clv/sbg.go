@@ -92,7 +92,6 @@ func sbgLL(m SBG, alive []float64, grad bool) (ll, ga, gb float64) {
 	return ll, ga, gb
 }
 
-
 // Survival returns S(t) = B(α, β+t)/B(α, β), the share of the cohort
 // alive at the start of period t (S(t) = 1 for t ≤ 0). Up to 10,000
 // periods it is the product of the retention rates (exact for any α, β);
