@@ -62,3 +62,26 @@ func FuzzBGNBDPredictions(f *testing.F) {
 		}
 	})
 }
+
+// FuzzGammaGamma: any repeat customers give ErrData, ErrFit or a fit
+// with positive parameters and a finite log-likelihood; never a panic.
+func FuzzGammaGamma(f *testing.F) {
+	f.Add([]byte{2, 30, 1, 12, 5, 22, 3, 18})
+	f.Add([]byte{1, 10, 1, 10, 1, 10})
+	f.Add([]byte{0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var s []Summary
+		for ; len(b) >= 2; b = b[2:] {
+			s = append(s, Summary{Frequency: float64(b[0] % 20), Recency: 1, T: 2, Monetary: float64(b[1])})
+		}
+		fit, err := FitGammaGamma(context.Background(), s, &FitOptions{MaxIterations: 200})
+		switch {
+		case err != nil:
+			if !errors.Is(err, ErrData) && !errors.Is(err, ErrFit) {
+				t.Fatalf("%v: unexpected error %v", s, err)
+			}
+		case !(fit.P > 0 && fit.Q > 0 && fit.Gamma > 0) || math.IsNaN(fit.LogLikelihood) || math.IsInf(fit.LogLikelihood, 0):
+			t.Fatalf("%v: %+v", s, fit)
+		}
+	})
+}
