@@ -64,13 +64,13 @@ type ShopModel struct {
 // Shop is the model of BusinessEcommerce. It documents constants of the
 // generator and must not be modified.
 var Shop = ShopModel{
-	R: 1.5, Alpha: 10,
+	R: 0.75, Alpha: 5,
 	A: 0.8, B: 5,
 	P: 6, Q: 4, Gamma: 40,
 	ItemPrice:     25,
 	DeclineShare:  0.6,
 	DeclineDays:   [2]int{90, 180},
-	DeclineRate:   0.75,
+	DeclineRate:   0.8,
 	DeclineBasket: 0.35,
 	BusinessShare: 0.15,
 }

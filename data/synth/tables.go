@@ -99,6 +99,16 @@ var ShopAttributes = []data.ColumnSpec{
 // table: no plan, seats, revenue, contract or churn (churn is latent).
 var shopCustomerColumns = []string{data.KeyColumn, "signup_date", "segment", "region"}
 
+// SpecsFor returns the column specs of a table Generate writes for
+// business: Specs(table), except for the shop's customers table
+// (customer_id, signup_date, segment, region, then ShopAttributes).
+func SpecsFor(business, table string) ([]data.ColumnSpec, error) {
+	if business == BusinessEcommerce && table == data.Customers {
+		return specsOf(tShopCustomers)
+	}
+	return Specs(table)
+}
+
 // specsOf returns the column specs of table index t.
 func specsOf(t int) ([]data.ColumnSpec, error) {
 	if t != tShopCustomers {
