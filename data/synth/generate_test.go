@@ -34,24 +34,34 @@ func TestMain(m *testing.M) {
 // statsParams is the dataset the statistical tests share.
 var statsParams = synth.Params{Customers: 4000, Months: 24, Seed: 7}
 
-var shared struct {
+// onceDataset is a dataset the tests share, generated on first use.
+type onceDataset struct {
 	once sync.Once
 	dir  string
 	sum  *synth.Summary
 	err  error
 }
 
+// get generates the dataset of p into scratch/name the first time it is
+// called, and returns it.
+func (d *onceDataset) get(t *testing.T, name string, p synth.Params) (string, *synth.Summary) {
+	t.Helper()
+	d.once.Do(func() {
+		d.dir = filepath.Join(scratch, name)
+		d.sum, d.err = synth.Generate(context.Background(), d.dir, p, synth.WriteOptions{})
+	})
+	if d.err != nil {
+		t.Fatal(d.err)
+	}
+	return d.dir, d.sum
+}
+
+var shared onceDataset
+
 // sharedDataset generates the dataset of statsParams once per test binary.
 func sharedDataset(t *testing.T) (string, *synth.Summary) {
 	t.Helper()
-	shared.once.Do(func() {
-		shared.dir = filepath.Join(scratch, "shared")
-		shared.sum, shared.err = synth.Generate(context.Background(), shared.dir, statsParams, synth.WriteOptions{})
-	})
-	if shared.err != nil {
-		t.Fatal(shared.err)
-	}
-	return shared.dir, shared.sum
+	return shared.get(t, "shared", statsParams)
 }
 
 // histories reads every customer of the dataset at dir.

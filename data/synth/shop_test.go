@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/churnlab/churn/data"
@@ -20,24 +19,12 @@ import (
 // shopParams is the shop the statistical tests share.
 var shopParams = synth.Params{Customers: 6000, Months: 24, Seed: 7, Business: synth.BusinessEcommerce}
 
-var shopShared struct {
-	once sync.Once
-	dir  string
-	sum  *synth.Summary
-	err  error
-}
+var shopShared onceDataset
 
 // shopDataset generates the shop of shopParams once per test binary.
 func shopDataset(t *testing.T) (string, *synth.Summary) {
 	t.Helper()
-	shopShared.once.Do(func() {
-		shopShared.dir = filepath.Join(scratch, "shop")
-		shopShared.sum, shopShared.err = synth.Generate(context.Background(), shopShared.dir, shopParams, synth.WriteOptions{})
-	})
-	if shopShared.err != nil {
-		t.Fatal(shopShared.err)
-	}
-	return shopShared.dir, shopShared.sum
+	return shopShared.get(t, "shop", shopParams)
 }
 
 // TestShopDeterministic generates the same shop twice, with different
