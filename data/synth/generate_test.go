@@ -320,6 +320,8 @@ func TestGenerateErrors(t *testing.T) {
 		{"no months", nil, synth.Params{Customers: 10, Months: 0}, nil},
 		{"too many months", nil, synth.Params{Customers: 10, Months: synth.MaxMonths + 1}, nil},
 		{"end out of range", nil, synth.Params{Customers: 10, Months: 12, End: data.MakeDate(1970, 1, 2)}, nil},
+		{"unknown business", nil, synth.Params{Customers: 10, Months: 12, Business: "retail"}, nil},
+		{"shop with interventions", nil, synth.Params{Customers: 10, Months: 12, Business: synth.BusinessEcommerce, Interventions: &synth.Interventions{ControlShare: 0.2, Compliance: 0.85}}, nil},
 		{"folder with other files", func(t *testing.T, dir string) {
 			os.MkdirAll(dir, 0o755)
 			os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("keep me"), 0o644)

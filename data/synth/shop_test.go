@@ -55,6 +55,26 @@ func TestShopDeterministic(t *testing.T) {
 	}
 }
 
+// TestShopCustomersIndependentOfCount checks that the first customers of
+// a shop do not change when more customers are generated.
+func TestShopCustomersIndependentOfCount(t *testing.T) {
+	small, large := filepath.Join(scratch, "shop-indep-small"), filepath.Join(scratch, "shop-indep-large")
+	p := synth.Params{Customers: 300, Months: 12, Seed: 3, Business: synth.BusinessEcommerce}
+	generate(t, small, p, synth.WriteOptions{})
+	p.Customers = 1500
+	generate(t, large, p, synth.WriteOptions{})
+	hs, hl := histories(t, small), histories(t, large)
+	if len(hs) != 300 || len(hl) != 1500 {
+		t.Fatalf("got %d and %d customers", len(hs), len(hl))
+	}
+	for i := range hs {
+		a, b := hs[i], hl[i]
+		if a.Customer.ID != b.Customer.ID || a.Customer.SignupDate != b.Customer.SignupDate || !slices.Equal(a.Orders, b.Orders) {
+			t.Fatalf("customer %s differs between 300 and 1500 customers", a.Customer.ID)
+		}
+	}
+}
+
 // TestShopOutputUnchanged pins the bytes of a small shop: the SHA-256 of
 // each file in testdata/shop_hashes.golden, and the first customers'
 // rows, readable, in testdata/shop_sample.golden (rewrite both with go
@@ -387,4 +407,20 @@ func dateOrNone(d data.Date) string {
 		return "none"
 	}
 	return d.String()
+}
+
+func BenchmarkGenerateShop(b *testing.B) {
+	p := synth.Params{Customers: 100_000, Months: 24, Seed: 1, Business: synth.BusinessEcommerce}
+	dir := b.TempDir()
+	b.ReportAllocs()
+	var rows int64
+	for b.Loop() {
+		sum, err := synth.Generate(context.Background(), filepath.Join(dir, "out"), p, synth.WriteOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows = sum.Rows(data.Customers) + sum.Rows(data.Orders)
+	}
+	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(p.Customers)*float64(b.N)/b.Elapsed().Seconds(), "customers/s")
 }
