@@ -358,3 +358,41 @@ func TestFitBGNBDCDNOWPublished(t *testing.T) {
 		t.Errorf("%+v: want log-likelihood -9582.4, converged, 2357 customers", fit)
 	}
 }
+
+// TestFitBGNBDDegenerate: data without a finite optimum (nobody repeats;
+// one customer) neither panics nor returns NaN parameters: the fit fails
+// with ErrFit or stops where the likelihood stops improving.
+func TestFitBGNBDDegenerate(t *testing.T) {
+	for _, s := range [][]Summary{
+		{{T: 10}, {T: 20}, {T: 30}},
+		{{Frequency: 3, Recency: 5, T: 10}},
+	} {
+		fit, err := FitBGNBD(context.Background(), s, nil)
+		if err != nil && !errors.Is(err, ErrFit) {
+			t.Errorf("%v: error %v", s, err)
+		}
+		if err == nil && (math.IsNaN(fit.R+fit.Alpha+fit.A+fit.B) || math.IsNaN(fit.LogLikelihood)) {
+			t.Errorf("%v: %+v", s, fit)
+		}
+	}
+}
+
+// TestBGNBDLifetimesTutorial: the CDNOW fit's expected purchases next week
+// for the top customers of lifetimes' README ("Ranking customers from best
+// to worst": customers 509, 841, 1981, 157, 1516), to 1e-5 (lifetimes'
+// optimizer stops at slightly different parameters).
+func TestBGNBDLifetimesTutorial(t *testing.T) {
+	s := cdnowSummaries(t)
+	fit, err := FitBGNBD(context.Background(), s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		id   int
+		want float64
+	}{{509, 0.424877}, {841, 0.474738}, {1981, 0.486526}, {157, 0.662396}, {1516, 0.710623}} {
+		if got := fit.ExpectedPurchases(1, s[c.id-1]); math.Abs(got-c.want) > 1e-5 {
+			t.Errorf("customer %d %+v: E[Y(1)] = %.6f, lifetimes %.6f", c.id, s[c.id-1], got, c.want)
+		}
+	}
+}

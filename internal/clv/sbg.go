@@ -12,7 +12,7 @@ import (
 // size, alive[t] the customers alive at the start of period t
 // (non-increasing). Customers alive at the last period are censored.
 //
-// The log-likelihood (Fader and Hardie 2007, eq. 5 and appendix) is
+// The log-likelihood (Fader and Hardie 2007, appendix) is
 //
 //	Σ_{t=1..n} (alive[t−1] − alive[t])·log P(T = t) + alive[n]·log S(n),
 //	P(T = t) = B(α+1, β+t−1)/B(α, β),  S(t) = B(α, β+t)/B(α, β),
