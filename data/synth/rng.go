@@ -3,6 +3,8 @@ package synth
 import (
 	"math"
 	"math/rand/v2"
+
+	"github.com/churnlab/churn/internal/randx"
 )
 
 // Random streams of one customer. Each part of a customer draws from its
@@ -18,6 +20,7 @@ const (
 	streamSurveys
 	streamSignals
 	streamInterventions
+	streamOrders
 )
 
 // rng is a reseedable PCG generator; it is not safe for concurrent use.
@@ -87,3 +90,9 @@ func (r *rng) pick(probs []float64) int {
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
 
 func clamp(x, lo, hi float64) float64 { return max(lo, min(hi, x)) }
+
+// gamma returns a Gamma(shape, 1) variate (randx.Gamma).
+func (r *rng) gamma(shape float64) float64 { return randx.Gamma(r.Rand, shape) }
+
+// beta returns a Beta(a, b) variate (randx.Beta).
+func (r *rng) beta(a, b float64) float64 { return randx.Beta(r.Rand, a, b) }
