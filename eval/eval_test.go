@@ -28,13 +28,15 @@ func goldenConfig() Config {
 	c.Permutation.Rows = 1000
 	c.Permutation.Repeats = 2
 	c.TopAccounts = 5
+	c.Retention.CurvePoints = 10 // keeps the golden file short
 	return c
 }
 
 func runFixture(t *testing.T, cfg Config) *Report {
 	t.Helper()
 	f := loadFixture(t)
-	r, err := Run(context.Background(), Options{Model: f.model, Table: f.table, Config: cfg, Inputs: Inputs{Model: "fixture-model", Features: "fixture.parquet"}})
+	r, err := Run(context.Background(), Options{Model: f.model, Table: f.table, Config: cfg, Inputs: Inputs{Model: "fixture-model", Features: "fixture.parquet"},
+		Dataset: writeFixtureDataset(t, f.customers)})
 	if err != nil {
 		t.Fatal(err)
 	}

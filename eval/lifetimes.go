@@ -1,0 +1,119 @@
+package eval
+
+import (
+	"slices"
+
+	"github.com/churnlab/churn/data"
+	"github.com/churnlab/churn/features"
+)
+
+// spell is a stretch of days [from, to] on each of which the customer
+// counts as churned (to = NoDate: open-ended).
+type spell struct{ from, to data.Date }
+
+// lifetime is what the Kaplan-Meier curves read of one customer: the
+// signup day, the spells of churn seen in the data, and the last day on
+// which a churn can be seen (later churns are not in the data: the
+// customer is censored there).
+type lifetime struct {
+	signup   data.Date
+	spells   []spell
+	observed data.Date
+}
+
+// churnAfter returns the first day on or after T on which the customer
+// counts as churned, and whether it was seen (on or before l.observed);
+// when not, the customer is censored at l.observed.
+func (l *lifetime) churnAfter(T data.Date) (data.Date, bool) {
+	for _, s := range l.spells {
+		if s.to != data.NoDate && s.to < T {
+			continue
+		}
+		d := max(s.from, T)
+		if d <= l.observed {
+			return d, true
+		}
+		break
+	}
+	return l.observed, false
+}
+
+// lifetimeOf reads the lifetime of h's customer under the label settings
+// lc (mode resolved, DataEnd set): the same churn definitions as
+// features.Label.
+//
+//   - churn_date: customers.churn_date, one open spell.
+//   - churn_events: each event's churn_date until the day before its
+//     reactivated_at (open when never reactivated).
+//   - inactivity: a customer churns on the day after an order when no
+//     order follows for the horizon (the label's window): the spell runs
+//     from that day until the last day whose window still holds no order;
+//     such a churn is only known once the window has passed, so churns are
+//     seen up to DataEnd − horizon + 1. The signup is signup_date, else
+//     the first order's day.
+//
+// Churns after the data end are not seen. ok is false when the customer
+// has no signup day (or, for inactivity, no order), signed up after the
+// last day a churn can be seen, or churned before signing up (bad data).
+func lifetimeOf(h *data.History, lc *features.LabelConfig) (l lifetime, ok bool) {
+	c := &h.Customer
+	l.signup, l.observed = c.SignupDate, lc.DataEnd
+	switch lc.Mode {
+	case features.LabelChurnDate:
+		if c.ChurnDate != data.NoDate {
+			l.spells = []spell{{c.ChurnDate, data.NoDate}}
+		}
+	case features.LabelChurnEvents:
+		for _, e := range h.ChurnEvents {
+			if e.ChurnDate == data.NoDate {
+				continue
+			}
+			to := data.NoDate
+			if e.ReactivatedAt != data.NoDate {
+				to = e.ReactivatedAt.AddDays(-1)
+				if to < e.ChurnDate {
+					continue // back the same day: never gone
+				}
+			}
+			l.spells = append(l.spells, spell{e.ChurnDate, to})
+		}
+		slices.SortFunc(l.spells, func(a, b spell) int { return int(a.from) - int(b.from) })
+	case features.LabelInactivity:
+		days := make([]data.Date, 0, len(h.Orders))
+		for _, o := range h.Orders {
+			if o.TS.Valid() {
+				days = append(days, o.TS.Date())
+			}
+		}
+		slices.Sort(days)
+		days = slices.Compact(days)
+		if len(days) == 0 {
+			return l, false
+		}
+		if l.signup == data.NoDate {
+			l.signup = days[0]
+		}
+		l.observed = lc.DataEnd.AddDays(1 - lc.Horizon)
+		for k, d := range days {
+			from, to := d.AddDays(1), data.NoDate
+			if k+1 < len(days) {
+				// Churned on day x when no order on [x, x+horizon): x up to
+				// the next order − horizon.
+				to = days[k+1].AddDays(-lc.Horizon)
+				if to < from {
+					continue
+				}
+			}
+			l.spells = append(l.spells, spell{from, to})
+		}
+	default:
+		return l, false // no churn dates (snapshot labels)
+	}
+	if l.signup == data.NoDate || l.signup > l.observed {
+		return l, false
+	}
+	if len(l.spells) > 0 && l.spells[0].from < l.signup {
+		return l, false
+	}
+	return l, true
+}
