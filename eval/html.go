@@ -338,27 +338,19 @@ var survivalTitles = map[string]string{
 	"risk_tier": "Time to churn by risk tier",
 }
 
-// chart draws the grouping's charted curves, on an axis in months when
-// they span more than 18 months.
+// chart draws the grouping's charted curves.
 func (g SurvivalGrouping) chart() template.HTML {
-	sc := SurvivalChart{ID: "km-" + g.By, Title: survivalTitles[g.By], XLabel: "days since " + strings.ReplaceAll(g.Origin, "_", "-")}
+	xlabel := "days since signup"
 	if g.Origin == "as_of" {
-		sc.XLabel = "days since the as-of date"
+		xlabel = "days since the as-of date"
 	}
-	end := 0
+	var groups []SurvivalGroup
 	for _, gr := range g.Groups {
-		if !slices.Contains(g.Charted, gr.Name) {
-			continue
+		if slices.Contains(g.Charted, gr.Name) {
+			groups = append(groups, gr)
 		}
-		if n := len(gr.Curve); n > 0 {
-			end = max(end, gr.Curve[n-1].Days)
-		}
-		sc.Curves = append(sc.Curves, SurvivalSeries{Name: fmt.Sprintf("%s (%d)", gr.Name, gr.Subjects), Curve: gr.kmCurve()})
 	}
-	if end > 548 {
-		sc.XScale, sc.XLabel = DaysPerMonth, strings.Replace(sc.XLabel, "days", "months", 1)
-	}
-	return sc.SVG()
+	return SurvivalGroupsChart("km-"+g.By, survivalTitles[g.By], xlabel, groups)
 }
 
 func rocSeries(name string, pts []ROCPoint, color string, dash bool) Series {

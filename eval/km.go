@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"html/template"
 	"math"
 	"slices"
 	"strings"
@@ -99,6 +100,47 @@ const (
 	TierMedium = "medium"
 	TierLow    = "low"
 )
+
+// SurvivalCounts gathers subjects for a Kaplan-Meier curve: per whole
+// day since the origin, how many churned and how many were censored. The
+// zero value is empty and ready; memory grows with distinct days, not
+// subjects. It is not safe for concurrent use.
+type SurvivalCounts struct{ h kmHist }
+
+// Add counts a subject followed for days (≥ 0) who churned then, or was
+// censored then when !churned.
+func (c *SurvivalCounts) Add(days int, churned bool) {
+	if c.h == nil {
+		c.h = kmHist{}
+	}
+	c.h.add(int32(days), churned)
+}
+
+// Group returns the Kaplan-Meier curve of the subjects counted, named
+// name, with bands and median interval at level (e.g. 0.95), keeping at
+// most points points (at least 2).
+func (c *SurvivalCounts) Group(name string, level float64, points int) SurvivalGroup {
+	return survivalGroup(name, c.h, level, max(points, 2))
+}
+
+// SurvivalGroupsChart draws groups' curves (at most MaxCurves, in order)
+// as a SurvivalChart, on an axis in months when they span more than 18
+// months; xlabel names the origin in days ("days since signup"), "days"
+// becoming "months" then.
+func SurvivalGroupsChart(id, title, xlabel string, groups []SurvivalGroup) template.HTML {
+	sc := SurvivalChart{ID: id, Title: title, XLabel: xlabel}
+	end := 0
+	for _, gr := range groups[:min(len(groups), MaxCurves)] {
+		if n := len(gr.Curve); n > 0 {
+			end = max(end, gr.Curve[n-1].Days)
+		}
+		sc.Curves = append(sc.Curves, SurvivalSeries{Name: fmt.Sprintf("%s (%d)", gr.Name, gr.Subjects), Curve: gr.kmCurve()})
+	}
+	if end > 548 {
+		sc.XScale, sc.XLabel = DaysPerMonth, strings.Replace(sc.XLabel, "days", "months", 1)
+	}
+	return sc.SVG()
+}
 
 // kmHist counts, per day since the origin, the events and censorings of
 // one group: all a Kaplan-Meier curve needs.

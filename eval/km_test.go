@@ -275,3 +275,38 @@ func TestReportSurvival(t *testing.T) {
 		t.Errorf("without a dataset: %+v, %v", none, err)
 	}
 }
+
+// TestTimeToChurn: the exported form of the lifetime rules, as churn
+// review uses it, and SurvivalCounts' curve.
+func TestTimeToChurn(t *testing.T) {
+	lc := &features.LabelConfig{Mode: features.LabelChurnDate, Horizon: 30, DataEnd: day("2024-12-31")}
+	var sc SurvivalCounts
+	for _, c := range []struct {
+		h             *data.History
+		T             string
+		days          int
+		churned, okay bool
+	}{
+		{kmHistory("a", "2024-01-01", "2024-03-01", nil), "2024-02-01", 29, true, true},
+		{kmHistory("b", "2024-01-01", "", nil), "2024-02-01", 334, false, true},
+		{kmHistory("c", "2024-01-01", "2025-03-01", nil), "2024-12-01", 30, false, true},
+		{kmHistory("d", "2024-01-01", "", nil), "2025-01-01", 0, false, false},
+		{kmHistory("e", "", "", nil), "2024-02-01", 0, false, false},
+	} {
+		days, churned, ok := TimeToChurn(c.h, lc, day(c.T))
+		if days != c.days || churned != c.churned || ok != c.okay {
+			t.Errorf("%s from %s: %d days, churned %v, ok %v; want %d, %v, %v", c.h.Customer.ID, c.T, days, churned, ok, c.days, c.churned, c.okay)
+		}
+		if ok {
+			sc.Add(days, churned)
+		}
+	}
+	g := sc.Group("all", 0.95, 10)
+	if g.Subjects != 3 || g.Churned != 1 || len(g.Curve) != 3 || g.Curve[0].Days != 29 || math.Abs(g.Curve[0].Survival.F()-2.0/3) > 1e-6 {
+		t.Errorf("group %+v", g)
+	}
+	var empty SurvivalCounts
+	if g := empty.Group("none", 0.95, 10); g.Subjects != 0 || len(g.Curve) != 0 || g.Median.Valid() {
+		t.Errorf("empty group %+v", g)
+	}
+}

@@ -117,3 +117,20 @@ func lifetimeOf(h *data.History, lc *features.LabelConfig) (l lifetime, ok bool)
 	}
 	return l, true
 }
+
+// TimeToChurn returns the days from T to the first day on or after T on
+// which the customer of h counts as churned under lc (mode resolved,
+// DataEnd set; the definitions of the report's Kaplan-Meier curves, see
+// docs/eval.md), and whether that churn was seen; when not, days run to
+// the last day a churn can be seen (the customer is censored there). ok
+// is false when the customer has no lifetime under lc (no signup day or
+// order, signed up after that last day, churned before signing up, or
+// snapshot labels) or T is after that last day. h is not modified.
+func TimeToChurn(h *data.History, lc *features.LabelConfig, T data.Date) (days int, churned, ok bool) {
+	l, ok := lifetimeOf(h, lc)
+	if !ok || T > l.observed || T == data.NoDate {
+		return 0, false, false
+	}
+	d, churned := l.churnAfter(T)
+	return int(d - T), churned, true
+}
