@@ -236,11 +236,12 @@ func (a *survivalAcc) add(h *data.History) {
 		return
 	}
 	for _, r := range a.tierRows.of(h.Customer.ID) {
-		if !ok || r.asOf > l.observed {
+		T := a.tierRows.t.AsOf[r.row]
+		if !ok || T > l.observed {
 			continue
 		}
-		d, churned := l.churnAfter(r.asOf)
-		a.tiers[r.tier].add(int32(d-r.asOf), churned)
+		d, churned := l.churnAfter(T)
+		a.tiers[r.tier].add(int32(d-T), churned)
 	}
 }
 
@@ -268,22 +269,26 @@ func (a *survivalAcc) merge(o *survivalAcc) {
 	a.bad += o.bad
 }
 
-// tierRow is an evaluated row: its customer's as-of date and risk tier
-// (0 high, 1 medium, 2 low).
+// tierRow is an evaluated row of the table (its index) and its risk
+// tier (0 high, 1 medium, 2 low).
 type tierRow struct {
-	id   string
-	asOf data.Date
+	row  int32
 	tier uint8
 }
 
-// tierRows holds the evaluated rows sorted by customer id, for lookups
-// during the scan.
-type tierRows struct{ rows []tierRow }
+// tierRows holds the evaluated rows sorted by customer id and as-of date,
+// for lookups during the scan: 8 bytes a row.
+type tierRows struct {
+	t    *features.Table
+	rows []tierRow
+}
 
+// of returns the rows of customer id.
 func (tr *tierRows) of(id string) []tierRow {
-	lo, _ := slices.BinarySearchFunc(tr.rows, id, func(r tierRow, id string) int { return strings.Compare(r.id, id) })
+	ids := tr.t.IDs
+	lo, _ := slices.BinarySearchFunc(tr.rows, id, func(r tierRow, id string) int { return strings.Compare(ids[r.row], id) })
 	hi := lo
-	for hi < len(tr.rows) && tr.rows[hi].id == id {
+	for hi < len(tr.rows) && ids[tr.rows[hi].row] == id {
 		hi++
 	}
 	return tr.rows[lo:hi]
@@ -310,13 +315,13 @@ func riskTiers(t *features.Table, sel []int, p []float64, high, medium float64) 
 			case r < nm:
 				tier = 1
 			}
-			rows = append(rows, tierRow{id: t.IDs[sel[k]], asOf: t.AsOf[sel[k]], tier: tier})
+			rows = append(rows, tierRow{row: int32(sel[k]), tier: tier})
 		}
 	}
 	slices.SortFunc(rows, func(a, b tierRow) int {
-		return cmp.Or(strings.Compare(a.id, b.id), cmp.Compare(a.asOf, b.asOf))
+		return cmp.Or(strings.Compare(t.IDs[a.row], t.IDs[b.row]), cmp.Compare(t.AsOf[a.row], t.AsOf[b.row]))
 	})
-	return &tierRows{rows: rows}
+	return &tierRows{t: t, rows: rows}
 }
 
 // survivalInputs returns what the scan reads: the label inputs of the

@@ -3,7 +3,6 @@ package eval
 import (
 	"bytes"
 	"math"
-	"slices"
 	"testing"
 
 	"github.com/churnlab/churn/data"
@@ -98,7 +97,8 @@ func TestLifetimeOf(t *testing.T) {
 // and risk-tier rows are timed from their as-of date.
 func TestSurvivalAccCounts(t *testing.T) {
 	lc := &features.LabelConfig{Mode: features.LabelChurnDate, Horizon: 30, DataEnd: day("2024-12-31")}
-	tr := &tierRows{rows: []tierRow{{id: "a", asOf: day("2024-02-01"), tier: 0}, {id: "b", asOf: day("2024-02-01"), tier: 2}, {id: "b", asOf: day("2024-03-01"), tier: 2}}}
+	tab := &features.Table{IDs: []string{"a", "b", "b"}, AsOf: []data.Date{day("2024-02-01"), day("2024-02-01"), day("2024-03-01")}}
+	tr := &tierRows{t: tab, rows: []tierRow{{row: 0, tier: 0}, {row: 1, tier: 2}, {row: 2, tier: 2}}}
 	acc := newSurvivalAcc(lc, "quarter", tr)
 	for _, h := range []*data.History{
 		kmHistory("a", "2024-01-01", "2024-03-01", nil), // 60 days
@@ -166,9 +166,9 @@ func TestRiskTiers(t *testing.T) {
 	tr := riskTiers(tab, sel, p, 0.05, 0.15)
 	count := map[data.Date][3]int{}
 	for _, r := range tr.rows {
-		c := count[r.asOf]
+		c := count[tab.AsOf[r.row]]
 		c[r.tier]++
-		count[r.asOf] = c
+		count[tab.AsOf[r.row]] = c
 	}
 	for d, c := range count {
 		if c != [3]int{1, 3, 16} {
@@ -176,12 +176,11 @@ func TestRiskTiers(t *testing.T) {
 		}
 	}
 	for _, r := range tr.rows {
-		i := slices.IndexFunc(sel, func(i int) bool { return tab.IDs[i] == r.id && tab.AsOf[i] == r.asOf })
-		if r.tier == 0 && p[i] != 0.95 {
-			t.Errorf("high tier holds p = %v", p[i])
+		if r.tier == 0 && p[r.row] != 0.95 {
+			t.Errorf("high tier holds p = %v", p[r.row])
 		}
 	}
-	if got := tr.of("C"); len(got) != 2 || got[0].asOf > got[1].asOf {
+	if got := tr.of("C"); len(got) != 2 || tab.AsOf[got[0].row] > tab.AsOf[got[1].row] || tab.IDs[got[1].row] != "C" {
 		t.Errorf("rows of C: %+v", got)
 	}
 	if got := tr.of("ZZ"); len(got) != 0 {
