@@ -53,7 +53,9 @@ type SurvivalGrouping struct {
 	// Groups are in display order: cohorts by period, plans and segments
 	// by size (other last), tiers high, medium, low.
 	Groups []SurvivalGroup `json:"groups"`
-	// Charted names the groups drawn in the chart (at most MaxCurves).
+	// Charted names the groups drawn in the chart (at most MaxCurves):
+	// cohorts spread evenly from the oldest to the newest, the largest
+	// plans and segments, every tier.
 	Charted []string `json:"charted"`
 	Note    string   `json:"note,omitempty"`
 }
@@ -411,7 +413,7 @@ func (a *survivalAcc) report(s Survival, cfg Config) Survival {
 	if len(small) > 0 {
 		co.Note = fmt.Sprintf("cohorts with fewer than %d customers are left out: %s", minN, strings.Join(small, ", "))
 	}
-	co.Charted = largest(co.Groups, false)
+	co.Charted = spread(co.Groups)
 	s.Groupings = append(s.Groupings, co)
 	for _, g := range []struct {
 		by string
@@ -429,7 +431,7 @@ func (a *survivalAcc) report(s Survival, cfg Config) Survival {
 				tg.Groups = append(tg.Groups, survivalGroup(name, a.tiers[k], lvl, np))
 			}
 		}
-		tg.Charted = largest(tg.Groups, true)
+		tg.Charted = firstNames(tg.Groups)
 		tg.Note = fmt.Sprintf("evaluated rows by the model's risk tier at their as-of date (top %s high, next %s medium, per date), followed to %s", fmtPct(Num(cfg.Retention.HighShare)), fmtPct(Num(cfg.Retention.MediumShare)), s.ObservedEnd)
 		s.Groupings = append(s.Groupings, tg)
 	}
@@ -463,25 +465,31 @@ func levels(by string, m map[string]kmHist, minN int, lvl float64, np int) Survi
 		g.Groups = append(g.Groups, survivalGroup("other", other, lvl, np))
 		g.Note = fmt.Sprintf("%d %s values with fewer than %d customers each are merged into other", merged, by, minN)
 	}
-	g.Charted = largest(g.Groups, true)
+	g.Charted = firstNames(g.Groups)
 	return g
 }
 
-// largest names the MaxCurves largest groups, in the groups' order; all
-// of them when keepOrder and there are few enough.
-func largest(gs []SurvivalGroup, keepOrder bool) []string {
-	idx := make([]int, len(gs))
-	for i := range idx {
-		idx[i] = i
+// firstNames names the first MaxCurves groups (plans and segments come
+// largest first, tiers are three).
+func firstNames(gs []SurvivalGroup) []string {
+	out := make([]string, 0, min(len(gs), MaxCurves))
+	for _, g := range gs[:min(len(gs), MaxCurves)] {
+		out = append(out, g.Name)
 	}
-	if !keepOrder {
-		slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(gs[b].Subjects, gs[a].Subjects) })
+	return out
+}
+
+// spread names MaxCurves cohorts spread evenly from the oldest to the
+// newest (all of them when there are few enough), so the chart shows how
+// retention changes across signup periods.
+func spread(gs []SurvivalGroup) []string {
+	n := len(gs)
+	if n <= MaxCurves {
+		return firstNames(gs)
 	}
-	idx = idx[:min(len(idx), MaxCurves)]
-	slices.Sort(idx)
-	out := make([]string, len(idx))
-	for k, i := range idx {
-		out[k] = gs[i].Name
+	out := make([]string, MaxCurves)
+	for k := range out {
+		out[k] = gs[int(math.Round(float64(k)*float64(n-1)/float64(MaxCurves-1)))].Name
 	}
 	return out
 }
