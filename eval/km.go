@@ -27,15 +27,13 @@ type Survival struct {
 	Available bool `json:"available"`
 	// Source is the label mode whose churn definition is used.
 	Source string `json:"source"`
-	// DataEnd is the table's data end; ObservedEnd the last day a churn
-	// can be seen: DataEnd, or for inactivity labels DataEnd − horizon + 1
-	// (a churn is known once a horizon without orders has passed).
-	DataEnd     string `json:"data_end"`
-	ObservedEnd string `json:"observed_end"`
+	// DataEnd is the table's data end: churns after it are not seen, and
+	// customers still there are censored at it.
+	DataEnd string `json:"data_end"`
 	// Level is the confidence level of the bands and median intervals.
 	Level Num `json:"level"`
 	// Customers counts those in the signup curves; Skipped those left
-	// out (no signup day, signup after ObservedEnd, churn before signup).
+	// out (no signup day, signup after DataEnd, churn before signup).
 	Customers int `json:"customers"`
 	Skipped   int `json:"skipped"`
 	// Groupings: cohort, plan, segment (from signup) and risk_tier (from
@@ -239,7 +237,7 @@ func (a *survivalAcc) add(h *data.History) {
 	}
 	for _, r := range a.tierRows.of(h.Customer.ID) {
 		T := a.tierRows.t.AsOf[r.row]
-		if !ok || T > l.observed {
+		if !ok || T > l.end {
 			continue
 		}
 		d, churned := l.churnAfter(T)
@@ -386,14 +384,9 @@ func survival(ctx context.Context, ds *data.Dataset, t *features.Table, tr *tier
 func (a *survivalAcc) report(s Survival, cfg Config) Survival {
 	lvl, minN, np := cfg.Bootstrap.Level, cfg.Retention.MinGroup, cfg.Retention.CurvePoints
 	s.Available = true
-	if a.lc.Mode == features.LabelInactivity {
-		s.ObservedEnd = a.lc.DataEnd.AddDays(1 - a.lc.Horizon).String()
-	} else {
-		s.ObservedEnd = a.lc.DataEnd.String()
-	}
 	s.Customers, s.Skipped = a.ok, a.bad
 	if a.bad > 0 {
-		s.Notes = append(s.Notes, fmt.Sprintf("%d customers are in no curve: no signup day (or first order), signup after %s, or churn before signup", a.bad, s.ObservedEnd))
+		s.Notes = append(s.Notes, fmt.Sprintf("%d customers are in no curve: no signup day (or first order), signup after %s, or churn before signup", a.bad, s.DataEnd))
 	}
 	// Cohorts in period order; the small ones left out.
 	keys := make([]int, 0, len(a.cohorts))
@@ -432,7 +425,7 @@ func (a *survivalAcc) report(s Survival, cfg Config) Survival {
 			}
 		}
 		tg.Charted = firstNames(tg.Groups)
-		tg.Note = fmt.Sprintf("evaluated rows by the model's risk tier at their as-of date (top %s high, next %s medium, per date), followed to %s", fmtPct(Num(cfg.Retention.HighShare)), fmtPct(Num(cfg.Retention.MediumShare)), s.ObservedEnd)
+		tg.Note = fmt.Sprintf("evaluated rows by the model's risk tier at their as-of date (top %s high, next %s medium, per date), followed to %s", fmtPct(Num(cfg.Retention.HighShare)), fmtPct(Num(cfg.Retention.MediumShare)), s.DataEnd)
 		s.Groupings = append(s.Groupings, tg)
 	}
 	return s

@@ -60,14 +60,15 @@ func TestLifetimeOf(t *testing.T) {
 		{"as-of inside a spell: churned at once", kmHistory("a", "2024-01-01", "", [][2]string{{"2024-06-01", "2024-07-01"}}), byEvent, true, "2024-06-15", "2024-06-15", true},
 		{"reactivated the same day: never gone", kmHistory("a", "2024-01-01", "", [][2]string{{"2024-06-01", "2024-06-01"}}), byEvent, true, "", "2024-12-31", false},
 		{"event after the data end", kmHistory("a", "2024-01-01", "", [][2]string{{"2025-02-01", ""}}), byEvent, true, "", "2024-12-31", false},
-		// Orders on 01-10, 01-20 (10 days: no churn), 03-01 (40 days: churned
-		// 01-21, and on each day to 01-31), 12-20 (last: its churn would be
-		// 12-21, seen only from 2025-01-20, after the data end; churns are
-		// seen up to 12-02).
-		{"inactivity: first gap", kmHistory("a", "", "", nil, "2024-01-20", "2024-01-10", "2024-03-01", "2024-12-20"), byOrder, true, "", "2024-01-21", true},
-		{"inactivity: inside a gap", kmHistory("a", "", "", nil, "2024-01-10", "2024-03-01", "2024-12-20"), byOrder, true, "2024-01-25", "2024-01-25", true},
-		{"inactivity: too close to the next order", kmHistory("a", "", "", nil, "2024-01-10", "2024-03-01", "2024-12-20"), byOrder, true, "2024-02-15", "2024-03-02", true},
-		{"inactivity: last gap not yet seen", kmHistory("a", "", "", nil, "2024-01-10", "2024-01-20", "2024-12-20"), byOrder, true, "2024-11-25", "2024-12-02", false},
+		// Horizon 30 days. Orders on 01-10, 01-20 (10 days later: not
+		// lapsed), 03-01 (41 days after 01-20: lapsed on 02-19 until
+		// 02-29), 05-01 (lapsed 03-31 … 04-30), 12-20 (lapsed on 2025-01-19,
+		// after the data end: not seen).
+		{"inactivity: first lapse", kmHistory("a", "", "", nil, "2024-01-20", "2024-01-10", "2024-03-01", "2024-12-20"), byOrder, true, "", "2024-02-19", true},
+		{"inactivity: inside a lapse", kmHistory("a", "", "", nil, "2024-01-10", "2024-01-20", "2024-03-01", "2024-12-20"), byOrder, true, "2024-02-25", "2024-02-25", true},
+		{"inactivity: back, then the next lapse", kmHistory("a", "", "", nil, "2024-01-10", "2024-01-20", "2024-03-01", "2024-05-01", "2024-12-20"), byOrder, true, "2024-03-01", "2024-03-31", true},
+		{"inactivity: last lapse after the data end", kmHistory("a", "", "", nil, "2024-01-10", "2024-01-20", "2024-12-20"), byOrder, true, "2024-12-20", "2024-12-31", false},
+		{"inactivity: lapse on the data end", kmHistory("a", "2024-01-01", "", nil, "2024-12-01"), byOrder, true, "2024-12-01", "2024-12-31", true},
 		{"inactivity: no orders", kmHistory("a", "2024-01-01", "", nil), byOrder, false, "", "", false},
 		{"snapshot labels have no dates", kmHistory("a", "2024-01-01", "2024-03-01", nil), &features.LabelConfig{Mode: features.LabelSnapshot, DataEnd: end}, false, "", "", false},
 	}
@@ -230,8 +231,8 @@ func TestReportSurvival(t *testing.T) {
 			bad++
 		}
 	}
-	if !s.Available || s.Customers != len(f.customers)-bad || s.Skipped != bad || s.ObservedEnd != "2024-12-31" {
-		t.Fatalf("survival: available %v, %d customers, %d skipped (want %d), observed end %s", s.Available, s.Customers, s.Skipped, bad, s.ObservedEnd)
+	if !s.Available || s.Customers != len(f.customers)-bad || s.Skipped != bad || s.DataEnd != "2024-12-31" {
+		t.Fatalf("survival: available %v, %d customers, %d skipped (want %d), data end %s", s.Available, s.Customers, s.Skipped, bad, s.DataEnd)
 	}
 	by := map[string]SurvivalGrouping{}
 	for _, g := range s.Groupings {

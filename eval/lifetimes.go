@@ -12,30 +12,29 @@ import (
 type spell struct{ from, to data.Date }
 
 // lifetime is what the Kaplan-Meier curves read of one customer: the
-// signup day, the spells of churn seen in the data, and the last day on
-// which a churn can be seen (later churns are not in the data: the
-// customer is censored there).
+// signup day, the spells of churn in the data, and the data end (later
+// churns are not seen: the customer is censored there).
 type lifetime struct {
-	signup   data.Date
-	spells   []spell
-	observed data.Date
+	signup data.Date
+	spells []spell
+	end    data.Date
 }
 
 // churnAfter returns the first day on or after T on which the customer
-// counts as churned, and whether it was seen (on or before l.observed);
-// when not, the customer is censored at l.observed.
+// counts as churned, and whether it was seen (on or before the data end);
+// when not, the customer is censored at l.end.
 func (l *lifetime) churnAfter(T data.Date) (data.Date, bool) {
 	for _, s := range l.spells {
 		if s.to != data.NoDate && s.to < T {
 			continue
 		}
 		d := max(s.from, T)
-		if d <= l.observed {
+		if d <= l.end {
 			return d, true
 		}
 		break
 	}
-	return l.observed, false
+	return l.end, false
 }
 
 // lifetimeOf reads the lifetime of h's customer under the label settings
@@ -45,19 +44,18 @@ func (l *lifetime) churnAfter(T data.Date) (data.Date, bool) {
 //   - churn_date: customers.churn_date, one open spell.
 //   - churn_events: each event's churn_date until the day before its
 //     reactivated_at (open when never reactivated).
-//   - inactivity: a customer churns on the day after an order when no
-//     order follows for the horizon (the label's window): the spell runs
-//     from that day until the last day whose window still holds no order;
-//     such a churn is only known once the window has passed, so churns are
-//     seen up to DataEnd − horizon + 1. The signup is signup_date, else
-//     the first order's day.
+//   - inactivity: a customer is declared lapsed (churned) on the day a
+//     horizon of days without an order ends: horizon days after an order
+//     not followed by another within them; the spell lasts until the day
+//     before the next order (the customer comes back). The signup is
+//     signup_date, else the first order's day.
 //
 // Churns after the data end are not seen. ok is false when the customer
 // has no signup day (or, for inactivity, no order), signed up after the
-// last day a churn can be seen, or churned before signing up (bad data).
+// data end, or churned before signing up (bad data).
 func lifetimeOf(h *data.History, lc *features.LabelConfig) (l lifetime, ok bool) {
 	c := &h.Customer
-	l.signup, l.observed = c.SignupDate, lc.DataEnd
+	l.signup, l.end = c.SignupDate, lc.DataEnd
 	switch lc.Mode {
 	case features.LabelChurnDate:
 		if c.ChurnDate != data.NoDate {
@@ -93,15 +91,13 @@ func lifetimeOf(h *data.History, lc *features.LabelConfig) (l lifetime, ok bool)
 		if l.signup == data.NoDate {
 			l.signup = days[0]
 		}
-		l.observed = lc.DataEnd.AddDays(1 - lc.Horizon)
 		for k, d := range days {
-			from, to := d.AddDays(1), data.NoDate
+			// No order on the days d+1 … d+horizon: lapsed on d+horizon.
+			from, to := d.AddDays(lc.Horizon), data.NoDate
 			if k+1 < len(days) {
-				// Churned on day x when no order on [x, x+horizon): x up to
-				// the next order − horizon.
-				to = days[k+1].AddDays(-lc.Horizon)
+				to = days[k+1].AddDays(-1)
 				if to < from {
-					continue
+					continue // back within the horizon
 				}
 			}
 			l.spells = append(l.spells, spell{from, to})
@@ -109,7 +105,7 @@ func lifetimeOf(h *data.History, lc *features.LabelConfig) (l lifetime, ok bool)
 	default:
 		return l, false // no churn dates (snapshot labels)
 	}
-	if l.signup == data.NoDate || l.signup > l.observed {
+	if l.signup == data.NoDate || l.signup > l.end {
 		return l, false
 	}
 	if len(l.spells) > 0 && l.spells[0].from < l.signup {
@@ -122,13 +118,13 @@ func lifetimeOf(h *data.History, lc *features.LabelConfig) (l lifetime, ok bool)
 // which the customer of h counts as churned under lc (mode resolved,
 // DataEnd set; the definitions of the report's Kaplan-Meier curves, see
 // docs/eval.md), and whether that churn was seen; when not, days run to
-// the last day a churn can be seen (the customer is censored there). ok
-// is false when the customer has no lifetime under lc (no signup day or
-// order, signed up after that last day, churned before signing up, or
-// snapshot labels) or T is after that last day. h is not modified.
+// the data end (the customer is censored there). ok is false when the
+// customer has no lifetime under lc (no signup day or order, signed up
+// after the data end, churned before signing up, or snapshot labels) or T
+// is after the data end. h is not modified.
 func TimeToChurn(h *data.History, lc *features.LabelConfig, T data.Date) (days int, churned, ok bool) {
 	l, ok := lifetimeOf(h, lc)
-	if !ok || T > l.observed || T == data.NoDate {
+	if !ok || T > l.end || T == data.NoDate {
 		return 0, false, false
 	}
 	d, churned := l.churnAfter(T)
