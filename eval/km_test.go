@@ -2,6 +2,7 @@ package eval
 
 import (
 	"bytes"
+	"encoding/json"
 	"math"
 	"testing"
 
@@ -268,6 +269,24 @@ func TestReportSurvival(t *testing.T) {
 		if !bytes.Contains(html, []byte(id)) {
 			t.Errorf("report.html lacks %s", id)
 		}
+	}
+
+	// The same curves whatever the number of scan shards.
+	ds := writeFixtureDataset(t, f.customers)
+	var js [2][]byte
+	for k, workers := range []int{1, 3} {
+		cfg := goldenConfig()
+		cfg.Workers = workers
+		s, err := survival(t.Context(), ds, f.table, nil, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if js[k], err = json.Marshal(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(js[0], js[1]) {
+		t.Error("1 and 3 workers give different curves")
 	}
 
 	none, err := survival(t.Context(), nil, f.table, nil, goldenConfig())
