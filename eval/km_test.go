@@ -75,7 +75,7 @@ func TestLifetimeOf(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			l, ok := lifetimeOf(c.h, c.lc)
+			l, ok := lifetimeOf(c.h, c.lc, nil)
 			if ok != c.ok {
 				t.Fatalf("ok = %v, want %v", ok, c.ok)
 			}
