@@ -293,6 +293,14 @@ func TestReportSurvival(t *testing.T) {
 	if err != nil || none.Available || len(none.Notes) != 1 || none.Groupings == nil {
 		t.Errorf("without a dataset: %+v, %v", none, err)
 	}
+	// Snapshot labels have no dates: a note, no curves, no error.
+	snap := *f.table
+	spec := *f.table.Spec
+	spec.Label.Mode = features.LabelSnapshot
+	snap.Spec = &spec
+	if s, err := survival(t.Context(), ds, &snap, nil, goldenConfig()); err != nil || s.Available || len(s.Groupings) != 0 || len(s.Notes) != 1 || s.Source != "snapshot" {
+		t.Errorf("snapshot labels: %+v, %v", s, err)
+	}
 }
 
 // TestTimeToChurn: the exported form of the lifetime rules, as churn
