@@ -395,7 +395,7 @@ func (a *survivalAcc) report(s Survival, cfg Config) Survival {
 	s.Available = true
 	s.Customers, s.Skipped = a.ok, a.bad
 	if a.bad > 0 {
-		s.Notes = append(s.Notes, fmt.Sprintf("%d customers are in no curve: no signup day (or first order), signup after %s, or churn before signup", a.bad, s.DataEnd))
+		s.Notes = append(s.Notes, fmt.Sprintf("%d customers are in no curve: no signup day (for inactivity labels: no order), signup after %s, or churn before signup", a.bad, s.DataEnd))
 	}
 	// Cohorts in period order; the small ones left out.
 	keys := make([]int, 0, len(a.cohorts))
