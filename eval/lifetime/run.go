@@ -259,6 +259,9 @@ func score(ctx context.Context, bg clv.BGNBD, gg clv.GammaGamma, sum []clv.Summa
 				return err
 			}
 			for i := lo; i < hi; i++ {
+				if i&63 == 0 && gctx.Err() != nil {
+					return gctx.Err()
+				}
 				s := sum[i]
 				sc.pAlive[i] = bg.PAlive(s)
 				sc.probNone[i] = bg.ProbNoPurchase(t, s)

@@ -203,6 +203,9 @@ func (r *SBGReport) HTML() ([]byte, error) {
 // Write publishes sbg.json and sbg.html as the folder out, atomically (see
 // Report.Write for when an existing folder is replaced).
 func (r *SBGReport) Write(out string) error {
+	if err := checkReplace(out, SBGJSONFile); err != nil {
+		return err
+	}
 	js, err := r.JSON()
 	if err != nil {
 		return err

@@ -97,6 +97,9 @@ func (r *Report) customersParquet(churnVersion string) ([]byte, error) {
 // replaced only when it is empty or an earlier churn lifetime output (it
 // holds lifetime.json), so that a mistyped --out cannot wipe a folder.
 func (r *Report) Write(out, churnVersion string) error {
+	if err := checkReplace(out, JSONFile); err != nil {
+		return err
+	}
 	js, err := r.JSON()
 	if err != nil {
 		return err
