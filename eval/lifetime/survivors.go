@@ -143,14 +143,11 @@ func parseCount(s string, limit int64) (int64, error) {
 func csvError(file string, err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		col := ""
-		if pe.Column > 0 {
-			col = strconv.Itoa(pe.Column)
-		}
 		if errors.Is(pe.Err, csv.ErrFieldCount) {
-			col = ""
+			return &data.InputError{File: file, Row: int64(pe.Line), Err: fmt.Errorf("%w (want 3: %s)", pe.Err, SurvivorsHeader)}
 		}
-		return &data.InputError{File: file, Row: int64(pe.Line), Column: col, Err: pe.Err}
+		// A syntax error has no column name: say where in the line.
+		return &data.InputError{File: file, Row: int64(pe.Line), Err: fmt.Errorf("character %d: %w", pe.Column, pe.Err)}
 	}
 	return &data.InputError{File: file, Err: err}
 }
