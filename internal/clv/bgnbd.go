@@ -28,6 +28,7 @@ type bgCell struct {
 	x, tx, T float64
 	n        float64 // customers in the cell
 	ix       int32   // index of x in bgData.xs
+	itx, iT  int32   // indexes of tₓ and T in bgData.times
 }
 
 // bgData is the compressed form of a BG/NBD fitting set: the likelihood of
@@ -38,22 +39,32 @@ type bgData struct {
 	cells []bgCell
 	xs    []float64 // distinct frequencies
 	nx    []float64 // customers per distinct frequency
+	times []float64 // distinct values of tₓ and T
 	total float64   // customers
 }
 
 func newBGData(s []Summary) (*bgData, error) {
-	cells := make([]bgCell, len(s))
+	// Group with a map (cheaper than sorting every customer), then sort
+	// the distinct cells so the order, and the sums, are deterministic.
+	type key struct{ x, tx, T float64 }
+	at := make(map[key]int32)
+	var out []bgCell
 	for i, v := range s {
 		if err := checkSummary(i, v); err != nil {
 			return nil, err
 		}
-		tx := v.Recency
+		k := key{v.Frequency, v.Recency, v.T}
 		if v.Frequency == 0 {
-			tx = 0 // unused by the likelihood; merge the cells
+			k.tx = 0 // unused by the likelihood; merge the cells
 		}
-		cells[i] = bgCell{x: v.Frequency, tx: tx, T: v.T, n: 1}
+		if j, ok := at[k]; ok {
+			out[j].n++
+			continue
+		}
+		at[k] = int32(len(out))
+		out = append(out, bgCell{x: k.x, tx: k.tx, T: k.T, n: 1})
 	}
-	slices.SortFunc(cells, func(a, b bgCell) int {
+	slices.SortFunc(out, func(a, b bgCell) int {
 		if c := cmp.Compare(a.x, b.x); c != 0 {
 			return c
 		}
@@ -63,26 +74,27 @@ func newBGData(s []Summary) (*bgData, error) {
 		return cmp.Compare(a.T, b.T)
 	})
 	d := &bgData{total: float64(len(s))}
-	out := cells[:0]
-	for _, c := range cells {
-		if k := len(out) - 1; k >= 0 && out[k].x == c.x && out[k].tx == c.tx && out[k].T == c.T {
-			out[k].n++
-			continue
-		}
+	for i := range out {
+		c := &out[i]
 		if k := len(d.xs) - 1; k < 0 || d.xs[k] != c.x {
 			d.xs = append(d.xs, c.x)
 			d.nx = append(d.nx, 0)
 		}
 		c.ix = int32(len(d.xs) - 1)
-		d.nx[c.ix]++
-		out = append(out, c)
-	}
-	// nx counted cells so far; count customers instead.
-	clear(d.nx)
-	for _, c := range out {
 		d.nx[c.ix] += c.n
 	}
 	d.cells = slices.Clip(out)
+	for _, c := range d.cells {
+		d.times = append(d.times, c.tx, c.T)
+	}
+	slices.Sort(d.times)
+	d.times = slices.Compact(d.times)
+	for i := range d.cells {
+		c := &d.cells[i]
+		itx, _ := slices.BinarySearch(d.times, c.tx)
+		iT, _ := slices.BinarySearch(d.times, c.T)
+		c.itx, c.iT = int32(itx), int32(iT)
+	}
 	return d, nil
 }
 
@@ -120,48 +132,64 @@ func (d *bgData) eval(m BGNBD, grad bool) bgSums {
 			tot.gb += n * (dab + mathext.Digamma(b+x) - db - dabx)
 		}
 	}
-	part := chunkSums(len(d.cells), func(lo, hi int) bgSums { return evalCells(d.cells[lo:hi], m, grad) })
+	// log(α+t) and 1/(α+t) once per distinct time, log(a/(b+x−1)) once
+	// per distinct frequency.
+	pre := bgPre{lt: make([]float64, len(d.times)), it: make([]float64, len(d.times)), lodds: make([]float64, len(d.xs))}
+	for i, v := range d.times {
+		pre.lt[i], pre.it[i] = math.Log(α+v), 1/(α+v)
+	}
+	for i, x := range d.xs {
+		if x > 0 {
+			pre.lodds[i] = math.Log(a) - math.Log(b+x-1)
+		}
+	}
+	part := chunkSums(len(d.cells), func(lo, hi int) bgSums { return evalCells(d.cells[lo:hi], m, &pre, grad) })
 	for _, p := range part {
 		tot.add(p)
 	}
 	return tot
 }
 
+// bgPre holds the per-time and per-frequency terms of one evaluation.
+type bgPre struct {
+	lt, it []float64 // log(α+t), 1/(α+t) per distinct time
+	lodds  []float64 // log(a/(b+x−1)) per distinct frequency
+}
+
 // evalCells sums the terms that need tₓ and T:
 // log[(α+T)^−(r+x) + δ(x>0)·a/(b+x−1)·(α+tₓ)^−(r+x)], as a log-sum-exp.
-func evalCells(cells []bgCell, m BGNBD, grad bool) bgSums {
-	r, α, a, b := m.R, m.Alpha, m.A, m.B
-	la := math.Log(a)
+func evalCells(cells []bgCell, m BGNBD, pre *bgPre, grad bool) bgSums {
+	r, a, b := m.R, m.A, m.B
 	var s bgSums
 	for _, c := range cells {
 		rx := r + c.x
-		lT := math.Log(α + c.T)
+		lT := pre.lt[c.iT]
 		a3 := -rx * lT
 		if c.x == 0 {
 			s.ll += c.n * a3
 			if grad {
 				s.gr -= c.n * lT
-				s.gα -= c.n * rx / (α + c.T)
+				s.gα -= c.n * rx * pre.it[c.iT]
 			}
 			continue
 		}
-		ltx := math.Log(α + c.tx)
-		a4 := la - math.Log(b+c.x-1) - rx*ltx
+		ltx := pre.lt[c.itx]
+		a4 := pre.lodds[c.ix] - rx*ltx
 		// w4 = e^a4/(e^a3+e^a4), the posterior weight of "dropped out
 		// after the last purchase".
 		var lse, w4 float64
 		if a3 >= a4 {
 			e := math.Exp(a4 - a3)
-			lse, w4 = a3+math.Log1p(e), e/(1+e)
+			lse, w4 = a3+math.Log(1+e), e/(1+e) // Log(1+e), e ∈ (0, 1]: as exact as Log1p here, 4× faster
 		} else {
 			e := math.Exp(a3 - a4)
-			lse, w4 = a4+math.Log1p(e), 1/(1+e)
+			lse, w4 = a4+math.Log(1+e), 1/(1+e)
 		}
 		s.ll += c.n * lse
 		if grad {
 			w3 := 1 - w4
 			s.gr -= c.n * (w3*lT + w4*ltx)
-			s.gα -= c.n * rx * (w3/(α+c.T) + w4/(α+c.tx))
+			s.gα -= c.n * rx * (w3*pre.it[c.iT] + w4*pre.it[c.itx])
 			s.ga += c.n * w4 / a
 			s.gb -= c.n * w4 / (b + c.x - 1)
 		}
@@ -261,19 +289,25 @@ func (m BGNBD) PAlive(s Summary) float64 {
 }
 
 // ExpectedPurchases returns E[Y(t) | x, tₓ, T]: the expected number of
-// purchases in the t weeks after T (Fader, Hardie and Lee 2005, eq. 10):
+// purchases in the t weeks after T (Fader, Hardie and Lee 2005):
 //
 //	(a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t))] · P(alive)
 //
 // evaluated without overflow for any x (see oneMinusPowHyp) and finite at
 // a = 1. It is 0 for t ≤ 0.
 func (m BGNBD) ExpectedPurchases(t float64, s Summary) float64 {
+	return m.expectedIfAlive(t, s) * m.PAlive(s)
+}
+
+// expectedIfAlive returns E[Y(t) | x, tₓ, T] / P(alive): the expected
+// purchases of the customer if alive at T.
+func (m BGNBD) expectedIfAlive(t float64, s Summary) float64 {
 	if t <= 0 {
 		return 0
 	}
 	x := s.Frequency
 	z := t / (m.Alpha + s.T + t)
-	return (m.A + m.B + x - 1) * oneMinusPowHyp(m.R, m.A, m.B, x, z) * m.PAlive(s)
+	return (m.A + m.B + x - 1) * oneMinusPowHyp(m.R, m.A, m.B, x, z)
 }
 
 // ProbNoPurchase returns the probability of no purchase in the t weeks
@@ -284,14 +318,21 @@ func (m BGNBD) ProbNoPurchase(t float64, s Summary) float64 {
 	if t <= 0 {
 		return 1
 	}
-	pa := m.PAlive(s)
+	return m.probNoPurchase(t, s, m.PAlive(s))
+}
+
+// probNoPurchase is ProbNoPurchase given pa = P(alive).
+func (m BGNBD) probNoPurchase(t float64, s Summary, pa float64) float64 {
+	if t <= 0 {
+		return 1
+	}
 	quiet := math.Exp(-(m.R + s.Frequency) * math.Log1p(t/(m.Alpha+s.T)))
 	return (1 - pa) + pa*quiet
 }
 
 // UnconditionalPurchases returns E[X(t)]: the expected number of
 // purchases of a new customer in the t weeks after the first purchase
-// (Fader, Hardie and Lee 2005, eq. 9):
+// (Fader, Hardie and Lee 2005):
 // (a+b−1)/(a−1) · [1 − (α/(α+t))^r ₂F₁(r, b; a+b−1; t/(α+t))].
 func (m BGNBD) UnconditionalPurchases(t float64) float64 {
 	return m.ExpectedPurchases(t, Summary{})

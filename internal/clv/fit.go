@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -80,18 +81,32 @@ func fitPositive(ctx context.Context, model string, start []float64, opt *FitOpt
 		}
 		return p
 	}
+	// gonum asks for the value and then the gradient at the same point;
+	// one pass computes both, cached for the second call.
 	gp := make([]float64, n)
+	lastTheta := make([]float64, n)
+	var lastF float64
+	haveLast := false
+	eval := func(th []float64) float64 {
+		if haveLast && slices.Equal(th, lastTheta) {
+			return lastF
+		}
+		lastF = nll(exp(th), gp)
+		copy(lastTheta, th)
+		haveLast = true
+		return lastF
+	}
 	prob := optimize.Problem{
 		Func: func(th []float64) float64 {
-			if v := nll(exp(th), nil); !math.IsNaN(v) {
+			if v := eval(th); !math.IsNaN(v) {
 				return v
 			}
 			return math.Inf(1)
 		},
 		Grad: func(g, th []float64) {
-			nll(exp(th), gp)
+			eval(th)
 			for i := range g {
-				g[i] = gp[i] * p[i] // d/dlog p = p·d/dp
+				g[i] = gp[i] * math.Exp(th[i]) // d/dlog p = p·d/dp
 			}
 		},
 	}

@@ -12,7 +12,7 @@ const maxSeriesTerms = 10_000_000
 //	[1 − (1−z)^(r+x) ₂F₁(r+x, b+x; a+b+x−1; z)] / (a−1)
 //
 // the bracket of the BG/NBD conditional expectation (Fader, Hardie and Lee
-// 2005, eq. 10) divided by a−1, without overflow for heavy buyers. Euler's
+// 2005) divided by a−1, without overflow for heavy buyers. Euler's
 // transformation ₂F₁(A,B;C;z) = (1−z)^(C−A−B) ₂F₁(C−A, C−B; C; z) turns
 // (1−z)^(r+x) ₂F₁(r+x, b+x; c; z), c = a+b+x−1, into
 // (1−z)^(a−1) ₂F₁(a+b−1−r, a−1; c; z): its upper parameters no longer grow
