@@ -20,8 +20,12 @@ func init() { register(newEvalCmd) }
 
 // EvalOptions are the inputs of churn eval.
 type EvalOptions struct {
-	Model         string
-	Features      string
+	Model    string
+	Features string
+	// Data is the dataset the feature table was built from ("" means
+	// none): the report's retention section then has Kaplan-Meier curves
+	// of time to churn.
+	Data          string
 	Out           string
 	BaselineModel string
 	ConfigFile    string
@@ -63,7 +67,9 @@ gains, precision and recall at a capacity, a threshold and a cost-based
 threshold, calibration, per-segment metrics; compares the model with the base
 rate, a rule-based health score and --baseline-model on the same rows;
 retrains at the latest as-of dates (rolling-origin backtest); ranks features by
-gain and permutation importance; computes retention (CRR, GRR, NRR), drift
+gain and permutation importance; computes retention (CRR, GRR, NRR; with
+--data, Kaplan-Meier curves of time to churn by signup cohort, plan, segment
+and risk tier, with median time to churn), drift
 (PSI against the training data) and lists the accounts to call with reasons;
 accounts in a control group of the predict config's experiment
 (--predict-config, docs/playbook.md) are marked "control — do not contact" and
@@ -79,7 +85,8 @@ docs/eval.md); the flags below override it. stdout gets where the report is and
 the verdict.`,
 		Example: `  churn eval --model models/m1 --features features.parquet --out reports/m1
   churn eval --model models/m2 --features features.parquet --out reports/m2 --baseline-model models/m1
-  churn eval --model models/m1 --features features.parquet --out reports/m1 --config eval.yaml --capacity 50`,
+  churn eval --model models/m1 --features features.parquet --out reports/m1 --config eval.yaml --capacity 50
+  churn eval --model models/m1 --features features.parquet --data data/ --out reports/m1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.changed = func(name string) bool { return cmd.Flags().Changed(name) }
@@ -90,6 +97,7 @@ the verdict.`,
 	f.StringVar(&o.Model, "model", "", "model directory made by churn train (required)")
 	f.StringVar(&o.Features, "features", "", "feature table made by churn features, with labels (required)")
 	f.StringVar(&o.Out, "out", "", "report directory to write (required; replaced atomically)")
+	f.StringVar(&o.Data, "data", "", "dataset directory the feature table was built from: adds Kaplan-Meier curves of time to churn (docs/eval.md)")
 	f.StringVar(&o.BaselineModel, "baseline-model", "", "previous champion model directory to compare with")
 	f.StringVar(&o.ConfigFile, "config", "", "YAML file of evaluation settings (docs/eval.md)")
 	f.Uint64Var(&o.Seed, "seed", 1, "seed of the bootstrap and permutation importance")
@@ -181,8 +189,15 @@ func runEval(ctx context.Context, o *EvalOptions) error {
 	if err != nil {
 		return err
 	}
+	var ds *data.Dataset
+	if o.Data != "" {
+		if ds, err = data.Open(o.Data); err != nil {
+			return fmt.Errorf("--data: %w", err)
+		}
+		defer ds.Close()
+	}
 	rep, err := eval.Run(ctx, eval.Options{
-		Model: m, Table: tab, Baseline: base, Config: cfg, Logger: slog.Default(), Now: o.Now, AsOf: asOf,
+		Model: m, Table: tab, Baseline: base, Config: cfg, Logger: slog.Default(), Now: o.Now, AsOf: asOf, Dataset: ds,
 		Explain: predict.NewExplainer(m.Manifest.Spec).Text, Group: pcfg.AccountGroup(m.Manifest.Spec),
 		Inputs: eval.Inputs{Model: filepath.Base(filepath.Clean(o.Model)), Features: filepath.Base(o.Features), BaselineModel: baseName(o.BaselineModel)},
 	})

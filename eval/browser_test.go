@@ -88,7 +88,8 @@ func TestReportRendersInChromium(t *testing.T) {
 	}
 	want := []string{"ROC curve", "Precision–recall curve", "Lift by decile", "Cumulative gains", "Reliability diagram", "Score distribution per class",
 		"Backtest: ROC AUC at each origin", "Backtest: PR AUC and base rate", "Feature importance: share of gain", "Permutation importance: AUC drop",
-		"Drift: population stability index", "Retention per period", "Churn rate by signup cohort"}
+		"Drift: population stability index", "Retention per period", "Churn rate by signup cohort",
+		"Time to churn by signup cohort", "Time to churn by plan", "Time to churn by segment", "Time to churn by risk tier"}
 	if got.Charts != len(want) || got.Drawn != len(want) || !slices.Equal(got.Titles, want) {
 		t.Errorf("charts %d (%d drawn), titles %q; want %q", got.Charts, got.Drawn, got.Titles, want)
 	}

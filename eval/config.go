@@ -135,6 +135,22 @@ type RetentionConfig struct {
 	// SegmentFeature is the categorical feature the churn rate is broken
 	// down by (default "segment", else the first categorical feature).
 	SegmentFeature string `yaml:"segment_feature" json:"segment_feature,omitempty"`
+	// HighShare and MediumShare split the evaluated rows of each as-of
+	// date into the risk tiers of the Kaplan-Meier curves by time to
+	// churn: the highest HighShare of churn probabilities are high risk,
+	// the next MediumShare medium, the rest low (defaults 0.05 and 0.15,
+	// predict's default tiers; set them to your predict config's
+	// tiers.*.max_share).
+	HighShare   float64 `yaml:"high_share" json:"high_share"`
+	MediumShare float64 `yaml:"medium_share" json:"medium_share"`
+	// MinGroup is the fewest customers a Kaplan-Meier group needs (default
+	// 30): smaller plans and segments are merged into "other", smaller
+	// cohorts left out (a note says which).
+	MinGroup int `yaml:"min_group" json:"min_group"`
+	// CurvePoints is the most points a Kaplan-Meier curve keeps in
+	// report.json and draws in report.html (default 100, about 5 pixels
+	// apart in a chart; close steps are merged).
+	CurvePoints int `yaml:"curve_points" json:"curve_points"`
 }
 
 // VerdictConfig holds the thresholds of the verdict.
@@ -218,6 +234,10 @@ func (c *Config) EnsureDefaults() {
 	defF(&c.Drift.Threshold, 0.2)
 	defF(&c.Drift.Moderate, 0.1)
 	defS(&c.Retention.Cohort, "quarter")
+	defF(&c.Retention.HighShare, 0.05)
+	defF(&c.Retention.MediumShare, 0.15)
+	defInt(&c.Retention.MinGroup, 30)
+	defInt(&c.Retention.CurvePoints, 100)
 	defInt(&c.TopAccounts, 20)
 	defInt(&c.Reasons, 3)
 	defF(&c.Verdict.MinAUC, 0.65)
@@ -280,6 +300,14 @@ func (c *Config) Validate() error {
 	in("drift.threshold", c.Drift.Threshold, c.Drift.Moderate, 100)
 	if c.Retention.Cohort != "quarter" && c.Retention.Cohort != "month" {
 		bad("retention.cohort %q: want quarter or month", c.Retention.Cohort)
+	}
+	in("retention.high_share", c.Retention.HighShare, 1e-9, 1)
+	in("retention.medium_share", c.Retention.MediumShare, 0, 1-c.Retention.HighShare)
+	if c.Retention.MinGroup < 1 {
+		bad("retention.min_group %d: want at least 1", c.Retention.MinGroup)
+	}
+	if c.Retention.CurvePoints < 2 || c.Retention.CurvePoints > 100000 {
+		bad("retention.curve_points %d: want 2..100000", c.Retention.CurvePoints)
 	}
 	if c.TopAccounts < 1 || c.TopAccounts > 10000 || c.Reasons < 1 || c.Reasons > 20 {
 		bad("top_accounts must be 1..10000 and reasons 1..20")

@@ -28,13 +28,15 @@ func goldenConfig() Config {
 	c.Permutation.Rows = 1000
 	c.Permutation.Repeats = 2
 	c.TopAccounts = 5
+	c.Retention.CurvePoints = 10 // keeps the golden file short
 	return c
 }
 
 func runFixture(t *testing.T, cfg Config) *Report {
 	t.Helper()
 	f := loadFixture(t)
-	r, err := Run(context.Background(), Options{Model: f.model, Table: f.table, Config: cfg, Inputs: Inputs{Model: "fixture-model", Features: "fixture.parquet"}})
+	r, err := Run(context.Background(), Options{Model: f.model, Table: f.table, Config: cfg, Inputs: Inputs{Model: "fixture-model", Features: "fixture.parquet"},
+		Dataset: writeFixtureDataset(t, f.customers)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,20 +57,7 @@ func TestGoldenReport(t *testing.T) {
 		t.Fatal("two runs with the same inputs and seed gave different report.json")
 	}
 	for name, got := range map[string][]byte{"report.golden.json": js, "report.golden.md": r.Markdown()} {
-		path := filepath.Join("testdata", name)
-		if *update {
-			if err := os.WriteFile(path, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (run go test ./eval -run Golden -update)", err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from the golden file; if the change is intended, run go test ./eval -run Golden -update and review the diff\n%s", name, firstDiff(string(want), string(got)))
-		}
+		checkGolden(t, name, got, "Golden")
 	}
 	// The report must make sense, not only match.
 	if r.SchemaVersion != SchemaVersion || r.Data.Selection != RowsHoldout || r.Data.CensoredRows == 0 || r.Data.InSample {
@@ -88,6 +77,26 @@ func TestGoldenReport(t *testing.T) {
 	}
 	if len(r.Baselines) != 2 || !r.Baselines[1].Available || len(r.Baselines[1].Rules) != 6 {
 		t.Errorf("baselines = %+v", r.Baselines)
+	}
+}
+
+// checkGolden compares got with testdata/name, or rewrites the file
+// under -update; run is the -run pattern that regenerates it.
+func checkGolden(t *testing.T, name string, got []byte, run string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./eval -run %s -update)", err, run)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file; if the change is intended, run go test ./eval -run %s -update and review the diff\n%s", name, run, firstDiff(string(want), string(got)))
 	}
 }
 

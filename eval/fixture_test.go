@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -62,6 +64,21 @@ func fixtureSpec(dates []data.Date) *features.Spec {
 // 2024-11-01 have label windows past the data end (censored: only early
 // churners are labelled). shift adds drift to utilisation.
 func fixtureTable(customers int, seed uint64, shift float64) *features.Table {
+	t, _ := fixtureData(customers, seed, shift)
+	return t
+}
+
+// fixtureCustomer is a fixture customer's row of the dataset the table
+// stands for.
+type fixtureCustomer struct {
+	id            string
+	signup, churn data.Date
+	plan, segment string
+}
+
+// fixtureData returns fixtureTable's table and its customers.
+func fixtureData(customers int, seed uint64, shift float64) (*features.Table, []fixtureCustomer) {
+	var custs []fixtureCustomer
 	var dates []data.Date
 	for m := 1; m <= 8; m++ {
 		dates = append(dates, data.MakeDate(2024, time.Month(m), 1))
@@ -90,6 +107,7 @@ func fixtureTable(customers int, seed uint64, shift float64) *features.Table {
 		plan := []string{"basic", "pro", "enterprise"}[r.IntN(3)]
 		mrr := map[string]float64{"basic": 100, "pro": 300, "enterprise": 900}[plan] * (1 + float64(r.IntN(5)))
 		renew := r.IntN(365)
+		custs = append(custs, fixtureCustomer{id: id, signup: signup, churn: churn, plan: plan, segment: seg})
 		for _, T := range dates {
 			if signup >= T || (churn != data.NoDate && churn <= T) {
 				continue
@@ -143,7 +161,60 @@ func fixtureTable(customers int, seed uint64, shift float64) *features.Table {
 			}
 		}
 	}
-	return t
+	return t, custs
+}
+
+// writeFixtureDataset writes the customers (customers.parquet with
+// signup_date, plan and segment; churn_events.parquet, the fixture's
+// label source) into a temporary folder and opens it.
+func writeFixtureDataset(t testing.TB, custs []fixtureCustomer) *data.Dataset {
+	t.Helper()
+	dir := t.TempDir()
+	str := func(name string) data.ColumnSpec {
+		return data.ColumnSpec{Name: name, Type: data.TypeString, Optional: name != data.KeyColumn, Dict: name != data.KeyColumn}
+	}
+	date := func(name string) data.ColumnSpec {
+		return data.ColumnSpec{Name: name, Type: data.TypeDate, Optional: true}
+	}
+	write := func(name string, specs []data.ColumnSpec, vecs []data.Vec) {
+		f, err := os.Create(filepath.Join(dir, name+".parquet"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		w, err := data.NewWriter(f, specs, data.WriterOptions{RowGroupRows: 64})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Write(vecs[0].Len(), vecs); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs := []data.ColumnSpec{str(data.KeyColumn), date("signup_date"), str("plan"), str("segment")}
+	cv := []data.Vec{data.NewVec(data.TypeString), data.NewVec(data.TypeDate), data.NewVec(data.TypeString), data.NewVec(data.TypeString)}
+	es := []data.ColumnSpec{str(data.KeyColumn), {Name: "churn_date", Type: data.TypeDate}}
+	ev := []data.Vec{data.NewVec(data.TypeString), data.NewVec(data.TypeDate)}
+	for _, c := range custs {
+		cv[0].AppendString(c.id)
+		cv[1].AppendDate(c.signup)
+		cv[2].AppendString(c.plan)
+		cv[3].AppendString(c.segment)
+		if c.churn != data.NoDate {
+			ev[0].AppendString(c.id)
+			ev[1].AppendDate(c.churn)
+		}
+	}
+	write(data.Customers, cs, cv)
+	write(data.ChurnEvents, es, ev)
+	ds, err := data.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ds.Close() })
+	return ds
 }
 
 func poisson(r *rand.Rand, lambda float64) int {
@@ -161,8 +232,9 @@ func poisson(r *rand.Rand, lambda float64) int {
 var fixtureParams = train.Params{Seed: 1, Threads: 1, Rounds: 60, MaxDepth: 3, Eta: 0.1, EarlyStopping: -1}
 
 type fixtureSet struct {
-	table *features.Table
-	model *train.Model
+	table     *features.Table
+	model     *train.Model
+	customers []fixtureCustomer
 }
 
 // fixtureSplit holds a quarter of the customers out of training: the
@@ -182,13 +254,13 @@ func fixtureSplit(t *features.Table) (trainRows, testRows []int) {
 
 // fixture builds the table and trains the model once per test binary.
 var fixture = sync.OnceValues(func() (*fixtureSet, error) {
-	t := fixtureTable(600, 7, 0)
+	t, custs := fixtureData(600, 7, 0)
 	trainRows, _ := fixtureSplit(t)
 	m, err := train.Fit(context.Background(), t.Rows(trainRows), fixtureParams, train.FitOptions{})
 	if err != nil {
 		return nil, err
 	}
-	return &fixtureSet{table: t, model: m}, nil
+	return &fixtureSet{table: t, model: m, customers: custs}, nil
 })
 
 func loadFixture(t *testing.T) *fixtureSet {

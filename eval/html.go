@@ -24,14 +24,15 @@ var reportCSS string
 func StyleSheet() template.CSS { return template.CSS(reportCSS) }
 
 // TemplateFuncs returns the formatting functions of the evaluation
-// report's template, for other reports in the same style: f2, f3 and f4
-// (a Num with 2, 3 or 4 decimals), pct (a share as a percentage with one
+// report's template, for other reports in the same style: f0, f2, f3 and
+// f4 (a Num with 0, 2, 3 or 4 decimals), pct (a share as a percentage with one
 // decimal), money (thousands separators, no decimals), iv (an Interval's
 // ends), gain (a signed Interval with its ends), signed and siv (signed
 // numbers), join, add, and css (StyleSheet). Undefined numbers show as
 // "–". The map is new on each call: callers may add to it.
 func TemplateFuncs() template.FuncMap {
 	return template.FuncMap{
+		"f0":    func(x Num) string { return fmtNum(x, 0) },
 		"f2":    func(x Num) string { return fmtNum(x, 2) },
 		"f3":    func(x Num) string { return fmtNum(x, 3) },
 		"f4":    func(x Num) string { return fmtNum(x, 4) },
@@ -323,7 +324,33 @@ func (r *Report) charts() map[string]template.HTML {
 		c["cohorts"] = BarChart{ID: "cohorts", Title: "Churn rate by signup cohort", XLabel: "signup " + r.Retention.CohortBy, YLabel: fmt.Sprintf("churn within %d days", r.Data.HorizonDays), Labels: cl, Percent: true,
 			Series: []BarSeries{{Name: "churn rate", Values: cv, Color: ColorSky}}}.SVG()
 	}
+	for _, g := range r.Retention.Survival.Groupings {
+		c["km_"+g.By] = g.chart()
+	}
 	return c
+}
+
+// survivalTitles name the Kaplan-Meier charts by grouping.
+var survivalTitles = map[string]string{
+	"cohort":    "Time to churn by signup cohort",
+	"plan":      "Time to churn by plan",
+	"segment":   "Time to churn by segment",
+	"risk_tier": "Time to churn by risk tier",
+}
+
+// chart draws the grouping's charted curves.
+func (g SurvivalGrouping) chart() template.HTML {
+	xlabel := "days since signup"
+	if g.Origin == "as_of" {
+		xlabel = "days since the as-of date"
+	}
+	var groups []SurvivalGroup
+	for _, gr := range g.Groups {
+		if slices.Contains(g.Charted, gr.Name) {
+			groups = append(groups, gr)
+		}
+	}
+	return SurvivalGroupsChart("km-"+g.By, survivalTitles[g.By], xlabel, groups)
 }
 
 func rocSeries(name string, pts []ROCPoint, color string, dash bool) Series {

@@ -71,6 +71,11 @@ type Options struct {
 	// rows), instead of the rows the model's training keys do not hold.
 	// It applies with rows: holdout (the default).
 	Evaluate func(customerID string) bool
+	// Dataset, when set, is the dataset the table was built from: the
+	// retention section reads the customers' signup and churn dates from
+	// it for its Kaplan-Meier curves (Retention.Survival), with the
+	// table's label definition and data end. nil leaves the curves out.
+	Dataset *data.Dataset
 }
 
 // Population is a feature table of rows to check for drift, with the
@@ -450,6 +455,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	rep.Retention = retention(t, cfg.Retention)
+	var tiers *tierRows
+	if o.Dataset != nil {
+		tiers = riskTiers(t, sel, p, cfg.Retention.HighShare, cfg.Retention.MediumShare)
+	}
+	if rep.Retention.Survival, err = survival(ctx, o.Dataset, t, tiers, cfg); err != nil {
+		return nil, err
+	}
 	if pop := o.Population; pop == nil {
 		rep.Drift = drift(&m.Manifest, t, sel, p, cfg.Drift)
 	} else {

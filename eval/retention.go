@@ -29,7 +29,9 @@ type Retention struct {
 	// table has none).
 	SegmentFeature string         `json:"segment_feature"`
 	BySegment      []SegmentChurn `json:"by_segment"`
-	Notes          []string       `json:"notes"`
+	// Survival holds the Kaplan-Meier curves of time to churn.
+	Survival Survival `json:"survival"`
+	Notes    []string `json:"notes"`
 }
 
 // RetentionPeriod is retention between two consecutive as-of dates.

@@ -108,7 +108,7 @@ func (c SurvivalChart) SVG() template.HTML {
 	fmt.Fprintf(&b, `<text class="al" transform="translate(16 %s) rotate(-90)" text-anchor="middle">still there (survival)</text>`, fnum(float64(top)+ph/2))
 	if ymin < 0.5 {
 		fmt.Fprintf(&b, `<line class="ref" stroke="%s" x1="%d" x2="%d" y1="%s" y2="%s"/>`, ColorGrey, marginL, chartW-marginR, fnum(sy(0.5)), fnum(sy(0.5)))
-		fmt.Fprintf(&b, `<text class="rl" x="%d" y="%s" text-anchor="end" fill="%s">median</text>`, chartW-marginR-4, fnum(sy(0.5)-4), ColorGrey)
+		fmt.Fprintf(&b, `<text class="rl" x="%d" y="%s" fill="%s">median</text>`, marginL+6, fnum(sy(0.5)-5), ColorGrey)
 	}
 	// Bands first, so that no band covers another curve's line.
 	if !c.NoBand {

@@ -5,8 +5,6 @@ import (
 	"encoding/xml"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -48,20 +46,7 @@ func TestSurvivalChartGolden(t *testing.T) {
 				t.Fatal("two renderings differ")
 			}
 			wellFormed(t, got)
-			path := filepath.Join("testdata", c.name+".golden.svg")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./eval -run SurvivalChart -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the golden file (go test ./eval -run SurvivalChart -update, then review the diff)\n%s", path, firstDiff(string(want), string(got)))
-			}
+			checkGolden(t, c.name+".golden.svg", got, "SurvivalChart")
 		})
 	}
 }

@@ -121,6 +121,16 @@ func (r *Report) Markdown() []byte {
 	if r.Review != nil {
 		w("\n**Periodic review:** %s (%s)\n", r.Review.Headline, r.Review.Link)
 	}
+	for _, g := range r.Retention.Survival.Groupings {
+		if g.By != "risk_tier" {
+			continue
+		}
+		w("\n**Time to churn by risk tier** (Kaplan-Meier from the as-of date, censored at %s)\n\n| tier | rows | churned | median days [interval] | still there after 365 days |\n|---|---|---|---|---|\n", r.Retention.Survival.DataEnd)
+		for _, gr := range g.Groups {
+			w("| %s | %d | %d | %s [%s, %s] | %s [%s, %s] |\n", gr.Name, gr.Subjects, gr.Churned, fmtNum(gr.Median, 0), fmtNum(gr.MedianLower, 0), fmtNum(gr.MedianUpper, 0),
+				fmtPct(gr.At365.Value), fmtPct(gr.At365.Lo), fmtPct(gr.At365.Hi))
+		}
+	}
 	if ta := r.TopAccounts; len(ta.Accounts) > 0 {
 		control := ""
 		if ta.Control > 0 {

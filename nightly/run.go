@@ -421,7 +421,7 @@ func (j *job) run(ctx context.Context) error {
 		rep, err = eval.Run(ctx, eval.Options{Model: challenger, Table: table, Baseline: champion, Config: c.Eval, Evaluate: heldOut,
 			Explain: predict.NewExplainer(challenger.Manifest.Spec).Text, Group: c.Predict.AccountGroup(challenger.Manifest.Spec),
 			Inputs: eval.Inputs{Model: "challenger " + j.mf.Challenger, Features: fmt.Sprintf("training snapshots %s … %s", dates[0], dates[len(dates)-1]), BaselineModel: prev},
-			Logger: j.log, Now: j.now, AsOf: &asOf})
+			Logger: j.log, Now: j.now, AsOf: &asOf, Dataset: ds})
 		if err != nil {
 			return "", err
 		}

@@ -148,6 +148,9 @@ func (r *Review) charts() map[string]template.HTML {
 		c["plays"] = eval.BarChart{ID: "plays", Title: "Churn rate by play: treated against control", XLabel: "churn within the horizon (closed windows)", Labels: names, Horizontal: true, Percent: true,
 			Series: []eval.BarSeries{{Name: "treated", Values: rt, Color: eval.ColorBlue}, {Name: "control", Values: rc, Color: eval.ColorGrey}}}.SVG()
 	}
+	if len(r.Overall.Survival) > 0 {
+		c["survival"] = eval.SurvivalGroupsChart("survival", "Still there after the play: treated against control", "days since assignment", r.Overall.Survival)
+	}
 	if len(r.UpliftByDecile) > 0 {
 		var dl []string
 		var up []float64

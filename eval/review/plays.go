@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/churnlab/churn/data"
+	"github.com/churnlab/churn/eval"
 	"github.com/churnlab/churn/features"
 )
 
@@ -213,7 +214,41 @@ func (rv *reviewer) play(name string, units []*unit, perProtocol bool) Play {
 		p.PerProtocol = rv.perProtocol(units)
 	}
 	p.Segments, p.SegmentsLeftOut = rv.segments(units)
+	p.Survival = rv.survival(units)
 	return p
+}
+
+// survivalPoints is the most points a play's curves keep in review.json.
+const survivalPoints = 100
+
+// survival gives the Kaplan-Meier curves of time to churn from the unit's
+// date, treated and control.
+func (rv *reviewer) survival(units []*unit) []eval.SurvivalGroup {
+	var arm [2]eval.SurvivalCounts
+	var n [2]int
+	var h data.History
+	for _, u := range units {
+		c := &rv.out.cust[u.cust]
+		h.Customer.SignupDate, h.Customer.ChurnDate, h.Customer.Churned = c.signup, c.churnDate, c.churned
+		h.ChurnEvents, h.Orders = rv.out.events[c.ev0:c.ev1], rv.out.orders[c.ord0:c.ord1]
+		days, churned, ok := eval.TimeToChurn(&h, &rv.out.lc, u.date)
+		if !ok {
+			continue
+		}
+		k := 1
+		if u.treat {
+			k = 0
+		}
+		arm[k].Add(days, churned)
+		n[k]++
+	}
+	out := []eval.SurvivalGroup{}
+	for k, name := range []string{"treated", "control"} {
+		if n[k] > 0 {
+			out = append(out, arm[k].Group(name, rv.cfg.Level, survivalPoints))
+		}
+	}
+	return out
 }
 
 // perProtocol compares the contacted treated units with every control

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/churnlab/churn/data"
+	"github.com/churnlab/churn/eval"
 	"github.com/churnlab/churn/features"
 	"github.com/churnlab/churn/internal/metrics"
 	"github.com/churnlab/churn/predict"
@@ -367,5 +368,55 @@ func TestSampledRuns(t *testing.T) {
 	}
 	if got := sampleCut(40_000, 1000); got == math.MaxUint64 {
 		t.Error("a run larger than max_rows is kept whole")
+	}
+}
+
+// TestPlaySurvival checks the usage play's Kaplan-Meier curves against the
+// fixture worked out by hand: treated C01…C08 from 2024-03-01 (C01 churns
+// after 31 days, C05 after 75, six censored at the data end 2024-11-30,
+// 274 days); control C09 from 2024-02-01 (churns after 48 days), C10, C11
+// and C12 from 2024-03-01 (106 and 40 days; C12 censored at 274).
+func TestPlaySurvival(t *testing.T) {
+	f := newFixture(t)
+	rep := runFixture(t, f, nil)
+	usage := findPlay(t, rep, "usage")
+	if len(usage.Survival) != 2 {
+		t.Fatalf("survival %+v", usage.Survival)
+	}
+	tr, co := usage.Survival[0], usage.Survival[1]
+	type pt struct {
+		days, atRisk, events, censored int
+		s                              float64
+	}
+	check := func(g eval.SurvivalGroup, name string, n, churned int, want []pt) {
+		t.Helper()
+		if g.Name != name || g.Subjects != n || g.Churned != churned || len(g.Curve) != len(want) {
+			t.Fatalf("%s: %+v", name, g)
+		}
+		for k, w := range want {
+			p := g.Curve[k]
+			if p.Days != w.days || p.AtRisk != w.atRisk || p.Events != w.events || p.Censored != w.censored || !near(p.Survival.F(), w.s, 1e-6) {
+				t.Errorf("%s point %d: %+v, want %+v", name, k, p, w)
+			}
+		}
+	}
+	check(tr, "treated", 8, 2, []pt{{31, 8, 1, 0, 7.0 / 8}, {75, 7, 1, 0, 0.75}, {274, 6, 0, 6, 0.75}})
+	check(co, "control", 4, 3, []pt{{40, 4, 1, 0, 0.75}, {48, 3, 1, 0, 0.5}, {106, 2, 1, 0, 0.25}, {274, 1, 0, 1, 0.25}})
+	if tr.Median.Valid() || co.Median.F() != 48 {
+		t.Errorf("medians: treated %v, control %v", tr.Median, co.Median)
+	}
+	// The open support play: followed to the data end, nobody churned.
+	support := findPlay(t, rep, "support")
+	if len(support.Survival) != 2 || support.Survival[0].Subjects != 2 || support.Survival[0].Churned != 0 || support.Survival[0].Curve[0].Days != 60 {
+		t.Errorf("support survival %+v", support.Survival)
+	}
+	// review.html draws "all plays": control adds C15 and C16 (support,
+	// from 2024-10-01, censored after 60 days), so its median is C10's 106.
+	html, err := rep.HTML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(html, []byte(`<svg class="chart" id="survival"`)) || !bytes.Contains(html, []byte("control 106 [40, –]")) {
+		t.Error("review.html lacks the survival chart or its medians")
 	}
 }

@@ -227,6 +227,12 @@ type Play struct {
 	// NoEvidence is true when the interval excludes a useful effect:
 	// rrr_ci's upper end below config.useful_rrr.
 	NoEvidence bool `json:"no_evidence"`
+	// Survival holds Kaplan-Meier curves of the days from each unit's
+	// date to churn, treated then control (an arm without units is left
+	// out): every unit, open windows too, those still there censored at
+	// the data end, so it follows the arms beyond the label horizon. Churn
+	// is defined as in the evaluation report's curves (docs/eval.md).
+	Survival []eval.SurvivalGroup `json:"survival"`
 	// PerProtocol compares the treated who were actually contacted with
 	// control: biased (null without interventions data).
 	PerProtocol *PerProtocol `json:"per_protocol"`
