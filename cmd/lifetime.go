@@ -32,15 +32,16 @@ type LifetimeOptions struct {
 
 // SBGOptions are the inputs of churn lifetime sbg.
 type SBGOptions struct {
-	IO         IO
-	Survivors  string // a survivors CSV, or
-	Data       string // a dataset to count survivors from
-	Out        string
-	CohortBy   string
-	AsOf       string
-	MinPeriods int
-	FitPeriods int
-	Periods    int
+	IO          IO
+	Survivors   string // a survivors CSV, or
+	Data        string // a dataset to count survivors from
+	Out         string
+	CohortBy    string
+	AsOf        string
+	MinPeriods  int
+	SignupsFrom string
+	FitPeriods  int
+	Periods     int
 	// PeriodMonths is the length of a period in months (for DERL's
 	// discounting); --data periods are months.
 	PeriodMonths int
@@ -188,7 +189,11 @@ of one month after signup, cohorts by signup month or quarter, plan or
 segment. Censoring at the data's end (--as-of, default the day after its
 latest date): each cohort is cut at the period its latest customer reached;
 plan and segment cohorts count only customers observed for --min-periods
-months or more; cohorts with fewer than 2 whole months are skipped.
+months or more; cohorts with fewer than 2 whole months are skipped. Data that
+holds only the customers still there when its history starts (like churn
+generate's) makes earlier cohorts survivors only: --signups-from DATE keeps
+the customers who signed up from then on. A cohort without a finite optimum
+(e.g. nobody churned) is reported without a fit; the others are fitted.
 
 --fit-periods N fits on periods 0..N only and compares the projection with the
 later periods (as the paper does with 7 of 12 years). Output, atomically (OUT
@@ -210,6 +215,7 @@ Exit status: 0 ok, 1 bad input (the CSV error names file, row and column), 2 usa
 	f.StringVar(&o.Out, "out", "", "output folder, replaced as a whole (required)")
 	f.StringVar(&o.CohortBy, "cohort-by", lifetime.ByMonth, "with --data: cohorts by signup month or quarter, plan or segment")
 	f.StringVar(&o.AsOf, "as-of", "", "with --data: end of observation, YYYY-MM-DD (default: the day after the data's latest date)")
+	f.StringVar(&o.SignupsFrom, "signups-from", "", "with --data: only customers who signed up on or after this date, YYYY-MM-DD (for data that holds only the customers still there when its history starts)")
 	f.IntVar(&o.MinPeriods, "min-periods", 6, "with --data and --cohort-by plan or segment: months a customer must have been observed to count")
 	f.IntVar(&o.FitPeriods, "fit-periods", 0, "fit on periods 0..N only (0: every observed period)")
 	f.IntVar(&o.Periods, "periods", lifetime.DefaultProjectPeriods, "project survivors to this period (or to the last observed one, when later)")
@@ -259,13 +265,17 @@ func runSBG(ctx context.Context, o *SBGOptions) error {
 		if err != nil {
 			return err
 		}
+		from, err := parseDateFlag("signups-from", o.SignupsFrom)
+		if err != nil {
+			return err
+		}
 		ds, err := data.Open(o.Data)
 		if err != nil {
 			return err
 		}
 		defer ds.Close()
 		var der lifetime.Derived
-		cohorts, der, err = lifetime.SurvivorsFromData(ctx, ds, lifetime.SurvivorsOptions{CohortBy: o.CohortBy, AsOf: asOf, MinPeriods: o.MinPeriods})
+		cohorts, der, err = lifetime.SurvivorsFromData(ctx, ds, lifetime.SurvivorsOptions{CohortBy: o.CohortBy, AsOf: asOf, SignupsFrom: from, MinPeriods: o.MinPeriods})
 		if err != nil {
 			return err
 		}

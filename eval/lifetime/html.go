@@ -154,13 +154,7 @@ func (r *Report) clvChart() template.HTML {
 }
 
 // kmChart draws the Kaplan-Meier retention curves: every fitted customer
-// and, when there are several, each signup cohort (bands only for "all",
-// so that the cohorts stay readable).
+// and, when there are several, each signup cohort (eval's renderer).
 func (r *Report) kmChart() template.HTML {
-	c := eval.SurvivalChart{ID: "km-chart", Title: "Retention by signup cohort (Kaplan-Meier)",
-		XLabel: "months since the first purchase", XScale: eval.DaysPerMonth, NoBand: len(r.km) > 2}
-	for _, k := range r.km {
-		c.Curves = append(c.Curves, eval.SurvivalSeries{Name: k.name, Curve: k.curve, Dash: k.name == "all" && len(r.km) > 1})
-	}
-	return c.SVG()
+	return eval.SurvivalGroupsChart("km-chart", "Retention by signup cohort (Kaplan-Meier)", "days since the first purchase", r.KaplanMeier.Cohorts)
 }

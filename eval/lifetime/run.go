@@ -44,7 +44,6 @@ type Report struct {
 	scores scores
 	// clvHist is the CLV histogram of the report.
 	clvHist histogram
-	km      []kmCohort
 }
 
 // Settings are the run's settings as lifetime.json records them.
@@ -227,7 +226,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	r.PAlive = distribution(r.scores.pAlive)
 	r.ExpectedPurchases = distribution(r.scores.expected)
 	r.clvHist = clvHistogram(r.scores.clv)
-	r.km, r.KaplanMeier = kaplanMeier(&sc.customers, o.HorizonDays, useChurn)
+	r.KaplanMeier = kaplanMeier(&sc.customers, o.HorizonDays, useChurn)
 	o.Logger.Info("lifetime: done", "seconds", time.Since(start).Seconds())
 	return r, nil
 }
@@ -240,37 +239,31 @@ func params3(m clv.GammaGamma) Params3 {
 	return Params3{P: eval.Num(m.P), Q: eval.Num(m.Q), Gamma: eval.Num(m.Gamma)}
 }
 
-// score computes the per-customer results and the expected holdout
-// purchases, in parallel chunks (each customer's results depend on its own
-// summary only, so the order of work does not change a bit).
+// score computes the per-customer results (clv.ScoreAll) and the expected
+// holdout purchases (in parallel chunks: each customer's depend on its own
+// summary only, so the split of the work does not change a bit).
 func score(ctx context.Context, bg clv.BGNBD, gg clv.GammaGamma, sum []clv.Summary, o *Options, holdoutWeeks float64) (scores, []float64, error) {
 	n := len(sum)
+	all := clv.ScoreAll(bg, gg, sum, float64(o.HorizonDays)/7, clv.CLVOptions{Months: o.CLVMonths, AnnualDiscount: o.AnnualDiscount})
 	sc := scores{pAlive: make([]float64, n), probNone: make([]float64, n), expected: make([]float64, n), spend: make([]float64, n), clv: make([]float64, n)}
+	for i, s := range all {
+		sc.pAlive[i], sc.probNone[i], sc.expected[i], sc.spend[i], sc.clv[i] = s.PAlive, s.ProbNoPurchase, s.ExpectedPurchases, s.ExpectedSpend, s.CLV
+	}
 	hold := make([]float64, n)
-	t := float64(o.HorizonDays) / 7
-	copt := clv.CLVOptions{Months: o.CLVMonths, AnnualDiscount: o.AnnualDiscount}
+	if holdoutWeeks <= 0 {
+		return sc, hold, nil
+	}
 	const chunk = 8192
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.Workers)
 	for lo := 0; lo < n; lo += chunk {
 		hi := min(lo+chunk, n)
 		g.Go(func() error {
-			if err := gctx.Err(); err != nil {
-				return err
-			}
 			for i := lo; i < hi; i++ {
 				if i&63 == 0 && gctx.Err() != nil {
 					return gctx.Err()
 				}
-				s := sum[i]
-				sc.pAlive[i] = bg.PAlive(s)
-				sc.probNone[i] = bg.ProbNoPurchase(t, s)
-				sc.expected[i] = bg.ExpectedPurchases(t, s)
-				sc.spend[i] = gg.ExpectedSpend(s)
-				sc.clv[i] = clv.CLV(bg, gg, s, copt)
-				if holdoutWeeks > 0 {
-					hold[i] = bg.ExpectedPurchases(holdoutWeeks, s)
-				}
+				hold[i] = bg.ExpectedPurchases(holdoutWeeks, sum[i])
 			}
 			return nil
 		})

@@ -77,6 +77,9 @@ type SBGCohort struct {
 	LogLikelihood eval.Num `json:"log_likelihood"`
 	Iterations    int      `json:"iterations"`
 	Converged     bool     `json:"converged"`
+	// Error says why the cohort has no fit (its numbers are then null):
+	// e.g. survivors without a finite maximum-likelihood optimum.
+	Error string `json:"error,omitempty"`
 	// Actual holds the observed survivors per period (0..Observed).
 	Actual []float64 `json:"actual"`
 	// Projected holds the projected survivors per period, Customers·S(t)
@@ -108,6 +111,7 @@ func FitSBG(ctx context.Context, cohorts []Cohort, opt SBGOptions) (*SBGReport, 
 	d := math.Pow(1+opt.AnnualDiscount, float64(opt.PeriodMonths)/12) - 1
 	rep := &SBGReport{SchemaVersion: SchemaVersion, Source: opt.Source, Derived: opt.Derived, FitPeriods: opt.FitPeriods, Project: opt.Project,
 		PeriodMonths: opt.PeriodMonths, AnnualDiscount: opt.AnnualDiscount, PeriodDiscount: eval.Num(d)}
+	failed := 0
 	for _, c := range cohorts {
 		n := len(c.Alive) - 1
 		fitN := n
@@ -115,8 +119,18 @@ func FitSBG(ctx context.Context, cohorts []Cohort, opt SBGOptions) (*SBGReport, 
 			fitN = min(n, opt.FitPeriods)
 		}
 		fit, err := clv.FitSBG(ctx, c.Alive[:fitN+1], nil)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if err != nil {
-			return nil, fmt.Errorf("cohort %q: fit sBG: %w", c.Name, err)
+			// One cohort without a fit does not stop the others.
+			nan := eval.Num(math.NaN())
+			out := SBGCohort{Name: c.Name, Customers: int(c.Alive[0]), Observed: n, FittedPeriods: fitN, Alpha: nan, Beta: nan,
+				LogLikelihood: nan, Error: err.Error(), Actual: c.Alive, Projected: []eval.Num{}, Survival: []eval.Num{}, Retention: []eval.Num{}, DERL: []eval.Num{}}
+			out.SE.Alpha, out.SE.Beta = nan, nan
+			rep.Cohorts = append(rep.Cohorts, out)
+			failed++
+			continue
 		}
 		out := SBGCohort{Name: c.Name, Customers: int(c.Alive[0]), Observed: n, FittedPeriods: fitN,
 			Alpha: eval.Num(fit.Alpha), Beta: eval.Num(fit.Beta), LogLikelihood: eval.Num(fit.LogLikelihood),
@@ -136,6 +150,9 @@ func FitSBG(ctx context.Context, cohorts []Cohort, opt SBGOptions) (*SBGReport, 
 		}
 		rep.Cohorts = append(rep.Cohorts, out)
 	}
+	if failed == len(cohorts) {
+		return nil, fmt.Errorf("no cohort could be fitted: %s: %s", rep.Cohorts[0].Name, rep.Cohorts[0].Error)
+	}
 	return rep, nil
 }
 
@@ -147,6 +164,10 @@ func (r *SBGReport) WriteTable(w io.Writer, out string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "cohort\tcustomers\tperiods (fitted)\talpha\t(se)\tbeta\t(se)\tlog-likelihood\tretention next")
 	for _, c := range r.Cohorts {
+		if c.Error != "" {
+			fmt.Fprintf(tw, "%s\t%d\t%d (%d)\tno fit: %s\n", c.Name, c.Customers, c.Observed, c.FittedPeriods, c.Error)
+			continue
+		}
 		next := "–"
 		if c.Observed < len(c.Retention) {
 			next = fmt.Sprintf("%.3f", c.Retention[c.Observed].F())
@@ -173,11 +194,16 @@ const MaxChartCohorts = 6
 func (r *SBGReport) HTML() ([]byte, error) {
 	c := eval.LineChart{ID: "sbg-chart", Title: "Survival: actual (solid) and sBG projection (dashed)", XLabel: "period", YLabel: "share of the cohort alive",
 		YMin: 0, YMax: 1, Percent: true}
-	for k, co := range r.Cohorts {
+	k := 0
+	for _, co := range r.Cohorts {
 		if k == MaxChartCohorts {
 			break
 		}
+		if co.Error != "" {
+			continue
+		}
 		col := eval.PaletteColor(k)
+		k++
 		var xa, ya, xp, yp []float64
 		for t, a := range co.Actual {
 			xa, ya = append(xa, float64(t)), append(ya, a/co.Actual[0])

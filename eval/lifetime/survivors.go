@@ -169,6 +169,12 @@ type SurvivorsOptions struct {
 	// data.NoDate means the day after the data's latest date (signup or
 	// churn).
 	AsOf data.Date
+	// SignupsFrom, when valid, keeps only customers who signed up on or
+	// after it: for data that holds only the customers still there when
+	// its history starts (earlier signups are left-truncated survivors,
+	// who never churn before that day and bias the fit). data.NoDate
+	// keeps every customer.
+	SignupsFrom data.Date
 	// MinPeriods is the fewest whole months a plan or segment cohort's
 	// customer must have been observed to be counted (signup cohorts keep
 	// every customer). Must be ≥ 2.
@@ -187,6 +193,13 @@ type Derived struct {
 	NoSignup  int64    `json:"no_signup_date"`
 	TooRecent int64    `json:"too_recent"`
 	Skipped   []string `json:"skipped_cohorts"`
+	// SignupsFrom is SurvivorsOptions.SignupsFrom ("" when unset) and
+	// BeforeSignupsFrom the customers it left out. FirstChurn is the
+	// earliest churn date in the data: cohorts that signed up long before
+	// it may hold only the customers who survived to the data's start.
+	SignupsFrom       string `json:"signups_from"`
+	BeforeSignupsFrom int64  `json:"before_signups_from"`
+	FirstChurn        string `json:"first_churn"`
 }
 
 type lifeSpan struct {
@@ -226,8 +239,11 @@ func SurvivorsFromData(ctx context.Context, ds *data.Dataset, opt SurvivorsOptio
 		sopt.Columns[data.ChurnEvents] = []string{"churn_date"}
 	}
 	der := Derived{CohortBy: by}
+	if opt.SignupsFrom.Valid() {
+		der.SignupsFrom = opt.SignupsFrom.String()
+	}
 	var spans []lifeSpan
-	latest := data.NoDate
+	latest, firstChurn := data.NoDate, data.NoDate
 	_, err := ds.Scan(ctx, data.KeyRange{}, sopt, func(h *data.History) error {
 		der.Customers++
 		c := &h.Customer
@@ -237,6 +253,13 @@ func SurvivorsFromData(ctx context.Context, ds *data.Dataset, opt SurvivorsOptio
 		}
 		s := lifeSpan{signup: c.SignupDate, churn: churnDate(h)}
 		latest = max(latest, s.signup, s.churn)
+		if s.churn.Valid() && (!firstChurn.Valid() || s.churn < firstChurn) {
+			firstChurn = s.churn
+		}
+		if opt.SignupsFrom.Valid() && s.signup < opt.SignupsFrom {
+			der.BeforeSignupsFrom++
+			return nil
+		}
 		switch by {
 		case ByMonth:
 			s.key = cohortName(cohortKey(s.signup, "month"), "month")
@@ -257,13 +280,16 @@ func SurvivorsFromData(ctx context.Context, ds *data.Dataset, opt SurvivorsOptio
 		return nil, der, err
 	}
 	if len(spans) == 0 {
-		return nil, der, errors.New("no customer has a signup_date: churn lifetime sbg --data needs customers.signup_date")
+		return nil, der, fmt.Errorf("no customer with a signup_date (on or after %s when set): churn lifetime sbg --data needs customers.signup_date", opt.SignupsFrom)
 	}
 	asOf := opt.AsOf
 	if !asOf.Valid() {
 		asOf = latest + 1
 	}
 	der.AsOf = asOf.String()
+	if firstChurn.Valid() {
+		der.FirstChurn = firstChurn.String()
+	}
 	// Whole months observed: the periods that started before asOf.
 	observed := func(signup data.Date) int {
 		if signup >= asOf {
