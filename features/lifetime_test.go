@@ -29,7 +29,9 @@ func orderHistory(id string, orders ...data.Order) *data.History {
 	return h
 }
 
-func order(ts string, amount float64) data.Order { return data.Order{TS: at(ts), Amount: amount, Items: 1} }
+func order(ts string, amount float64) data.Order {
+	return data.Order{TS: at(ts), Amount: amount, Items: 1}
+}
 
 // TestComputeLifetime checks the lifetime features of hand-made histories
 // against the clv functions on their hand-worked calibration summaries,
