@@ -56,30 +56,6 @@ type BGNBDFit struct {
 	Converged     bool    `json:"converged"`
 }
 
-// FitBGNBD fits BG/NBD by maximum likelihood to the summaries (Monetary
-// unused). It fails when s is empty or the optimizer cannot make progress.
-func FitBGNBD(ctx context.Context, s []Summary, opt *FitOptions) (BGNBDFit, error) {
-	return BGNBDFit{}, errUnimplemented
-}
-
-// LogLikelihood returns Σ log L(r, α, a, b | x, tₓ, T) over s.
-func (m BGNBD) LogLikelihood(s []Summary) float64 { panic(errUnimplemented) }
-
-// PAlive returns P(alive at T | x, tₓ, T).
-func (m BGNBD) PAlive(s Summary) float64 { panic(errUnimplemented) }
-
-// ExpectedPurchases returns E[Y(t) | x, tₓ, T]: the expected number of
-// purchases in the t weeks after T.
-func (m BGNBD) ExpectedPurchases(t float64, s Summary) float64 { panic(errUnimplemented) }
-
-// ProbNoPurchase returns the probability of no purchase in the t weeks
-// after T: dead, or alive and not buying.
-func (m BGNBD) ProbNoPurchase(t float64, s Summary) float64 { panic(errUnimplemented) }
-
-// UnconditionalPurchases returns E[X(t)]: the expected number of
-// purchases of a new customer in the t weeks after the first purchase.
-func (m BGNBD) UnconditionalPurchases(t float64) float64 { panic(errUnimplemented) }
-
 // GammaGamma holds the parameters of the Gamma-Gamma spend model (Fader,
 // Hardie and Lee 2005, "RFM and CLV"): spend per transaction ~ Gamma(p, ν),
 // ν ~ Gamma(q, γ).
@@ -101,16 +77,6 @@ type GammaGammaFit struct {
 	Converged  bool `json:"converged"`
 }
 
-// FitGammaGamma fits Gamma-Gamma by maximum likelihood to the repeat
-// customers of s (Frequency > 0, Monetary > 0).
-func FitGammaGamma(ctx context.Context, s []Summary, opt *FitOptions) (GammaGammaFit, error) {
-	return GammaGammaFit{}, errUnimplemented
-}
-
-// ExpectedSpend returns E[M | x, m̄ₓ]: the expected mean spend per future
-// purchase, the population mean p·γ/(q−1) when Frequency is 0.
-func (m GammaGamma) ExpectedSpend(s Summary) float64 { panic(errUnimplemented) }
-
 // CLVOptions set the value horizon and discounting.
 type CLVOptions struct {
 	// Months is the horizon in months of 52/12 weeks.
@@ -119,10 +85,6 @@ type CLVOptions struct {
 	// monthly as (1+d)^(1/12) − 1.
 	AnnualDiscount float64
 }
-
-// CLV returns the discounted expected spend over the horizon: the sum over
-// months i of (E[Y(tᵢ)] − E[Y(tᵢ₋₁)]) · E[M] / (1+dₘ)^i.
-func CLV(bg BGNBD, gg GammaGamma, s Summary, opt CLVOptions) float64 { panic(errUnimplemented) }
 
 // SBG holds the parameters of the shifted-beta-geometric model (Fader and
 // Hardie 2007, "How to project customer retention"): churn probabilities
