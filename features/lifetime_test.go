@@ -60,10 +60,10 @@ func TestComputeLifetime(t *testing.T) {
 		{"one order", orderHistory("C", order("2024-06-03T10:00", 40)), &fit,
 			&clv.Summary{Frequency: 0, Recency: 0, T: 27.0 / 7}, false, "first purchase 06-03, T's eve 06-30: 27 days"},
 		{"repeat buyer", orderHistory("D", order("2024-01-01T09:00", 10), order("2024-01-01T18:00", 5), order("2024-02-05", 30), order("2024-04-01T12:00", 20), order("2024-04-01T13:00", 40), order("2024-07-01", 999)), &fit,
-			&clv.Summary{Frequency: 2, Recency: 91.0 / 7, T: 182.0 / 7, Monetary: 45}, false,
-			"days 01-01, 02-05, 04-01: 2 repeat days, last 91 days after the first, T's eve 182 days; repeat spend (30 + 60) / 2; the order at T ignored"},
+			&clv.Summary{Frequency: 2, Recency: 91.0 / 7, T: 181.0 / 7, Monetary: 45}, false,
+			"days 01-01, 02-05, 04-01: 2 repeat days, last 91 days after the first, T's eve (06-30) 181 days; repeat spend (30 + 60) / 2; the order at T ignored"},
 		{"no Gamma-Gamma fit", orderHistory("E", order("2024-01-01", 10), order("2024-03-01", 30)), &noGG,
-			&clv.Summary{Frequency: 1, Recency: 60.0 / 7, T: 182.0 / 7, Monetary: 30}, true, "clv needs spend parameters"},
+			&clv.Summary{Frequency: 1, Recency: 60.0 / 7, T: 181.0 / 7, Monetary: 30}, true, "clv needs spend parameters"},
 		{"no BG/NBD fit", orderHistory("F", order("2024-01-01", 10)), &noBG, nil, false, "nothing without purchase parameters"},
 		{"no fit", orderHistory("G", order("2024-01-01", 10)), nil, nil, false, "a date before every fit"},
 	}
@@ -475,8 +475,12 @@ func TestLifetimeFrozen(t *testing.T) {
 		if (f == nil) != (tt.want == "") || (f != nil && f.AsOf != tt.want) {
 			t.Fatalf("at %s: fit %+v, want %q", T, f, tt.want)
 		}
+		known := 0
 		for i := range some.Len() {
 			j := all.Lookup(some.IDs[i], T)
+			if !math.IsNaN(some.Num[cols[0]][i]) {
+				known++
+			}
 			for _, c := range cols {
 				a, b := some.Num[c][i], all.Num[c][j]
 				if math.Float64bits(a) != math.Float64bits(b) && !(math.IsNaN(a) && math.IsNaN(b)) {
@@ -486,6 +490,9 @@ func TestLifetimeFrozen(t *testing.T) {
 					t.Fatalf("%s at %s: %s = %v before every fit", some.IDs[i], T, frozen.Features[c].Name, a)
 				}
 			}
+		}
+		if tt.want != "" && known == 0 {
+			t.Fatalf("at %s: no customer has a p_alive", T)
 		}
 	}
 }
