@@ -137,10 +137,10 @@ type RuleCount struct {
 
 // Prediction is one customer's prediction as written.
 type Prediction struct {
-	CustomerID    string
-	Probability   float64
-	Tier          string
-	Rank          int64
+	CustomerID  string
+	Probability float64
+	Tier        string
+	Rank        int64
 	// RevenueAtRisk is Probability × annual revenue, or × CLV when the
 	// annual revenue is unknown (revenueAtRisk); NaN when both are.
 	RevenueAtRisk float64
@@ -655,7 +655,7 @@ type scoring struct {
 	stage  int // index of lifecycle_stage, -1 when absent
 	// pAlive and clv index the lifetime features (-1 when absent).
 	pAlive, clv int
-	recs   []customerScore
+	recs        []customerScore
 	// Values of the features alert rules read: len(rules.feats) per
 	// customer, numbers in nums (NaN for categorical ones) and strings in
 	// strs (only when a rule reads a categorical feature).
