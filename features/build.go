@@ -512,11 +512,7 @@ func newBuild(ctx context.Context, ds *data.Dataset, opt *BuildOptions) (*Spec, 
 		if err != nil {
 			return nil, nil, err
 		}
-		workers := opt.Workers
-		if workers <= 0 {
-			workers = runtime.GOMAXPROCS(0)
-		}
-		if spec.Lifetime, err = FitLifetime(ctx, ds, dates, workers); err != nil {
+		if spec.Lifetime, err = FitLifetime(ctx, ds, dates, opt.Workers); err != nil {
 			return nil, nil, fmt.Errorf("fit the lifetime models: %w", err)
 		}
 	}

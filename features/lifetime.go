@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -145,7 +146,9 @@ func ComputeLifetime(h *data.History, T data.Date, fit *LifetimeFit, cfg *Config
 // it, in one scan of the orders table (its ts and amount columns), and
 // returns the fits in date order. A model that cannot be fitted at a date
 // (no orders yet, too few repeat buyers, no convergence) is nil there with
-// a note; only I/O errors and cancellation fail.
+// a note; only I/O errors and cancellation fail. workers bounds the
+// parallel scans and fits (0 means GOMAXPROCS); the fits do not depend on
+// it.
 func FitLifetime(ctx context.Context, ds *data.Dataset, dates []data.Date, workers int) ([]LifetimeFit, error) {
 	dates = slices.Clone(dates)
 	slices.Sort(dates)
@@ -154,7 +157,7 @@ func FitLifetime(ctx context.Context, ds *data.Dataset, dates []data.Date, worke
 		return nil, nil
 	}
 	if workers <= 0 {
-		workers = 1
+		workers = runtime.GOMAXPROCS(0)
 	}
 	sums, err := lifetimeSummaries(ctx, ds, dates, workers)
 	if err != nil {
