@@ -118,7 +118,9 @@ func (s *Spec) lifetimeDates() ([]data.Date, error) {
 // (nil: none, so they are missing) and cfg.Lifetime; it leaves out's other
 // features alone. Only orders strictly before T are read. It is a pure
 // function, safe for concurrent use with distinct outputs; a value beyond
-// the model's range is an *OverflowError.
+// the model's range is an *OverflowError. out remembers the values of
+// one-time buyers by fit (pointer), so a fit must not be changed while a
+// Values that has seen it is in use.
 func ComputeLifetime(h *data.History, T data.Date, fit *LifetimeFit, cfg *Config, out *Values) error {
 	x := &out.Num
 	x[fPAlive], x[fExpectedPurchases], x[fCLV] = nan, nan, nan
@@ -127,6 +129,17 @@ func ComputeLifetime(h *data.History, T data.Date, fit *LifetimeFit, cfg *Config
 		return nil
 	}
 	lt := &cfg.Lifetime
+	// A one-time buyer's summary is its age alone (no repeat purchase, no
+	// repeat spend), shared by everyone who first bought on the same day:
+	// most customers of many shops. Their values are computed once.
+	var key onceKey
+	if s.Frequency == 0 {
+		key = onceKey{fit: fit, T: s.T, horizon: lt.HorizonDays, months: lt.CLVMonths, discount: lt.Discount()}
+		if v, ok := out.once[key]; ok {
+			x[fPAlive], x[fExpectedPurchases], x[fCLV] = v[0], v[1], v[2]
+			return nil
+		}
+	}
 	bg := fit.BGNBD.BGNBD
 	x[fPAlive] = bg.PAlive(s)
 	x[fExpectedPurchases] = bg.ExpectedPurchases(lt.horizonWeeks(), s)
@@ -138,8 +151,26 @@ func ComputeLifetime(h *data.History, T data.Date, fit *LifetimeFit, cfg *Config
 			return &OverflowError{Customer: h.Customer.ID, AsOf: T, Feature: defs(cfg)[id].Name, Value: x[id], Columns: []string{"orders.ts", "orders.amount"}}
 		}
 	}
+	if s.Frequency == 0 {
+		if out.once == nil || len(out.once) >= maxOnce {
+			out.once = map[onceKey][3]float64{}
+		}
+		out.once[key] = [3]float64{x[fPAlive], x[fExpectedPurchases], x[fCLV]}
+	}
 	return nil
 }
+
+// onceKey identifies the lifetime features of a one-time buyer.
+type onceKey struct {
+	fit             *LifetimeFit
+	T               float64 // weeks since the purchase
+	horizon, months int
+	discount        float64
+}
+
+// maxOnce bounds the entries of Values.once (a few per day of data and
+// fit in use).
+const maxOnce = 1 << 14
 
 // FitLifetime fits the probability models at each date (duplicates count
 // once) on the RFM summaries of every customer of ds with an order before
