@@ -76,20 +76,27 @@ var sharedFixture = sync.OnceValues(func() (*fixture, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := train.Fit(ctx, tab, train.Params{Rounds: 80, Seed: 1, EarlyStopping: -1}, train.FitOptions{Logger: quiet})
-	if err != nil {
-		return nil, err
-	}
-	if err := m.Save(f.modelDir); err != nil {
-		return nil, err
-	}
-	m.Close()
-	if f.model, err = train.Load(f.modelDir); err != nil {
+	if err := f.train(ctx, tab, 80); err != nil {
 		return nil, err
 	}
 	f.ds = ds
 	return f, nil
 })
+
+// train fits a model of the given rounds on tab, saves it in f.modelDir and
+// loads it back as f.model, as churn train and churn predict would.
+func (f *fixture) train(ctx context.Context, tab *features.Table, rounds int) error {
+	m, err := train.Fit(ctx, tab, train.Params{Rounds: rounds, Seed: 1, EarlyStopping: -1}, train.FitOptions{Logger: quiet})
+	if err != nil {
+		return err
+	}
+	if err := m.Save(f.modelDir); err != nil {
+		return err
+	}
+	m.Close()
+	f.model, err = train.Load(f.modelDir)
+	return err
+}
 
 func getFixture(t testing.TB) *fixture {
 	t.Helper()

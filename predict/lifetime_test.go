@@ -11,7 +11,6 @@ import (
 	"github.com/churnlab/churn/data"
 	"github.com/churnlab/churn/data/synth"
 	"github.com/churnlab/churn/features"
-	"github.com/churnlab/churn/train"
 )
 
 // shopFixture is a generated shop (orders, no subscriptions) and a model
@@ -35,15 +34,7 @@ var shopFixture = sync.OnceValues(func() (*fixture, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := train.Fit(ctx, tab, train.Params{Rounds: 40, Seed: 1, EarlyStopping: -1}, train.FitOptions{Logger: quiet})
-	if err != nil {
-		return nil, err
-	}
-	if err := m.Save(f.modelDir); err != nil {
-		return nil, err
-	}
-	m.Close()
-	if f.model, err = train.Load(f.modelDir); err != nil {
+	if err := f.train(ctx, tab, 40); err != nil {
 		return nil, err
 	}
 	f.ds = ds
