@@ -3,12 +3,9 @@ package predict
 import (
 	"context"
 	"math"
-	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/churnlab/churn/data"
 	"github.com/churnlab/churn/data/synth"
 	"github.com/churnlab/churn/features"
 )
@@ -16,29 +13,8 @@ import (
 // shopFixture is a generated shop (orders, no subscriptions) and a model
 // trained on it with the inactivity label: an order-based business.
 var shopFixture = sync.OnceValues(func() (*fixture, error) {
-	ctx := context.Background()
-	f := &fixture{data: filepath.Join(testRoot, "shop"), modelDir: filepath.Join(testRoot, "shop-model")}
 	p := synth.Params{Customers: 1200, Months: 24, Seed: 3, Business: synth.BusinessEcommerce}
-	if _, err := synth.Generate(ctx, f.data, p, synth.WriteOptions{}); err != nil {
-		return nil, err
-	}
-	ds, err := data.Open(f.data)
-	if err != nil {
-		return nil, err
-	}
-	var dates []data.Date
-	for m := 0; m < 10; m++ {
-		dates = append(dates, data.DateOf(time.Date(2023, time.Month(7+m), 1, 0, 0, 0, 0, time.UTC)))
-	}
-	tab, _, _, err := features.BuildTable(ctx, ds, features.BuildOptions{AsOf: dates, Label: features.LabelConfig{Mode: features.LabelInactivity}}, nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := f.train(ctx, tab, 40); err != nil {
-		return nil, err
-	}
-	f.ds = ds
-	return f, nil
+	return newFixture("shop-", p, 10, features.LabelConfig{Mode: features.LabelInactivity}, 40)
 })
 
 // TestRunOrderBased checks the predictions of an order-based business:
