@@ -224,6 +224,8 @@ func mutateFutureOrders(r *rand.Rand, h *data.History, T data.Date) {
 	for i, n := 0, r.IntN(20); i < n; i++ {
 		h.Orders = append(h.Orders, data.Order{TS: futureTime(r, T), Amount: r.Float64() * 500, Items: 2})
 	}
+	// An order at T's first instant: the first one the cut must leave out.
+	h.Orders = append(h.Orders, data.Order{TS: ts, Amount: 77, Items: 1})
 	h.SortByTime()
 }
 
