@@ -63,7 +63,9 @@ const (
 )
 
 // NewSpec decides which features a dataset supports under cfg and how labels
-// are made. cfg and lc are defaulted and validated.
+// are made. cfg and lc are defaulted and validated. It fits nothing: Build
+// and BuildTable add the lifetime fits of their dates (FitLifetime), and a
+// spec without fits gives missing lifetime features.
 func NewSpec(ds *data.Dataset, cfg Config, lc LabelConfig) (*Spec, LabelConfig, error) {
 	cfg.EnsureDefaults()
 	lc.EnsureDefaults()
