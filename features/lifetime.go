@@ -190,22 +190,37 @@ func FitLifetime(ctx context.Context, ds *data.Dataset, dates []data.Date, worke
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	sums, err := lifetimeSummaries(ctx, ds, dates, workers)
-	if err != nil {
-		return nil, err
-	}
+	// The summaries of every date at once take 32 bytes per customer and
+	// date; the dates are scanned in groups that fit lifetimeScanBytes
+	// (one scan of the orders table per group: one for most datasets).
+	return fitLifetimeGroups(ctx, ds, dates, workers, max(1, int(lifetimeScanBytes/(32*max(1, ds.Table(data.Customers).NumRows())))))
+}
+
+// lifetimeScanBytes bounds the memory of the summaries FitLifetime holds.
+const lifetimeScanBytes = 256 << 20
+
+// fitLifetimeGroups is FitLifetime scanning perScan dates at a time.
+func fitLifetimeGroups(ctx context.Context, ds *data.Dataset, dates []data.Date, workers, perScan int) ([]LifetimeFit, error) {
 	fits := make([]LifetimeFit, len(dates))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(workers)
-	for k, T := range dates {
-		g.Go(func() error {
-			f, err := fitLifetime(gctx, T, sums[k])
-			fits[k] = f
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
+	for lo := 0; lo < len(dates); lo += perScan {
+		group := dates[lo:min(lo+perScan, len(dates))]
+		sums, err := lifetimeSummaries(ctx, ds, group, workers)
+		if err != nil {
+			return nil, err
+		}
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(workers)
+		for k, T := range group {
+			g.Go(func() error {
+				f, err := fitLifetime(gctx, T, sums[k])
+				fits[lo+k] = f
+				sums[k] = nil
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
 	}
 	return fits, nil
 }
@@ -248,6 +263,7 @@ func lifetimeSummaries(ctx context.Context, ds *data.Dataset, dates []data.Date,
 		sums[k] = make([]clv.Summary, 0, n)
 		for _, p := range per {
 			sums[k] = append(sums[k], p[k]...)
+			p[k] = nil // held once, not twice
 		}
 	}
 	return sums, nil

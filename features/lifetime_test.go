@@ -503,3 +503,29 @@ func TestLifetimeFrozen(t *testing.T) {
 type bytesBuffer struct{ n int }
 
 func (b *bytesBuffer) Write(p []byte) (int, error) { b.n += len(p); return len(p), nil }
+
+// TestFitLifetimeGroups checks that scanning the dates in groups (to bound
+// memory) gives the fits of one scan, whatever the workers.
+func TestFitLifetimeGroups(t *testing.T) {
+	ctx := context.Background()
+	ds := openLifetime(t, lifetimePopulation(4, 150))
+	dates := []data.Date{day("2024-05-01"), day("2023-10-01"), day("2024-01-01"), day("2024-01-01")}
+	want, err := FitLifetime(ctx, ds, dates, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != 3 || want[0].AsOf != "2023-10-01" || want[2].AsOf != "2024-05-01" {
+		t.Fatalf("fits not one per date in order: %+v", want)
+	}
+	for _, perScan := range []int{1, 2} {
+		for _, workers := range []int{1, 3} {
+			got, err := fitLifetimeGroups(ctx, ds, []data.Date{day("2023-10-01"), day("2024-01-01"), day("2024-05-01")}, workers, perScan)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%d dates per scan, %d workers: %+v, want %+v", perScan, workers, got, want)
+			}
+		}
+	}
+}
