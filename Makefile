@@ -10,7 +10,7 @@ PLAYWRIGHT := $(NODE_DIR)/node_modules/playwright-core/package.json
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export CGO_ENABLED := 1
 
-.PHONY: all deps build test unit lint demo bench e2e fuzz duckdb browser clean
+.PHONY: all deps build test unit lint demo demo-ecommerce bench e2e fuzz duckdb browser clean
 
 all: build
 
@@ -62,6 +62,18 @@ demo: build
 	./$(BIN) generate --customers 3000 --months 24 --seed 7 --interventions --out $(DEMO_DIR)/data
 	./$(BIN) run --config examples/demo.yaml --as-of $(DEMO_AS_OF)
 
+# The e-commerce demo: a shop without subscriptions (customers and orders;
+# nobody cancels, customers stop buying) with 5,000 customers over two years
+# and a planted purchase-rate decline before dropout. The nightly job labels
+# inactivity (examples/ecommerce.yaml, which reads demo-ecommerce/); churn
+# lifetime fits BG/NBD and Gamma-Gamma on the orders before the as-of date.
+DEMO_ECOMMERCE_DIR := demo-ecommerce
+demo-ecommerce: build
+	@rm -rf $(DEMO_ECOMMERCE_DIR)
+	./$(BIN) generate --business ecommerce --customers 5000 --months 24 --seed 3 --out $(DEMO_ECOMMERCE_DIR)/data
+	./$(BIN) run --config examples/ecommerce.yaml --as-of $(DEMO_AS_OF)
+	./$(BIN) lifetime --data $(DEMO_ECOMMERCE_DIR)/data --as-of $(DEMO_AS_OF) --out $(DEMO_ECOMMERCE_DIR)/lifetime
+
 # Heavier checks: end-to-end runs on the real data sets and large inputs.
 e2e: build duckdb
 	CHURN_DUCKDB_DIR=$(CURDIR)/$(NODE_DIR) CHURN_E2E=1 $(GO) test -count=1 -timeout 60m -run 'E2E' ./...
@@ -81,4 +93,4 @@ fuzz: deps
 	done
 
 clean:
-	rm -rf bin $(DEMO_DIR) .cache
+	rm -rf bin $(DEMO_DIR) $(DEMO_ECOMMERCE_DIR) .cache

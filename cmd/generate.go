@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -29,6 +31,8 @@ type GenerateOptions struct {
 	Interventions bool
 	ControlShare  float64
 	Compliance    float64
+	// Business is synth.BusinessSaaS or synth.BusinessEcommerce.
+	Business string
 	// loopFlags names the loop's flags given without --interventions.
 	loopFlags []string
 }
@@ -42,7 +46,7 @@ func generateCmd(stdio IO, runF func(context.Context, IO, *GenerateOptions) erro
 	opts := &GenerateOptions{}
 	c := &cobra.Command{
 		Use:   "generate --out DIR [flags]",
-		Short: "Write a synthetic B2B SaaS dataset with planted churn mechanisms",
+		Short: "Write a synthetic B2B SaaS (or e-commerce) dataset with planted churn mechanisms",
 		Long: `generate writes synthetic customer histories in churn's input contract, one
 Parquet file per table (customers, subscriptions, usage, payments, contacts,
 tickets, surveys, signals, churn_events), sorted by customer_id then time.
@@ -63,6 +67,15 @@ days. It writes the interventions table and DIR/_generator.json (the planted
 effects); customers keep their latent profile, and a play that saves a
 customer cancels its churn (docs/generator.md).
 
+With --business ecommerce it writes a shop without subscriptions instead:
+customers (signup_date = first purchase, segment, region, channel) and orders
+(ts, amount, items). Purchases follow BG/NBD (Poisson purchase rates that
+differ by customer, dropout after each purchase) with Gamma-Gamma order values;
+60% of the customers buy less and less often, with smaller baskets, over the
+90-180 days before they drop out. Churn is latent: there is no churn date, so
+label by inactivity. DIR/_generator.json records the planted parameters and
+how many customers dropped out (docs/generator.md).
+
 The same flags give byte-identical files. The folder is written atomically:
 an interrupted run leaves nothing behind. An existing folder is replaced only
 if it holds nothing but table files (and _generator.json).`,
@@ -73,7 +86,10 @@ if it holds nothing but table files (and _generator.json).`,
   churn generate --customers 1000000 --seed 7 --compression zstd --out /tmp/big
 
   # with the simulated retention loop and its planted effects, for churn review
-  churn generate --customers 20000 --seed 1 --interventions --out demo/loop`,
+  churn generate --customers 20000 --seed 1 --interventions --out demo/loop
+
+  # an e-commerce shop: customers and orders, churn latent (inactivity)
+  churn generate --business ecommerce --customers 5000 --seed 3 --out demo-ecommerce/data`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, name := range []string{"control-share", "compliance"} {
@@ -99,12 +115,13 @@ if it holds nothing but table files (and _generator.json).`,
 	f.BoolVar(&opts.Interventions, "interventions", false, "simulate the retention loop: write the interventions table and _generator.json")
 	f.Float64Var(&opts.ControlShare, "control-share", loop.ControlShare, "with --interventions: share of targeted customers held out as control, in [0, 1)")
 	f.Float64Var(&opts.Compliance, "compliance", loop.Compliance, "with --interventions: probability that a treated customer is reached")
+	f.StringVar(&opts.Business, "business", synth.BusinessSaaS, "kind of business: saas (subscriptions) or ecommerce (orders, churn latent)")
 	_ = c.MarkFlagRequired("out")
 	return c
 }
 
 func (o *GenerateOptions) params() (synth.Params, error) {
-	p := synth.Params{Customers: o.Customers, Months: o.Months, Seed: o.Seed}
+	p := synth.Params{Customers: o.Customers, Months: o.Months, Seed: o.Seed, Business: o.Business}
 	if o.Interventions {
 		p.Interventions = &synth.Interventions{ControlShare: o.ControlShare, Compliance: o.Compliance}
 	}
@@ -128,6 +145,12 @@ func (o *GenerateOptions) validate() error {
 	case "snappy", "zstd":
 	default:
 		return usageErrorf("--compression: %q is not snappy or zstd", o.Compression)
+	}
+	if !slices.Contains(synth.Businesses(), o.Business) {
+		return usageErrorf("--business: %q is not one of %s", o.Business, strings.Join(synth.Businesses(), ", "))
+	}
+	if o.Interventions && o.Business == synth.BusinessEcommerce {
+		return usageErrorf("--interventions simulates SaaS retention plays; --business ecommerce has none")
 	}
 	if o.Workers < 0 {
 		return usageErrorf("--workers must not be negative (got %d)", o.Workers)
@@ -173,8 +196,13 @@ func runGenerate(ctx context.Context, stdio IO, o *GenerateOptions) error {
 	slog.Info("generated", "out", sum.Dir, "customers", p.Customers, "churned", sum.Churned,
 		"seconds", time.Since(start).Round(time.Millisecond).Seconds(), slog.Group("rows", rows...))
 
-	fmt.Fprintf(stdio.Out, "wrote %s: %d customers, %d months to %s, seed %d; %d churned, %d new\n",
-		sum.Dir, p.Customers, p.Months, p.End, p.Seed, sum.Churned, sum.New)
+	if sum.Truth != nil && sum.Truth.Shop != nil {
+		fmt.Fprintf(stdio.Out, "wrote %s: e-commerce, %d customers, %d months to %s, seed %d; %d dropped out (latent, %d after a decline)\n",
+			sum.Dir, p.Customers, p.Months, p.End, p.Seed, sum.Churned, sum.Truth.Shop.AfterDecline)
+	} else {
+		fmt.Fprintf(stdio.Out, "wrote %s: %d customers, %d months to %s, seed %d; %d churned, %d new\n",
+			sum.Dir, p.Customers, p.Months, p.End, p.Seed, sum.Churned, sum.New)
+	}
 	tw := tabwriter.NewWriter(stdio.Out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "table\trows\tbytes")
 	for _, t := range sum.Tables {

@@ -18,6 +18,10 @@ var nan = math.NaN()
 type Values struct {
 	Num [numFixed]float64
 	Cat [numFixed]string
+
+	// once holds the lifetime features of one-time buyers, which depend
+	// only on T and the fit: a scratch cache of ComputeLifetime.
+	once map[onceKey][3]float64
 }
 
 func (v *Values) reset() {

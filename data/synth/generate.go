@@ -33,11 +33,13 @@ type Summary struct {
 	Params Params
 	// Tables lists the written tables in contract order.
 	Tables []TableSummary
-	// Churned counts customers with a churn_date in the period; New counts
-	// customers who signed up within it.
+	// Churned counts customers with a churn_date in the period (for a
+	// shop: whose latent dropout falls within it); New counts customers
+	// who signed up within it (for a shop: all).
 	Churned, New int64
 	// Truth is what DIR/_generator.json holds; nil without
-	// Params.Interventions (then the file is not written).
+	// Params.Interventions or BusinessEcommerce (then the file is not
+	// written).
 	Truth *GeneratorTruth
 }
 
@@ -126,6 +128,7 @@ type chunk struct {
 	t            [numTables]table
 	churned      int64
 	newCustomers int64
+	declined     int64        // shop customers who dropped out after a decline
 	plays        []playCount  // per play, with interventions
 	refs         atomic.Int32 // tables still to write
 }
@@ -141,7 +144,7 @@ func newChunk() *chunk {
 // fill generates customers [first, first+n) into c.
 func (w *worker) fill(ctx context.Context, c *chunk, first, n int) error {
 	c.first, c.n = first, n
-	c.churned, c.newCustomers = 0, 0
+	c.churned, c.newCustomers, c.declined = 0, 0, 0
 	clear(c.plays)
 	c.ids = c.ids[:0]
 	for i := range n {
@@ -174,7 +177,7 @@ type tableWriter struct {
 
 func newTableWriter(dir string, t int, p *Params, opt *WriteOptions, buffer int) (*tableWriter, error) {
 	name := tableNames[t]
-	specs, err := Specs(name)
+	specs, err := specsOf(t)
 	if err != nil {
 		return nil, err
 	}
@@ -239,6 +242,9 @@ func (tw *tableWriter) finish() (int64, error) {
 func (p *Params) describe() string {
 	s := "customers=" + strconv.Itoa(p.Customers) + " months=" + strconv.Itoa(p.Months) +
 		" seed=" + strconv.FormatUint(p.Seed, 10) + " end=" + p.End.String()
+	if p.ecommerce() {
+		s += " business=" + p.Business
+	}
 	if iv := p.Interventions; iv != nil {
 		s += " control_share=" + strconv.FormatFloat(iv.ControlShare, 'g', -1, 64) +
 			" compliance=" + strconv.FormatFloat(iv.Compliance, 'g', -1, 64)
@@ -282,6 +288,7 @@ func generate(ctx context.Context, dir string, p *Params, opt *WriteOptions) (*S
 	eg, ctx := errgroup.WithContext(ctx)
 	sum := &Summary{Params: *p, Tables: make([]TableSummary, len(tables))}
 	plays := make([]playCount, len(Plays))
+	var declined int64
 
 	// Producer: start a worker on each chunk, in order, as chunks and
 	// workers come free.
@@ -338,6 +345,7 @@ func generate(ctx context.Context, dir string, p *Params, opt *WriteOptions) (*S
 			}
 			sum.Churned += c.churned
 			sum.New += c.newCustomers
+			declined += c.declined
 			for i := range plays {
 				plays[i].add(&c.plays[i])
 			}
@@ -389,6 +397,9 @@ func generate(ctx context.Context, dir string, p *Params, opt *WriteOptions) (*S
 	}
 	if p.Interventions != nil {
 		sum.Truth = truthOf(p, plays)
+	}
+	if p.ecommerce() {
+		sum.Truth = shopTruthOf(p, sum.Churned, declined)
 	}
 	return sum, nil
 }

@@ -177,7 +177,7 @@ func TestOutputOpensAndScans(t *testing.T) {
 					t.Errorf("column %s is missing", c.Name)
 				}
 			}
-			checkSchema(t, filepath.Join(dir, name+".parquet"), name)
+			checkSchema(t, filepath.Join(dir, name+".parquet"), synth.BusinessSaaS, name)
 		})
 	}
 	attrs := ds.Table(data.Customers).Attrs
@@ -208,7 +208,7 @@ func TestOutputOpensAndScans(t *testing.T) {
 
 // checkSchema compares a file's schema with data.Schema of the table's
 // specs and checks the logical types leaf by leaf.
-func checkSchema(t *testing.T, path, table string) {
+func checkSchema(t *testing.T, path, business, table string) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -220,7 +220,7 @@ func checkSchema(t *testing.T, path, table string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	specs, err := synth.Specs(table)
+	specs, err := synth.SpecsFor(business, table)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"github.com/churnlab/churn/data"
 )
@@ -36,17 +37,40 @@ type Params struct {
 	// Interventions, when set, simulates the retention loop and writes
 	// the interventions table and DIR/_generator.json; nil generates
 	// neither and leaves every other table as it was before the loop
-	// existed.
+	// existed. SaaS only.
 	Interventions *Interventions
+	// Business is the kind of business generated: BusinessSaaS (the
+	// default; "" means it) or BusinessEcommerce (order histories without
+	// subscriptions, see [Shop]).
+	Business string
 }
 
-// EnsureDefaults fills zero fields with defaults (End only; Customers and
-// Months have no default and are checked by Validate).
+// The kinds of business Generate makes (Params.Business).
+const (
+	// BusinessSaaS is B2B SaaS: subscriptions, usage, payments, contacts,
+	// tickets, surveys, signals and churn events (the tables in Tables).
+	BusinessSaaS = "saas"
+	// BusinessEcommerce is a shop without subscriptions: customers and
+	// orders (ShopTables); churn is latent (see [Shop]).
+	BusinessEcommerce = "ecommerce"
+)
+
+// Businesses lists the values of Params.Business.
+func Businesses() []string { return []string{BusinessSaaS, BusinessEcommerce} }
+
+// EnsureDefaults fills zero fields with defaults (End and Business;
+// Customers and Months have no default and are checked by Validate).
 func (p *Params) EnsureDefaults() {
 	if p.End == 0 {
 		p.End = DefaultEnd
 	}
+	if p.Business == "" {
+		p.Business = BusinessSaaS
+	}
 }
+
+// ecommerce reports whether p generates a shop.
+func (p *Params) ecommerce() bool { return p.Business == BusinessEcommerce }
 
 // Validate reports the first invalid field.
 func (p *Params) Validate() error {
@@ -57,6 +81,10 @@ func (p *Params) Validate() error {
 		return fmt.Errorf("months must be between 1 and %d (got %d)", MaxMonths, p.Months)
 	case !p.End.Valid() || p.End < data.MakeDate(1980, 1, 1) || p.End > data.MakeDate(2200, 1, 1):
 		return fmt.Errorf("end %s is outside 1980-01-01 … 2200-01-01", p.End)
+	case p.Business != "" && p.Business != BusinessSaaS && p.Business != BusinessEcommerce:
+		return fmt.Errorf("business %q is not one of %s", p.Business, strings.Join(Businesses(), ", "))
+	case p.ecommerce() && p.Interventions != nil:
+		return errors.New("interventions simulate SaaS retention plays; business ecommerce has none")
 	case p.Interventions != nil:
 		return p.Interventions.Validate()
 	}

@@ -34,6 +34,7 @@ type worker struct {
 	p       *Params
 	r       *rng
 	c       customer
+	s       shopper
 	events  []event
 	tk      []ticket
 	holiday []bool // by week since the start of the period
@@ -55,6 +56,10 @@ func newWorker(p *Params) *worker {
 // customer generates customer i into the chunk's tables; ci is its index
 // within the chunk (the code of its id).
 func (w *worker) customer(ch *chunk, i, ci int) {
+	if w.p.ecommerce() {
+		w.shopCustomer(ch, i, ci)
+		return
+	}
 	c := &w.c
 	c.draw(w.p, w.p.Start(), w.p.End, i, w.r)
 	if c.Churned {

@@ -7,8 +7,8 @@ import (
 	"github.com/churnlab/churn/data"
 )
 
-// The generated tables, in contract order. Orders are for businesses
-// without subscriptions and are not generated.
+// The generated tables: the SaaS tables in contract order, then the shop's
+// (BusinessEcommerce): its customers table, with other columns, and orders.
 const (
 	tCustomers = iota
 	tSubscriptions
@@ -20,6 +20,8 @@ const (
 	tSignals
 	tChurnEvents
 	tInterventions // with Params.Interventions only
+	tShopCustomers // BusinessEcommerce
+	tOrders        // BusinessEcommerce
 	numTables
 )
 
@@ -31,11 +33,28 @@ var Tables = []string{
 	data.Tickets, data.Surveys, data.Signals, data.ChurnEvents,
 }
 
-// tableNames names every table index, data.Interventions included.
-var tableNames = append(slices.Clone(Tables), data.Interventions)
+// ShopTables lists the names of the tables Generate writes for
+// BusinessEcommerce. It must not be modified.
+var ShopTables = []string{data.Customers, data.Orders}
+
+// tableNames names every table index, data.Interventions and the shop's
+// included.
+var tableNames = append(slices.Clone(Tables), data.Interventions, data.Customers, data.Orders)
+
+// TablesOf returns the names of the tables Generate writes for business
+// (Params.Business; "" is BusinessSaaS), without data.Interventions.
+func TablesOf(business string) []string {
+	if business == BusinessEcommerce {
+		return slices.Clone(ShopTables)
+	}
+	return slices.Clone(Tables)
+}
 
 // tablesOf returns the indexes of the tables generated under p.
 func tablesOf(p *Params) []int {
+	if p.ecommerce() {
+		return []int{tShopCustomers, tOrders}
+	}
 	n := len(Tables)
 	if p.Interventions != nil {
 		n++
@@ -69,11 +88,52 @@ func Specs(table string) ([]data.ColumnSpec, error) {
 	return specs, nil
 }
 
+// ShopAttributes are the extra columns of the shop's customers table, kept
+// by the reader as customer attributes: channel (STRING, how the customer
+// was acquired). It must not be modified.
+var ShopAttributes = []data.ColumnSpec{
+	{Name: "channel", Type: data.TypeString, Optional: true, Dict: true},
+}
+
+// shopCustomerColumns are the contract columns of the shop's customers
+// table: no plan, seats, revenue, contract or churn (churn is latent).
+var shopCustomerColumns = []string{data.KeyColumn, "signup_date", "segment", "region"}
+
+// SpecsFor returns the column specs of a table Generate writes for
+// business: Specs(table), except for the shop's customers table
+// (customer_id, signup_date, segment, region, then ShopAttributes).
+func SpecsFor(business, table string) ([]data.ColumnSpec, error) {
+	if business == BusinessEcommerce && table == data.Customers {
+		return specsOf(tShopCustomers)
+	}
+	return Specs(table)
+}
+
+// specsOf returns the column specs of table index t.
+func specsOf(t int) ([]data.ColumnSpec, error) {
+	if t != tShopCustomers {
+		return Specs(tableNames[t])
+	}
+	all, err := Specs(data.Customers)
+	if err != nil {
+		return nil, err
+	}
+	var specs []data.ColumnSpec
+	for _, name := range shopCustomerColumns {
+		for _, sp := range all {
+			if sp.Name == name {
+				specs = append(specs, sp)
+			}
+		}
+	}
+	return append(specs, ShopAttributes...), nil
+}
+
 // rowGroupRows returns the rows per row group of a table: small for
 // customers, since readers shard work on its row-group boundaries.
 func rowGroupRows(t int) int {
 	switch t {
-	case tCustomers:
+	case tCustomers, tShopCustomers:
 		return 1 << 15
 	case tUsage:
 		return 1 << 19
@@ -94,6 +154,8 @@ var vocab = [numTables][][]string{
 	tSignals:       {nil, signalKinds},
 	tChurnEvents:   {nil, reasons},
 	tInterventions: {nil, playNames, owners, channels, notes, groups},
+	tShopCustomers: {nil, shopSegments, regions, shopChannels},
+	tOrders:        {nil},
 }
 
 // table accumulates the rows of one table for a chunk of customers, one
@@ -104,7 +166,7 @@ type table struct {
 }
 
 func newTable(t int) table {
-	specs, err := Specs(tableNames[t])
+	specs, err := specsOf(t)
 	if err != nil {
 		panic(err) // tableNames only holds contract names
 	}

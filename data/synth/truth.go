@@ -20,6 +20,33 @@ const TruthFile = "_generator.json"
 type GeneratorTruth struct {
 	Params        TruthParams        `json:"params"`
 	Interventions *InterventionTruth `json:"interventions,omitempty"`
+	// Shop is the planted model of BusinessEcommerce.
+	Shop *ShopPlanted `json:"shop,omitempty"`
+}
+
+// ShopPlanted is what the generator planted in a shop's data: the model's
+// population parameters ([Shop]) and how many customers dropped out.
+// Per-customer truth is ShopTruthOf.
+type ShopPlanted struct {
+	// BG/NBD: λ ~ Gamma(r, alpha) repeat purchases a week, p ~ Beta(a, b).
+	R     float64 `json:"r"`
+	Alpha float64 `json:"alpha"`
+	A     float64 `json:"a"`
+	B     float64 `json:"b"`
+	// Gamma-Gamma: amount ~ Gamma(p, ν), ν ~ Gamma(q, gamma) (consumer
+	// segment; business orders are 1.8 times larger).
+	P     float64 `json:"p"`
+	Q     float64 `json:"q"`
+	Gamma float64 `json:"gamma"`
+	// The purchase-rate decline before dropout (ShopModel).
+	DeclineShare  float64 `json:"decline_share"`
+	DeclineDays   [2]int  `json:"decline_days"`
+	DeclineRate   float64 `json:"decline_rate"`
+	DeclineBasket float64 `json:"decline_basket"`
+	// DroppedOut counts the customers whose last purchase (dropout) falls
+	// within the period; AfterDecline those of them with a decline.
+	DroppedOut   int64 `json:"dropped_out"`
+	AfterDecline int64 `json:"dropped_out_after_decline"`
 }
 
 // TruthParams are the generator's parameters.
@@ -31,6 +58,26 @@ type TruthParams struct {
 	// End is the data end.
 	Start string `json:"start"`
 	End   string `json:"end"`
+	// Business is BusinessEcommerce for a shop, empty for SaaS.
+	Business string `json:"business,omitempty"`
+}
+
+func truthParams(p *Params) TruthParams {
+	tp := TruthParams{Customers: p.Customers, Months: p.Months, Seed: p.Seed, Start: p.Start().String(), End: p.End.String()}
+	if p.ecommerce() {
+		tp.Business = p.Business
+	}
+	return tp
+}
+
+// shopTruthOf assembles the truth of a generated shop.
+func shopTruthOf(p *Params, dropped, declined int64) *GeneratorTruth {
+	m := &Shop
+	return &GeneratorTruth{Params: truthParams(p), Shop: &ShopPlanted{
+		R: m.R, Alpha: m.Alpha, A: m.A, B: m.B, P: m.P, Q: m.Q, Gamma: m.Gamma,
+		DeclineShare: m.DeclineShare, DeclineDays: m.DeclineDays, DeclineRate: m.DeclineRate, DeclineBasket: m.DeclineBasket,
+		DroppedOut: dropped, AfterDecline: declined,
+	}}
 }
 
 // InterventionTruth describes the simulated retention loop.
@@ -123,11 +170,7 @@ func truthOf(p *Params, plays []playCount) *GeneratorTruth {
 		}
 		iv.Plays = append(iv.Plays, tp)
 	}
-	return &GeneratorTruth{
-		Params: TruthParams{Customers: p.Customers, Months: p.Months, Seed: p.Seed,
-			Start: p.Start().String(), End: p.End.String()},
-		Interventions: iv,
-	}
+	return &GeneratorTruth{Params: truthParams(p), Interventions: iv}
 }
 
 // writeTruth writes t to path, a new file in the staged dataset folder.
