@@ -11,6 +11,7 @@ import (
 
 	"github.com/churnlab/churn/data"
 	"github.com/churnlab/churn/eval/lifetime"
+	"github.com/churnlab/churn/features"
 )
 
 func init() { register(newLifetimeCmd) }
@@ -23,8 +24,8 @@ type LifetimeOptions struct {
 	AsOf       string // YYYY-MM-DD, required
 	HoldoutEnd string // YYYY-MM-DD; "" means the day after the last purchase
 	Events     string
-	// HorizonDays, CLVMonths and Discount default to the lifetime
-	// package's defaults.
+	// HorizonDays, CLVMonths and Discount default to
+	// features.LifetimeConfig's defaults (the one definition).
 	HorizonDays int
 	CLVMonths   int
 	Discount    float64
@@ -58,6 +59,7 @@ func newLifetimeCmd(stdio IO) *cobra.Command {
 // there).
 func lifetimeCmd(stdio IO, runF func(context.Context, *LifetimeOptions) error) *cobra.Command {
 	o := &LifetimeOptions{IO: stdio}
+	def := lifetimeDefaults()
 	c := &cobra.Command{
 		Use:   "lifetime --data DIR --as-of DATE --out OUT [--events orders|payments] [--horizon-days N] [--clv-months N] [--discount D] [--holdout-end DATE]",
 		Short: "Purchase and dropout models for businesses without contracts: P(alive), expected purchases, CLV",
@@ -109,12 +111,20 @@ Exit status: 0 ok, 1 bad data (no purchase table, as-of outside the data), 2 usa
 	f.StringVar(&o.AsOf, "as-of", "", "end of the calibration period, YYYY-MM-DD: purchases strictly before it are fitted (required)")
 	f.StringVar(&o.HoldoutEnd, "holdout-end", "", "end (exclusive) of the holdout period checked against the model, YYYY-MM-DD (default: the day after the last purchase)")
 	f.StringVar(&o.Events, "events", lifetime.EventsOrders, "purchase events: orders or payments")
-	f.IntVar(&o.HorizonDays, "horizon-days", lifetime.DefaultHorizonDays, "window of expected_purchases and prob_no_purchase, and the lapse of the retention curves, in days")
-	f.IntVar(&o.CLVMonths, "clv-months", lifetime.DefaultCLVMonths, "CLV horizon in months")
-	f.Float64Var(&o.Discount, "discount", lifetime.DefaultAnnualDiscount, "yearly discount rate of the CLV (0.1 = 10%)")
+	f.IntVar(&o.HorizonDays, "horizon-days", def.HorizonDays, "window of expected_purchases and prob_no_purchase, and the lapse of the retention curves, in days")
+	f.IntVar(&o.CLVMonths, "clv-months", def.CLVMonths, "CLV horizon in months")
+	f.Float64Var(&o.Discount, "discount", *def.AnnualDiscount, "yearly discount rate of the CLV (0.1 = 10%)")
 	c.MarkFlagRequired("data")
 	c.MarkFlagRequired("out")
 	c.MarkFlagRequired("as-of")
+	return c
+}
+
+// lifetimeDefaults returns the lifetime settings' defaults, defined once
+// in features.LifetimeConfig (they also set the lifetime features).
+func lifetimeDefaults() features.LifetimeConfig {
+	var c features.LifetimeConfig
+	c.EnsureDefaults()
 	return c
 }
 
@@ -220,7 +230,7 @@ Exit status: 0 ok, 1 bad input (the CSV error names file, row and column), 2 usa
 	f.IntVar(&o.FitPeriods, "fit-periods", 0, "fit on periods 0..N only (0: every observed period)")
 	f.IntVar(&o.Periods, "periods", lifetime.DefaultProjectPeriods, "project survivors to this period (or to the last observed one, when later)")
 	f.IntVar(&o.PeriodMonths, "period-months", 1, "length of a period in months, to discount DERL (12 for yearly counts; --data periods are months)")
-	f.Float64Var(&o.Discount, "discount", lifetime.DefaultAnnualDiscount, "yearly discount rate of DERL (0.1 = 10%)")
+	f.Float64Var(&o.Discount, "discount", *lifetimeDefaults().AnnualDiscount, "yearly discount rate of DERL (0.1 = 10%)")
 	c.MarkFlagRequired("out")
 	c.MarkFlagsOneRequired("survivors", "data")
 	c.MarkFlagsMutuallyExclusive("survivors", "data")

@@ -15,10 +15,11 @@ import (
 
 	"github.com/churnlab/churn/data/imports"
 	"github.com/churnlab/churn/eval/lifetime"
+	"github.com/churnlab/churn/features"
 )
 
-// TestLifetimeFlags: with no flag given, the settings are the lifetime
-// package's defaults (one definition).
+// TestLifetimeFlags: with no flag given, the settings are
+// features.LifetimeConfig's defaults (one definition).
 func TestLifetimeFlags(t *testing.T) {
 	var got *LifetimeOptions
 	c := lifetimeCmd(IO{}, func(_ context.Context, o *LifetimeOptions) error {
@@ -29,7 +30,9 @@ func TestLifetimeFlags(t *testing.T) {
 	if err := c.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if got.HorizonDays != lifetime.DefaultHorizonDays || got.CLVMonths != lifetime.DefaultCLVMonths || got.Discount != lifetime.DefaultAnnualDiscount ||
+	var def features.LifetimeConfig
+	def.EnsureDefaults()
+	if got.HorizonDays != def.HorizonDays || got.CLVMonths != def.CLVMonths || got.Discount != *def.AnnualDiscount ||
 		got.Events != lifetime.EventsOrders || got.HoldoutEnd != "" {
 		t.Errorf("options %+v", got)
 	}
@@ -42,7 +45,7 @@ func TestLifetimeFlags(t *testing.T) {
 	if err := s.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if sg.Periods != lifetime.DefaultProjectPeriods || sg.Discount != lifetime.DefaultAnnualDiscount || sg.CohortBy != lifetime.ByMonth || sg.PeriodMonths != 1 || sg.FitPeriods != 0 {
+	if sg.Periods != lifetime.DefaultProjectPeriods || sg.Discount != *def.AnnualDiscount || sg.CohortBy != lifetime.ByMonth || sg.PeriodMonths != 1 || sg.FitPeriods != 0 {
 		t.Errorf("sbg options %+v", sg)
 	}
 }

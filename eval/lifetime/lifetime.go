@@ -28,13 +28,6 @@ const (
 	EventsPayments = "payments"
 )
 
-// Default settings: the flags' defaults of churn lifetime.
-const (
-	DefaultHorizonDays    = 90
-	DefaultCLVMonths      = 12
-	DefaultAnnualDiscount = 0.10
-)
-
 // ErrNoPurchases is returned when no customer has a purchase before the
 // as-of date: there is nothing to fit.
 var ErrNoPurchases = errors.New("no purchase before the as-of date")
@@ -53,7 +46,9 @@ type Options struct {
 	Events string
 	// HorizonDays is the window of expected_purchases and prob_no_purchase
 	// (> 0); CLVMonths the CLV horizon (> 0); AnnualDiscount the CLV's
-	// yearly discount rate (≥ 0, 0 means none).
+	// yearly discount rate (≥ 0, 0 means none). Their defaults are
+	// features.LifetimeConfig's (the one definition; the command's flags
+	// read it).
 	HorizonDays    int
 	CLVMonths      int
 	AnnualDiscount float64

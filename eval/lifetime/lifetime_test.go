@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/churnlab/churn/data"
+	"github.com/churnlab/churn/features"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -30,8 +31,8 @@ func openFixture(t testing.TB, f fixture) *data.Dataset {
 }
 
 func defaultOptions(ds *data.Dataset, asOf string) Options {
-	return Options{Dataset: ds, AsOf: day(asOf), HoldoutEnd: data.NoDate, HorizonDays: DefaultHorizonDays, CLVMonths: DefaultCLVMonths,
-		AnnualDiscount: DefaultAnnualDiscount, Workers: 2}
+	return Options{Dataset: ds, AsOf: day(asOf), HoldoutEnd: data.NoDate, HorizonDays: features.DefaultLifetimeHorizonDays, CLVMonths: features.DefaultLifetimeCLVMonths,
+		AnnualDiscount: features.DefaultLifetimeAnnualDiscount, Workers: 2}
 }
 
 // TestGolden pins lifetime.json of a small synthetic dataset (regenerate
