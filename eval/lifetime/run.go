@@ -2,6 +2,7 @@ package lifetime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -199,6 +200,9 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	fitStart := time.Now()
 	bg, err := clv.FitBGNBD(ctx, sc.sum, nil)
 	if err != nil {
+		if errors.Is(err, clv.ErrFit) {
+			return nil, fmt.Errorf("fit BG/NBD to %d customers: %w (the purchases may not follow BG/NBD: regular ones, such as monthly invoices, or a calibration period too short to see dropout, have no finite optimum)", len(sc.sum), err)
+		}
 		return nil, fmt.Errorf("fit BG/NBD: %w", err)
 	}
 	gg, err := clv.FitGammaGamma(ctx, sc.sum, nil)
