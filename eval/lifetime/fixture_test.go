@@ -33,6 +33,10 @@ type fixture struct {
 	// a day and doubles its amount (a leakage probe); "" leaves them
 	// alone.
 	shiftAfter string
+	// payments writes the purchases as paid invoices of a payments table
+	// (on their day, plus a failed invoice after each, which is not a
+	// purchase) instead of orders.
+	payments bool
 	// late customers sign up (and first buy) in September 2023; silent
 	// customers never buy.
 	late, silent int
@@ -113,7 +117,28 @@ func (f fixture) write(t testing.TB, dir string) {
 		}
 	}
 	writeParquet(t, filepath.Join(dir, "customers.parquet"), custSpecs, f.n+f.late+f.silent, cust)
-	writeParquet(t, filepath.Join(dir, "orders.parquet"), ordSpecs, orders, ord)
+	if !f.payments {
+		writeParquet(t, filepath.Join(dir, "orders.parquet"), ordSpecs, orders, ord)
+		return
+	}
+	paySpecs := []data.ColumnSpec{{Name: "customer_id", Type: data.TypeString}, {Name: "invoice_date", Type: data.TypeDate}, {Name: "amount", Type: data.TypeFloat64}, {Name: "status", Type: data.TypeString}}
+	pay := make([]data.Vec, len(paySpecs))
+	for i, s := range paySpecs {
+		pay[i] = data.NewVec(s.Type)
+	}
+	for i := range orders {
+		for _, failed := range []bool{false, true} {
+			pay[0].AppendString(ord[0].Str(i))
+			pay[1].AppendDate(data.Timestamp(ord[1].Ints[i]).Date())
+			status := "paid"
+			if failed {
+				status = "failed"
+			}
+			pay[2].AppendFloat(ord[2].Floats[i])
+			pay[3].AppendString(status)
+		}
+	}
+	writeParquet(t, filepath.Join(dir, "payments.parquet"), paySpecs, 2*orders, pay)
 }
 
 func writeParquet(t testing.TB, path string, specs []data.ColumnSpec, n int, cols []data.Vec) {

@@ -293,3 +293,65 @@ func TestPayments(t *testing.T) {
 		t.Errorf("purchases = %+v", got)
 	}
 }
+
+// TestPaymentsAsPurchases: the same purchases as paid invoices (with a
+// failed invoice beside each) give the same fits and scores as orders.
+func TestPaymentsAsPurchases(t *testing.T) {
+	orders := openFixture(t, fixture{n: 300, seed: 6})
+	payments := openFixture(t, fixture{n: 300, seed: 6, payments: true})
+	a, err := Run(context.Background(), defaultOptions(orders, "2023-07-01"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := defaultOptions(payments, "2023-07-01")
+	o.Events = EventsPayments
+	b, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ja, _ := json.Marshal([]any{a.BGNBD, a.GammaGamma, a.Holdout, a.CLV, a.KaplanMeier})
+	jb, _ := json.Marshal([]any{b.BGNBD, b.GammaGamma, b.Holdout, b.CLV, b.KaplanMeier})
+	if !bytes.Equal(ja, jb) {
+		t.Errorf("payments and orders differ:\n%s\n%s", ja, jb)
+	}
+	if b.Settings.Events != EventsPayments || b.Data.PurchaseEvents != a.Data.PurchaseEvents {
+		t.Errorf("settings %+v, data %+v (orders %+v)", b.Settings, b.Data, a.Data)
+	}
+}
+
+// TestKaplanMeierChurnDates: with churn dates in the data, the curves use
+// them (churns before the as-of date only), not the lapse definition.
+func TestKaplanMeierChurnDates(t *testing.T) {
+	ds := openFixture(t, fixture{n: 300, seed: 7, churn: true})
+	r, err := Run(context.Background(), defaultOptions(ds, "2023-07-01"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	km := r.KaplanMeier
+	if !strings.HasPrefix(km.Definition, "churned: the churn date") || km.Cohorts[0].Name != "all" {
+		t.Fatalf("definition %q", km.Definition)
+	}
+	// Count the churns before the as-of date straight from the data.
+	want := 0
+	_, err = ds.Scan(context.Background(), data.KeyRange{}, data.ScanOptions{Tables: []string{}}, func(h *data.History) error {
+		if d := h.Customer.ChurnDate; d.Valid() && d < day("2023-07-01") {
+			want++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if km.Cohorts[0].Churned != want || want == 0 || km.Cohorts[0].Subjects != 300 {
+		t.Errorf("all: %d churned of %d, want %d", km.Cohorts[0].Churned, km.Cohorts[0].Subjects, want)
+	}
+}
+
+func TestRunCancelled(t *testing.T) {
+	ds := openFixture(t, fixture{n: 100, seed: 8})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Run(ctx, defaultOptions(ds, "2023-07-01")); !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v", err)
+	}
+}
