@@ -33,6 +33,9 @@ type fixture struct {
 	// a day and doubles its amount (a leakage probe); "" leaves them
 	// alone.
 	shiftAfter string
+	// pinAfter moves every order on or after this date to its first
+	// instant (00:00:00 UTC): the boundary probe; "" leaves them alone.
+	pinAfter string
 	// payments writes the purchases as paid invoices of a payments table
 	// (on their day, plus a failed invoice after each, which is not a
 	// purchase) instead of orders.
@@ -67,9 +70,12 @@ func (f fixture) write(t testing.TB, dir string) {
 		ord[i] = data.NewVec(s.Type)
 	}
 	var orders int
-	shift := data.NoDate
+	shift, pin := data.NoDate, data.NoDate
 	if f.shiftAfter != "" {
 		shift = day(f.shiftAfter)
+	}
+	if f.pinAfter != "" {
+		pin = day(f.pinAfter)
 	}
 	var buf []fixtureOrder
 	for i := range f.n + f.late + f.silent {
@@ -109,6 +115,9 @@ func (f fixture) write(t testing.TB, dir string) {
 			if shift.Valid() && o.ts >= shift.Start() {
 				o.ts += 86400 * 1_000_000
 				o.amount *= 2
+			}
+			if pin.Valid() && o.ts >= pin.Start() {
+				o.ts = pin.Start()
 			}
 			ord[0].AppendString(id)
 			ord[1].AppendTime(o.ts)

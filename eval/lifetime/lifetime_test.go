@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -73,14 +74,28 @@ func TestGolden(t *testing.T) {
 }
 
 // TestNoLeakage changes every order on or after the as-of date (moved a day
-// later, amounts doubled): the models, scores and curves must not change,
-// only the holdout's actual column may.
+// later, amounts doubled; or all moved to the as-of date's first instant):
+// the models, scores and curves must not change, only the holdout's actual
+// column may.
 func TestNoLeakage(t *testing.T) {
+	for _, tt := range []struct {
+		probe      fixture
+		holdoutEnd string
+	}{
+		{fixture{shiftAfter: "2023-07-01"}, "2023-12-01"},
+		{fixture{pinAfter: "2023-07-01"}, "2023-07-02"},
+	} {
+		tt.probe.n, tt.probe.seed = 300, 2
+		t.Run(fmt.Sprintf("%+v", tt.probe), func(t *testing.T) { testNoLeakage(t, tt.probe, tt.holdoutEnd) })
+	}
+}
+
+func testNoLeakage(t *testing.T, probeFixture fixture, holdoutEnd string) {
 	asOf := "2023-07-01"
 	base := openFixture(t, fixture{n: 300, seed: 2})
-	probe := openFixture(t, fixture{n: 300, seed: 2, shiftAfter: asOf})
+	probe := openFixture(t, probeFixture)
 	opt := defaultOptions(base, asOf)
-	opt.HoldoutEnd = day("2023-12-01")
+	opt.HoldoutEnd = day(holdoutEnd)
 	a, err := Run(context.Background(), opt)
 	if err != nil {
 		t.Fatal(err)
