@@ -208,8 +208,8 @@ the customers who signed up from then on. A cohort without a finite optimum
 --fit-periods N fits on periods 0..N only and compares the projection with the
 later periods (as the paper does with 7 of 12 years). Output, atomically (OUT
 replaced as a whole): OUT/sbg.json (cohorts[]: name, alpha, beta, se,
-log_likelihood, actual, projected survivors per period to max(--periods,
-observed), survival, retention, derl) and OUT/sbg.html (actual against
+log_likelihood, actual, projected survivors per period to --periods past the
+last observed one, survival, retention, derl) and OUT/sbg.html (actual against
 projected curves).
 Exit status: 0 ok, 1 bad input (the CSV error names file, row and column), 2 usage mistakes.`,
 		Example: `  churn lifetime sbg --survivors internal/clv/testdata/sbg_fader_hardie_2007.csv --fit-periods 7 --period-months 12 --out out/sbg
@@ -228,7 +228,7 @@ Exit status: 0 ok, 1 bad input (the CSV error names file, row and column), 2 usa
 	f.StringVar(&o.SignupsFrom, "signups-from", "", "with --data: only customers who signed up on or after this date, YYYY-MM-DD (for data that holds only the customers still there when its history starts)")
 	f.IntVar(&o.MinPeriods, "min-periods", 6, "with --data and --cohort-by plan or segment: months a customer must have been observed to count")
 	f.IntVar(&o.FitPeriods, "fit-periods", 0, "fit on periods 0..N only (0: every observed period)")
-	f.IntVar(&o.Periods, "periods", lifetime.DefaultProjectPeriods, "project survivors to this period (or to the last observed one, when later)")
+	f.IntVar(&o.Periods, "periods", lifetime.DefaultProjectPeriods, "project survivors this many periods past each cohort's last observed one")
 	f.IntVar(&o.PeriodMonths, "period-months", 1, "length of a period in months, to discount DERL (12 for yearly counts; --data periods are months)")
 	f.Float64Var(&o.Discount, "discount", *lifetimeDefaults().AnnualDiscount, "yearly discount rate of DERL (0.1 = 10%)")
 	c.MarkFlagRequired("out")

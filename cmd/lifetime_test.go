@@ -225,7 +225,7 @@ func TestLifetimeSBGFaderHardie(t *testing.T) {
 		if !sig3(c.Alpha, w[0]) || !sig3(c.Beta, w[1]) {
 			t.Errorf("%s: α %.5g β %.5g, want %.4g %.4g", c.Name, c.Alpha, c.Beta, w[0], w[1])
 		}
-		if c.FittedPeriods != 7 || len(c.Projected) != max(c.ObservedPeriods, 12)+1 || c.Projected[0] != c.Actual[0] {
+		if c.FittedPeriods != 7 || len(c.Projected) != c.ObservedPeriods+12+1 || c.Projected[0] != c.Actual[0] {
 			t.Errorf("%s: fitted %d of %d periods, projected %v", c.Name, c.FittedPeriods, c.ObservedPeriods, c.Projected)
 		}
 	}

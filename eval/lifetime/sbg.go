@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"strconv"
 	"text/tabwriter"
 
 	"github.com/churnlab/churn/eval"
@@ -20,8 +21,8 @@ const (
 	SBGHTMLFile = "sbg.html"
 )
 
-// DefaultProjectPeriods is how far sBG projects by default: 12 periods
-// (a year of months), or the observed periods when there are more.
+// DefaultProjectPeriods is how far sBG projects past a cohort's last
+// observed period by default: 12 periods (a year of months).
 const DefaultProjectPeriods = 12
 
 // SBGOptions are the settings of FitSBG.
@@ -33,8 +34,8 @@ type SBGOptions struct {
 	// rest is kept to compare with the projection); 0 means every observed
 	// period. Must be 0 or ≥ 2.
 	FitPeriods int
-	// Project is the last period projected (≥ 1); a cohort observed for
-	// longer is projected to its last observed period.
+	// Project is the number of periods projected past each cohort's last
+	// observed period (≥ 1).
 	Project int
 	// PeriodMonths is the length of a period in months (1 for monthly
 	// data, 12 for yearly), to turn AnnualDiscount into a per-period rate
@@ -83,7 +84,7 @@ type SBGCohort struct {
 	// Actual holds the observed survivors per period (0..Observed).
 	Actual []float64 `json:"actual"`
 	// Projected holds the projected survivors per period, Customers·S(t)
-	// for t = 0..max(Project, Observed); Survival the same as shares S(t);
+	// for t = 0..Observed+Project; Survival the same as shares S(t);
 	// Retention r(t) = S(t)/S(t−1) for t = 1.. (Retention[0] is r(1)).
 	Projected []eval.Num `json:"projected"`
 	Survival  []eval.Num `json:"survival"`
@@ -136,7 +137,7 @@ func FitSBG(ctx context.Context, cohorts []Cohort, opt SBGOptions) (*SBGReport, 
 			Alpha: eval.Num(fit.Alpha), Beta: eval.Num(fit.Beta), LogLikelihood: eval.Num(fit.LogLikelihood),
 			Iterations: fit.Iterations, Converged: fit.Converged, Actual: c.Alive}
 		out.SE.Alpha, out.SE.Beta = eval.Num(fit.SE.Alpha), eval.Num(fit.SE.Beta)
-		h := max(opt.Project, n)
+		h := n + opt.Project
 		for t := 0; t <= h; t++ {
 			s := fit.Survival(t)
 			out.Survival = append(out.Survival, eval.Num(s))
@@ -214,6 +215,9 @@ func (r *SBGReport) HTML() ([]byte, error) {
 		c.XMax = math.Max(c.XMax, float64(len(co.Survival)-1))
 		c.Series = append(c.Series, eval.Series{Name: co.Name, X: xa, Y: ya, Color: col, Points: true},
 			eval.Series{Name: co.Name + " (sBG)", X: xp, Y: yp, Color: col, Dash: true})
+	}
+	for t := 0; t <= int(c.XMax); t++ {
+		c.XTicks = append(c.XTicks, strconv.Itoa(t))
 	}
 	v := struct {
 		*SBGReport

@@ -38,7 +38,7 @@ func TestFitSBGFaderHardie(t *testing.T) {
 		if math.Abs(c.Alpha.F()-w[0]) > 0.0015 || math.Abs(c.Beta.F()-w[1]) > 0.0015 {
 			t.Errorf("%s: α %.4f β %.4f, want %.3f %.3f", c.Name, c.Alpha, c.Beta, w[0], w[1])
 		}
-		if c.FittedPeriods != 7 || len(c.Projected) != max(c.Observed, 12)+1 || len(c.Retention) != len(c.Projected)-1 || len(c.DERL) != c.Observed+1 {
+		if c.FittedPeriods != 7 || len(c.Projected) != c.Observed+12+1 || len(c.Retention) != len(c.Projected)-1 || len(c.DERL) != c.Observed+1 {
 			t.Errorf("%s: lengths fitted %d projected %d retention %d derl %d", c.Name, c.FittedPeriods, len(c.Projected), len(c.Retention), len(c.DERL))
 		}
 		// Retention rises over time (the sBG's sorting effect), and the
