@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -128,6 +130,20 @@ func lifetimeDefaults() features.LifetimeConfig {
 	return c
 }
 
+// checkOutOutsideData refuses an output folder inside (or equal to) the
+// dataset: the dataset reader would take it for an unknown table.
+func checkOutOutsideData(out, dataDir string) error {
+	o, err1 := filepath.Abs(out)
+	d, err2 := filepath.Abs(dataDir)
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	if rel, err := filepath.Rel(d, o); err == nil && (rel == "." || !strings.HasPrefix(rel, "..")) {
+		return usageErrorf("--out %s is inside the dataset %s; choose a folder outside it", out, dataDir)
+	}
+	return nil
+}
+
 func parseDateFlag(name, s string) (data.Date, error) {
 	if s == "" {
 		return data.NoDate, nil
@@ -160,6 +176,9 @@ func runLifetime(ctx context.Context, o *LifetimeOptions) error {
 		return usageErrorf("--clv-months %d: want a positive number of months", o.CLVMonths)
 	case !(o.Discount >= 0) || o.Discount > 10:
 		return usageErrorf("--discount %v: want a yearly rate between 0 and 10 (0.1 = 10%%)", o.Discount)
+	}
+	if err := checkOutOutsideData(o.Out, o.Data); err != nil {
+		return err
 	}
 	ds, err := data.Open(o.Data)
 	if err != nil {
@@ -277,6 +296,9 @@ func runSBG(ctx context.Context, o *SBGOptions) error {
 		}
 		from, err := parseDateFlag("signups-from", o.SignupsFrom)
 		if err != nil {
+			return err
+		}
+		if err := checkOutOutsideData(o.Out, o.Data); err != nil {
 			return err
 		}
 		ds, err := data.Open(o.Data)
