@@ -41,6 +41,8 @@ def golden(out):
     params = [
         (0.243, 4.414, 0.793, 2.426),  # CDNOW, Fader, Hardie and Lee (2005)
         (0.5, 3.0, 1.5, 4.0),  # a > 1: finite lifetime purchases
+        (300.0, 600.0, 0.8, 6.0),  # r >> a+b: nearly homogeneous purchase rates
+        (488.187, 4.414, 0.793, 6.469333333333334),  # found by FuzzBGNBDPredictions
     ]
     cases = [
         # x, tx, T, t (weeks)
@@ -68,9 +70,10 @@ def golden(out):
             ex = (a_ + b_ - 1) / (a_ - 1) * (1 - (al_ / (al_ + t_)) ** r_ * mp.hyp2f1(r_, b_, a_ + b_ - 1, zu))
             # The lifetimes way: float64 scipy hyp2f1 of the untransformed series.
             with np.errstate(all="ignore"):
+                f = np.float64
                 h = hyp2f1(r + x, b + x, a + b + x - 1, float(z))
-                sp_odds = a / (b + x - 1) * ((al + T) / (al + tx)) ** (r + x) if x > 0 else 0.0
-                sp = (a + b + x - 1) / (a - 1) * (1 - ((al + T) / (al + T + t)) ** (r + x) * h) / (1 + sp_odds)
+                sp_odds = f(a) / (b + x - 1) * (f(al + T) / (al + tx)) ** (r + x) if x > 0 else 0.0
+                sp = (a + b + x - 1) / (a - 1) * (1 - (f(al + T) / (al + T + t)) ** (r + x) * h) / (1 + sp_odds)
             rows.append((r, al, a, b, x, tx, T, t,
                          mp.nstr(palive, 17), mp.nstr(ey, 17), mp.nstr(pno, 17), mp.nstr(ex, 17), repr(float(sp))))
     with open(out, "w") as f:

@@ -307,7 +307,7 @@ func (m BGNBD) expectedIfAlive(t float64, s Summary) float64 {
 	}
 	x := s.Frequency
 	z := t / (m.Alpha + s.T + t)
-	return (m.A + m.B + x - 1) * oneMinusPowHyp(m.R, m.A, m.B, x, z)
+	return oneMinusPowHyp(m.R, m.A, m.B, x, z)
 }
 
 // ProbNoPurchase returns the probability of no purchase in the t weeks

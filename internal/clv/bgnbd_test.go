@@ -135,6 +135,16 @@ func TestExpectedPurchasesAtAOne(t *testing.T) {
 	if math.IsNaN(mid) || math.Abs(mid-(lo+hi)/2) > 1e-6*mid {
 		t.Errorf("E at a = 1: %v, neighbours %v %v", mid, lo, hi)
 	}
+	// r ≫ a+b at a = 1 (found by FuzzBGNBDPredictions): Euler's series
+	// cancels and the direct one divides by a−1, so the value is
+	// interpolated; it must agree with the direct values just outside.
+	big := func(a float64) float64 {
+		return BGNBD{R: 480, Alpha: 2.1, A: a, B: 0.5}.ExpectedPurchases(1, Summary{})
+	}
+	lo, mid, hi = big(1-3e-4), big(1), big(1+3e-4)
+	if math.IsNaN(mid) || mid <= 0 || math.Abs(mid-(lo+hi)/2) > 1e-5*mid {
+		t.Errorf("r = 480, a = 1: E = %v, neighbours %v %v", mid, lo, hi)
+	}
 }
 
 // naiveLL is the BG/NBD log-likelihood of one customer written as in

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-
-	"gonum.org/v1/gonum/mathext"
 )
 
 // FitSBG fits sBG to a cohort's survivor counts: alive[0] is the cohort's
@@ -61,47 +59,53 @@ func FitSBG(ctx context.Context, alive []float64, opt *FitOptions) (SBGFit, erro
 }
 
 // sbgLL returns the sBG log-likelihood of the survivor counts and, when
-// grad is true, its derivatives in α and β (digammas of the log-betas).
+// grad is true, its derivatives in α and β. It walks the periods with
+// log r(j) = −log1p(α/(β+j−1)) and log(1 − r(t)) = log α − log(α+β+t−1),
+// so S(t) = Π r(j) and P(T = t) = S(t−1)·(1 − r(t)) stay exact when α and
+// β are huge (a nearly homogeneous cohort), where differences of log-gamma
+// functions of 1e14 would lose every digit.
 func sbgLL(m SBG, alive []float64, grad bool) (ll, ga, gb float64) {
 	α, β := m.Alpha, m.Beta
-	lb0 := lbeta(α, β)
-	var dα, dβ, dαβ, dα1 float64
-	if grad {
-		dα, dβ, dαβ, dα1 = mathext.Digamma(α), mathext.Digamma(β), mathext.Digamma(α+β), mathext.Digamma(α+1)
-	}
+	var logS, dSα, dSβ float64 // log S(t−1) and its derivatives
 	n := len(alive) - 1
 	for t := 1; t <= n; t++ {
-		lost := alive[t-1] - alive[t]
-		if lost == 0 {
-			continue
+		d := α + β + float64(t) - 1 // α+β+t−1
+		if lost := alive[t-1] - alive[t]; lost > 0 {
+			ll += lost * (logS + math.Log(α) - math.Log(d))
+			if grad {
+				ga += lost * (dSα + 1/α - 1/d)
+				gb += lost * (dSβ - 1/d)
+			}
 		}
-		tf := float64(t)
-		ll += lost * (lbeta(α+1, β+tf-1) - lb0)
+		bt := β + float64(t) - 1 // β+t−1
+		logS -= math.Log1p(α / bt)
 		if grad {
-			dαβt := mathext.Digamma(α + β + tf)
-			ga += lost * (dα1 - dαβt - dα + dαβ)
-			gb += lost * (mathext.Digamma(β+tf-1) - dαβt - dβ + dαβ)
+			dSα -= 1 / d
+			dSβ += α / (bt * d)
 		}
 	}
 	if left := alive[n]; left > 0 {
-		nf := float64(n)
-		ll += left * (lbeta(α, β+nf) - lb0)
-		if grad {
-			dαβn := mathext.Digamma(α + β + nf)
-			ga += left * (dαβ - dαβn)
-			gb += left * (mathext.Digamma(β+nf) - dαβn - dβ + dαβ)
-		}
+		ll += left * logS
+		ga += left * dSα
+		gb += left * dSβ
 	}
 	return ll, ga, gb
 }
 
-func lbeta(a, b float64) float64 { return lgamma(a) + lgamma(b) - lgamma(a+b) }
-
 // Survival returns S(t) = B(α, β+t)/B(α, β), the share of the cohort
-// alive at the start of period t (S(t) = 1 for t ≤ 0).
+// alive at the start of period t (S(t) = 1 for t ≤ 0). Up to 10,000
+// periods it is the product of the retention rates (exact for any α, β);
+// beyond, log-gamma differences.
 func (m SBG) Survival(t int) float64 {
 	if t <= 0 {
 		return 1
+	}
+	if t <= 10000 {
+		var logS float64
+		for j := 1; j <= t; j++ {
+			logS -= math.Log1p(m.Alpha / (m.Beta + float64(j) - 1))
+		}
+		return math.Exp(logS)
 	}
 	tf := float64(t)
 	return math.Exp(lgamma(m.Beta+tf) - lgamma(m.Alpha+m.Beta+tf) - lgamma(m.Beta) + lgamma(m.Alpha+m.Beta))

@@ -155,3 +155,34 @@ func TestFitSBGErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSBGGradient: the analytic gradient of the log-likelihood matches
+// central differences, for moderate and for huge (nearly homogeneous)
+// parameters, and the log-likelihood stays ≤ 0.
+func TestSBGGradient(t *testing.T) {
+	alive := []float64{1000, 631, 468, 382, 326, 289, 262, 241}
+	for _, m := range []SBG{{0.7, 1.2}, {3, 0.4}, {4.5e14, 5.2e14}} {
+		ll, ga, gb := sbgLL(m, alive, true)
+		if !(ll <= 0) {
+			t.Errorf("%+v: log-likelihood %v > 0", m, ll)
+		}
+		for j, g := range []float64{ga, gb} {
+			h := 1e-6
+			up, dn := m, m
+			if j == 0 {
+				h *= m.Alpha
+				up.Alpha += h
+				dn.Alpha -= h
+			} else {
+				h *= m.Beta
+				up.Beta += h
+				dn.Beta -= h
+			}
+			lu, _, _ := sbgLL(up, alive, false)
+			ld, _, _ := sbgLL(dn, alive, false)
+			if num := (lu - ld) / (2 * h); math.Abs(num-g) > 1e-5*math.Max(math.Abs(num), 1e-12) {
+				t.Errorf("%+v: gradient %d analytic %v, numeric %v", m, j, g, num)
+			}
+		}
+	}
+}
