@@ -195,6 +195,9 @@ func runEval(ctx context.Context, o *EvalOptions) error {
 			return fmt.Errorf("--data: %w", err)
 		}
 		defer ds.Close()
+		if fp, err := ds.Fingerprint(); err == nil && tab.Spec.Input.Fingerprint != "" && fp != tab.Spec.Input.Fingerprint {
+			slog.Warn("--data is not the dataset the feature table was built from (or it changed since): the Kaplan-Meier curves describe it as it is now", "data", o.Data)
+		}
 	}
 	rep, err := eval.Run(ctx, eval.Options{
 		Model: m, Table: tab, Baseline: base, Config: cfg, Logger: slog.Default(), Now: o.Now, AsOf: asOf, Dataset: ds,

@@ -2,10 +2,12 @@ package eval
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 
 	"github.com/churnlab/churn/data"
+	"github.com/churnlab/churn/features"
 	"github.com/churnlab/churn/train"
 )
 
@@ -114,5 +116,33 @@ func BenchmarkRunScale(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows), "ns/row")
 		})
+	}
+}
+
+// BenchmarkSurvivalAcc measures the Kaplan-Meier inputs of 100,000
+// customers (churn_events, one event for a third of them) and the curves
+// built from them: the per-customer work of the retention section's scan,
+// without the Parquet reading.
+func BenchmarkSurvivalAcc(b *testing.B) {
+	lc := &features.LabelConfig{Mode: features.LabelChurnEvents, Horizon: 90, DataEnd: data.MakeDate(2024, 12, 31)}
+	hs := make([]data.History, 100000)
+	for i := range hs {
+		h := &hs[i]
+		h.Customer = data.Customer{ID: fmt.Sprintf("C%07d", i), SignupDate: data.MakeDate(2019, 1, 1).AddDays(i % 2000),
+			Plan: []string{"basic", "pro", "enterprise"}[i%3], Segment: []string{"smb", "mid", "ent"}[i%7%3]}
+		if i%3 == 0 {
+			h.ChurnEvents = []data.ChurnEvent{{ChurnDate: h.Customer.SignupDate.AddDays(30 + i%1500), ReactivatedAt: data.NoDate}}
+		}
+	}
+	cfg := DefaultConfig()
+	b.ReportAllocs()
+	for b.Loop() {
+		acc := newSurvivalAcc(lc, "quarter", nil)
+		for i := range hs {
+			acc.add(&hs[i])
+		}
+		if s := acc.report(Survival{}, cfg); s.Customers != len(hs) {
+			b.Fatalf("%d customers", s.Customers)
+		}
 	}
 }

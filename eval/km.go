@@ -202,6 +202,7 @@ type survivalAcc struct {
 	tiers    [3]kmHist
 	tierRows *tierRows
 	ok, bad  int
+	scratch  lifetimeScratch
 }
 
 func newSurvivalAcc(lc *features.LabelConfig, cohortBy string, tr *tierRows) *survivalAcc {
@@ -220,7 +221,7 @@ func histOf[K comparable](m map[K]kmHist, k K) kmHist {
 
 // add counts the customer of h.
 func (a *survivalAcc) add(h *data.History) {
-	l, ok := lifetimeOf(h, a.lc)
+	l, ok := lifetimeOf(h, a.lc, &a.scratch)
 	if !ok {
 		a.bad++
 	} else {
@@ -229,8 +230,8 @@ func (a *survivalAcc) add(h *data.History) {
 		days := int32(d - l.signup)
 		c, _ := cohortOf(l.signup, 0, a.cohortBy)
 		histOf(a.cohorts, c).add(days, churned)
-		histOf(a.plans, level(h.Customer.Plan)).add(days, churned)
-		histOf(a.segments, level(h.Customer.Segment)).add(days, churned)
+		levelHist(a.plans, h.Customer.Plan).add(days, churned)
+		levelHist(a.segments, h.Customer.Segment).add(days, churned)
 	}
 	if a.tierRows == nil {
 		return
@@ -245,11 +246,19 @@ func (a *survivalAcc) add(h *data.History) {
 	}
 }
 
-func level(s string) string {
+// levelHist returns the histogram of a customer attribute's level s
+// ("(missing)" for ""), cloning s only when the level is new (the scan's
+// strings may point into its buffers).
+func levelHist(m map[string]kmHist, s string) kmHist {
 	if s == "" {
-		return "(missing)"
+		s = "(missing)"
 	}
-	return strings.Clone(s)
+	if h, ok := m[s]; ok {
+		return h
+	}
+	h := kmHist{}
+	m[strings.Clone(s)] = h
+	return h
 }
 
 func (a *survivalAcc) merge(o *survivalAcc) {
@@ -386,7 +395,7 @@ func (a *survivalAcc) report(s Survival, cfg Config) Survival {
 	s.Available = true
 	s.Customers, s.Skipped = a.ok, a.bad
 	if a.bad > 0 {
-		s.Notes = append(s.Notes, fmt.Sprintf("%d customers are in no curve: no signup day (or first order), signup after %s, or churn before signup", a.bad, s.DataEnd))
+		s.Notes = append(s.Notes, fmt.Sprintf("%d customers are in no curve: no signup day (for inactivity labels: no order), signup after %s, or churn before signup", a.bad, s.DataEnd))
 	}
 	// Cohorts in period order; the small ones left out.
 	keys := make([]int, 0, len(a.cohorts))

@@ -75,7 +75,7 @@ func TestLifetimeOf(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			l, ok := lifetimeOf(c.h, c.lc)
+			l, ok := lifetimeOf(c.h, c.lc, nil)
 			if ok != c.ok {
 				t.Fatalf("ok = %v, want %v", ok, c.ok)
 			}
@@ -292,6 +292,14 @@ func TestReportSurvival(t *testing.T) {
 	none, err := survival(t.Context(), nil, f.table, nil, goldenConfig())
 	if err != nil || none.Available || len(none.Notes) != 1 || none.Groupings == nil {
 		t.Errorf("without a dataset: %+v, %v", none, err)
+	}
+	// Snapshot labels have no dates: a note, no curves, no error.
+	snap := *f.table
+	spec := *f.table.Spec
+	spec.Label.Mode = features.LabelSnapshot
+	snap.Spec = &spec
+	if s, err := survival(t.Context(), ds, &snap, nil, goldenConfig()); err != nil || s.Available || len(s.Groupings) != 0 || len(s.Notes) != 1 || s.Source != "snapshot" {
+		t.Errorf("snapshot labels: %+v, %v", s, err)
 	}
 }
 

@@ -7,6 +7,12 @@ import (
 	"github.com/churnlab/churn/features"
 )
 
+// lifetimeScratch holds buffers lifetimeOf reuses between customers.
+type lifetimeScratch struct {
+	spells []spell
+	days   []data.Date
+}
+
 // spell is a stretch of days [from, to] on each of which the customer
 // counts as churned (to = NoDate: open-ended).
 type spell struct{ from, to data.Date }
@@ -50,16 +56,22 @@ func (l *lifetime) churnAfter(T data.Date) (data.Date, bool) {
 //     before the next order (the customer comes back). The signup is
 //     signup_date, else the first order's day.
 //
+// The spells are appended to scratch.spells and the order days to
+// scratch.days (both reset), so that a scan reuses them; nil allocates.
 // Churns after the data end are not seen. ok is false when the customer
 // has no signup day (or, for inactivity, no order), signed up after the
 // data end, or churned before signing up (bad data).
-func lifetimeOf(h *data.History, lc *features.LabelConfig) (l lifetime, ok bool) {
+func lifetimeOf(h *data.History, lc *features.LabelConfig, scratch *lifetimeScratch) (l lifetime, ok bool) {
+	if scratch == nil {
+		scratch = &lifetimeScratch{}
+	}
 	c := &h.Customer
-	l.signup, l.end = c.SignupDate, lc.DataEnd
+	l.signup, l.end, l.spells = c.SignupDate, lc.DataEnd, scratch.spells[:0]
+	defer func() { scratch.spells = l.spells[:0] }()
 	switch lc.Mode {
 	case features.LabelChurnDate:
 		if c.ChurnDate != data.NoDate {
-			l.spells = []spell{{c.ChurnDate, data.NoDate}}
+			l.spells = append(l.spells, spell{c.ChurnDate, data.NoDate})
 		}
 	case features.LabelChurnEvents:
 		for _, e := range h.ChurnEvents {
@@ -77,7 +89,8 @@ func lifetimeOf(h *data.History, lc *features.LabelConfig) (l lifetime, ok bool)
 		}
 		slices.SortFunc(l.spells, func(a, b spell) int { return int(a.from) - int(b.from) })
 	case features.LabelInactivity:
-		days := make([]data.Date, 0, len(h.Orders))
+		days := scratch.days[:0]
+		defer func() { scratch.days = days[:0] }()
 		for _, o := range h.Orders {
 			if o.TS.Valid() {
 				days = append(days, o.TS.Date())
@@ -123,7 +136,7 @@ func lifetimeOf(h *data.History, lc *features.LabelConfig) (l lifetime, ok bool)
 // after the data end, churned before signing up, or snapshot labels) or T
 // is after the data end. h is not modified.
 func TimeToChurn(h *data.History, lc *features.LabelConfig, T data.Date) (days int, churned, ok bool) {
-	l, ok := lifetimeOf(h, lc)
+	l, ok := lifetimeOf(h, lc, nil)
 	if !ok || T > l.end || T == data.NoDate {
 		return 0, false, false
 	}
