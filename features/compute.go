@@ -19,9 +19,9 @@ type Values struct {
 	Num [numFixed]float64
 	Cat [numFixed]string
 
-	// once holds the lifetime features of one-time buyers, which depend
-	// only on T and the fit: a scratch cache of ComputeLifetime.
-	once map[onceKey][3]float64
+	// life holds factors of the lifetime features shared by customers with
+	// the same repeat purchases and age: ComputeLifetime's scratch cache.
+	life map[lifeKey]lifeFactors
 }
 
 func (v *Values) reset() {

@@ -118,9 +118,17 @@ func (s *Spec) lifetimeDates() ([]data.Date, error) {
 // (nil: none, so they are missing) and cfg.Lifetime; it leaves out's other
 // features alone. Only orders strictly before T are read. It is a pure
 // function, safe for concurrent use with distinct outputs; a value beyond
-// the model's range is an *OverflowError. out remembers the values of
-// one-time buyers by fit (pointer), so a fit must not be changed while a
-// Values that has seen it is in use.
+// the model's range is an *OverflowError.
+//
+// The values equal the clv package's PAlive, ExpectedPurchases and CLV on
+// the customer's RFM summary to within rounding (1e-12 relative): BG/NBD's
+// conditional expectation is P(alive | x, tₓ, T) times a factor of the
+// repeat purchase days x and the age T alone (Fader, Hardie and Lee 2005,
+// eq. 10), and the CLV is that expectation's discounted increments times
+// the expected spend. The factors, a dozen hypergeometric series, are
+// computed once per (x, T) from a canonical summary and kept in out, keyed
+// by the fit's pointer: a fit must not be changed while a Values that has
+// seen it is in use.
 func ComputeLifetime(h *data.History, T data.Date, fit *LifetimeFit, cfg *Config, out *Values) error {
 	x := &out.Num
 	x[fPAlive], x[fExpectedPurchases], x[fCLV] = nan, nan, nan
@@ -129,48 +137,78 @@ func ComputeLifetime(h *data.History, T data.Date, fit *LifetimeFit, cfg *Config
 		return nil
 	}
 	lt := &cfg.Lifetime
-	// A one-time buyer's summary is its age alone (no repeat purchase, no
-	// repeat spend), shared by everyone who first bought on the same day:
-	// most customers of many shops. Their values are computed once.
-	var key onceKey
-	if s.Frequency == 0 {
-		key = onceKey{fit: fit, T: s.T, horizon: lt.HorizonDays, months: lt.CLVMonths, discount: lt.Discount()}
-		if v, ok := out.once[key]; ok {
-			x[fPAlive], x[fExpectedPurchases], x[fCLV] = v[0], v[1], v[2]
-			return nil
-		}
-	}
 	bg := fit.BGNBD.BGNBD
-	x[fPAlive] = bg.PAlive(s)
-	x[fExpectedPurchases] = bg.ExpectedPurchases(lt.horizonWeeks(), s)
+	key := lifeKey{fit: fit, x: s.Frequency, T: s.T, horizon: lt.HorizonDays, months: lt.CLVMonths, discount: lt.Discount()}
+	f, ok := out.life[key]
+	if !ok {
+		f = lifeFactorsOf(fit, s.Frequency, s.T, lt)
+		if out.life == nil || len(out.life) >= maxLife {
+			out.life = map[lifeKey]lifeFactors{}
+		}
+		out.life[key] = f
+	}
+	pa := bg.PAlive(s)
+	x[fPAlive] = pa
+	x[fExpectedPurchases] = f.purchases * pa
 	if fit.GammaGamma != nil {
-		x[fCLV] = clv.CLV(bg, fit.GammaGamma.GammaGamma, s, lt.clvOptions())
+		// A spend model without a finite mean (p·x + q ≤ 1) says nothing
+		// of the value: missing, not an overflow of the data.
+		gg := fit.GammaGamma.GammaGamma
+		switch sp := gg.ExpectedSpend(s); {
+		case math.IsInf(sp, 0) || math.IsNaN(sp):
+		case f.clvOK:
+			x[fCLV] = f.clv * pa * sp
+		default:
+			x[fCLV] = clv.CLV(bg, gg, s, lt.clvOptions())
+		}
 	}
 	for _, id := range []int{fPAlive, fExpectedPurchases, fCLV} {
 		if overflows(x[id]) {
 			return &OverflowError{Customer: h.Customer.ID, AsOf: T, Feature: defs(cfg)[id].Name, Value: x[id], Columns: []string{"orders.ts", "orders.amount"}}
 		}
 	}
-	if s.Frequency == 0 {
-		if out.once == nil || len(out.once) >= maxOnce {
-			out.once = map[onceKey][3]float64{}
-		}
-		out.once[key] = [3]float64{x[fPAlive], x[fExpectedPurchases], x[fCLV]}
-	}
 	return nil
 }
 
-// onceKey identifies the lifetime features of a one-time buyer.
-type onceKey struct {
+// lifeKey identifies the factors shared by the customers with x repeat
+// purchase days and age T under one fit and settings.
+type lifeKey struct {
 	fit             *LifetimeFit
-	T               float64 // weeks since the purchase
+	x, T            float64
 	horizon, months int
 	discount        float64
 }
 
-// maxOnce bounds the entries of Values.once (a few per day of data and
-// fit in use).
-const maxOnce = 1 << 14
+// lifeFactors are E[Y(horizon)] and CLV / E[M] per unit of P(alive).
+type lifeFactors struct {
+	purchases, clv float64
+	clvOK          bool // clv is usable (else CLV is computed directly)
+}
+
+// maxLife bounds the entries of Values.life (a few per day of data and
+// number of repeat purchases).
+const maxLife = 1 << 18
+
+// lifeFactorsOf computes the factors from the canonical summary of
+// (x, T): the last purchase on T's eve, so that P(alive) is (b+x−1)/(a+b+x−1)
+// for x > 0 (1 for x = 0), never vanishing, and a mean spend of 1.
+func lifeFactorsOf(fit *LifetimeFit, x, T float64, lt *LifetimeConfig) lifeFactors {
+	bg := fit.BGNBD.BGNBD
+	s0 := clv.Summary{Frequency: x, Recency: T, T: T, Monetary: 1}
+	if x == 0 {
+		s0.Recency, s0.Monetary = 0, 0
+	}
+	pa := bg.PAlive(s0)
+	f := lifeFactors{purchases: bg.ExpectedPurchases(lt.horizonWeeks(), s0) / pa}
+	if fit.GammaGamma != nil {
+		gg := fit.GammaGamma.GammaGamma
+		if sp := gg.ExpectedSpend(s0); sp > 0 && !math.IsInf(sp, 0) && pa > 0 {
+			f.clv = clv.CLV(bg, gg, s0, lt.clvOptions()) / (sp * pa)
+			f.clvOK = finite(f.clv)
+		}
+	}
+	return f
+}
 
 // FitLifetime fits the probability models at each date (duplicates count
 // once) on the RFM summaries of every customer of ds with an order before

@@ -96,7 +96,7 @@ func TestComputeLifetime(t *testing.T) {
 			}
 			got := [3]float64{v.Num[fPAlive], v.Num[fExpectedPurchases], v.Num[fCLV]}
 			for i, name := range []string{"p_alive", "expected_purchases_90d", "clv"} {
-				if math.Float64bits(got[i]) != math.Float64bits(want[i]) && !(math.IsNaN(got[i]) && math.IsNaN(want[i])) {
+				if !close12(got[i], want[i]) {
 					t.Errorf("%s = %v, want %v (%s)", name, got[i], want[i], tt.reason)
 				}
 			}
@@ -525,6 +525,88 @@ func TestFitLifetimeGroups(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("%d dates per scan, %d workers: %+v, want %+v", perScan, workers, got, want)
+			}
+		}
+	}
+}
+
+// close12 reports whether a and b agree to 1e-12 relative (both NaN
+// agree).
+func close12(a, b float64) bool {
+	if math.IsNaN(a) || math.IsNaN(b) {
+		return math.IsNaN(a) && math.IsNaN(b)
+	}
+	return math.Abs(a-b) <= 1e-12*math.Max(math.Abs(a), math.Abs(b)) || a == b
+}
+
+// TestLifetimeFactors checks that ComputeLifetime's shared factors give
+// the clv package's PAlive, ExpectedPurchases and CLV on the customer's
+// own summary, for light, heavy and lapsed buyers, one-time buyers, under
+// the CDNOW and a shop's parameters, whatever order the customers come in
+// (the factors are cached per repeat purchases and age).
+func TestLifetimeFactors(t *testing.T) {
+	cfg := defaultConfig()
+	zero := 0.0
+	undiscounted := defaultConfig()
+	undiscounted.Lifetime = LifetimeConfig{HorizonDays: 30, CLVMonths: 36, AnnualDiscount: &zero}
+	shop := cdnowFit("2024-01-01")
+	shop.BGNBD.BGNBD = clv.BGNBD{R: 0.75, Alpha: 5, A: 0.8, B: 5}
+	shop.GammaGamma.GammaGamma = clv.GammaGamma{P: 6, Q: 4, Gamma: 40}
+	heavyQ := cdnowFit("2024-01-01")
+	heavyQ.GammaGamma.GammaGamma.Q = 0.5 // no finite population mean spend
+	r := rand.New(rand.NewPCG(8, 8))
+	T := day("2024-07-01")
+	var hs []*data.History
+	for i := 0; i < 300; i++ {
+		first := T.AddDays(-1 - r.IntN(700))
+		var orders []data.Order
+		days := []data.Date{first}
+		switch i % 4 {
+		case 0: // one-time buyer
+		case 1: // a few purchases
+			for k := 0; k < 1+r.IntN(5); k++ {
+				days = append(days, first+data.Date(r.IntN(int(T-first))))
+			}
+		case 2: // heavy buyer: hundreds of purchase days
+			for d := first; d < T; d += data.Date(1 + r.IntN(3)) {
+				days = append(days, d)
+			}
+		case 3: // lapsed: bought often long ago
+			for k := 0; k < 20; k++ {
+				days = append(days, first+data.Date(r.IntN(30)))
+			}
+		}
+		for _, d := range days {
+			orders = append(orders, data.Order{TS: d.Start() + data.Timestamp(r.Int64N(86400e6)), Amount: r.Float64() * 300, Items: 1})
+		}
+		h := orderHistory(fmt.Sprintf("F%03d", i), orders...)
+		h.SortByTime()
+		hs = append(hs, h)
+	}
+	for _, c := range []struct {
+		name string
+		fit  LifetimeFit
+		cfg  *Config
+	}{{"cdnow", cdnowFit("2024-01-01"), cfg}, {"shop", shop, cfg}, {"shop, 36 months undiscounted", shop, undiscounted}, {"spend without a mean", heavyQ, cfg}} {
+		var v Values // shared by all customers, as a worker's
+		for pass := 0; pass < 2; pass++ {
+			for _, h := range hs {
+				if err := ComputeLifetime(h, T, &c.fit, c.cfg, &v); err != nil {
+					t.Fatal(err)
+				}
+				s, _ := RFM(h.Orders, T)
+				bg, gg := c.fit.BGNBD.BGNBD, c.fit.GammaGamma.GammaGamma
+				lt := &c.cfg.Lifetime
+				want := [3]float64{bg.PAlive(s), bg.ExpectedPurchases(float64(lt.HorizonDays)/7, s), clv.CLV(bg, gg, s, clv.CLVOptions{Months: lt.CLVMonths, AnnualDiscount: lt.Discount()})}
+				if math.IsInf(gg.ExpectedSpend(s), 0) {
+					want[2] = nan
+				}
+				got := [3]float64{v.Num[fPAlive], v.Num[fExpectedPurchases], v.Num[fCLV]}
+				for k := range got {
+					if !close12(got[k], want[k]) {
+						t.Fatalf("%s: %s (%+v): feature %d = %v, clv gives %v", c.name, h.Customer.ID, s, k, got[k], want[k])
+					}
+				}
 			}
 		}
 	}
