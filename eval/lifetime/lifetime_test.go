@@ -370,3 +370,29 @@ func TestRunCancelled(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+// TestBoundaryFit: a calibration period too short to see dropout (ten
+// weeks) puts BG/NBD's optimum on the boundary (a and b without bound):
+// the run completes, its standard errors are null, not made up. (Scoring
+// these parameters took minutes before internal/clv's E[Y(t)] fix:
+// regression.)
+func TestBoundaryFit(t *testing.T) {
+	ds := openFixture(t, fixture{n: 300, seed: 5})
+	r, err := Run(context.Background(), defaultOptions(ds, "2023-03-15"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.BGNBD.A.F() < 1e4 || r.BGNBD.SE.A.Valid() {
+		t.Skipf("the optimum is no longer on the boundary (a = %v, se %v): nothing to check", r.BGNBD.A, r.BGNBD.SE.A)
+	}
+	js, err := r.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(js, []byte(`"a": null`)) {
+		t.Errorf("standard error of a is not null:\n%s", js[:min(len(js), 1500)])
+	}
+	if !r.CLV.Mean.Valid() || !r.PAlive.Mean.Valid() {
+		t.Errorf("scores not finite: clv %+v p_alive %+v", r.CLV, r.PAlive)
+	}
+}
