@@ -244,8 +244,9 @@ func params3(m clv.GammaGamma) Params3 {
 }
 
 // score computes the per-customer results (clv.ScoreAll) and the expected
-// holdout purchases (in parallel chunks: each customer's depend on its own
-// summary only, so the split of the work does not change a bit).
+// holdout purchases (once per distinct summary, in parallel chunks: each
+// depends on its own summary only, so the split of the work does not
+// change a bit).
 func score(ctx context.Context, bg clv.BGNBD, gg clv.GammaGamma, sum []clv.Summary, o *Options, holdoutWeeks float64) (scores, []float64, error) {
 	n := len(sum)
 	all := clv.ScoreAll(bg, gg, sum, float64(o.HorizonDays)/7, clv.CLVOptions{Months: o.CLVMonths, AnnualDiscount: o.AnnualDiscount})
@@ -257,23 +258,43 @@ func score(ctx context.Context, bg clv.BGNBD, gg clv.GammaGamma, sum []clv.Summa
 	if holdoutWeeks <= 0 {
 		return sc, hold, nil
 	}
-	const chunk = 8192
+	// E[Y(holdout)] depends on (x, tₓ, T) only, and customers share them
+	// (times are whole days / 7): compute it once per distinct triple.
+	type key struct{ x, tx, T float64 }
+	at := make(map[key]int32, n/4)
+	var cells []clv.Summary
+	cellOf := make([]int32, n)
+	for i, v := range sum {
+		k := key{v.Frequency, v.Recency, v.T}
+		j, ok := at[k]
+		if !ok {
+			j = int32(len(cells))
+			at[k] = j
+			cells = append(cells, clv.Summary{Frequency: v.Frequency, Recency: v.Recency, T: v.T})
+		}
+		cellOf[i] = j
+	}
+	per := make([]float64, len(cells))
+	const chunk = 4096
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.Workers)
-	for lo := 0; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
+	for lo := 0; lo < len(cells); lo += chunk {
+		hi := min(lo+chunk, len(cells))
 		g.Go(func() error {
-			for i := lo; i < hi; i++ {
-				if i&63 == 0 && gctx.Err() != nil {
+			for j := lo; j < hi; j++ {
+				if j&63 == 0 && gctx.Err() != nil {
 					return gctx.Err()
 				}
-				hold[i] = bg.ExpectedPurchases(holdoutWeeks, sum[i])
+				per[j] = bg.ExpectedPurchases(holdoutWeeks, cells[j])
 			}
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return scores{}, nil, err
+	}
+	for i := range hold {
+		hold[i] = per[cellOf[i]]
 	}
 	return sc, hold, nil
 }
