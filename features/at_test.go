@@ -44,6 +44,11 @@ func openAt(t *testing.T, hs []*data.History) (*data.Dataset, *Spec, LabelConfig
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Lifetime parameters as a model's spec carries them: fitted on this
+	// dataset at a few dates between the keys.
+	if spec.Lifetime, err = FitLifetime(context.Background(), ds, []data.Date{day("2023-09-01"), day("2024-03-01"), day("2024-09-01")}, 2); err != nil {
+		t.Fatal(err)
+	}
 	return ds, spec, lc
 }
 
@@ -88,6 +93,13 @@ func TestBuildAt(t *testing.T) {
 			}
 			var v Values
 			Compute(h, k.AsOf, &spec.Config, &v)
+			fit, err := spec.LifetimeAt(k.AsOf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ComputeLifetime(h, k.AsOf, fit, &spec.Config, &v); err != nil {
+				t.Fatal(err)
+			}
 			for f, d := range spec.Features {
 				if d.Kind == Categorical {
 					if tab.Cat[f][i] != v.Cat[d.id] {
@@ -109,7 +121,8 @@ func TestBuildAt(t *testing.T) {
 
 // TestBuildAtNoLeakage is the leakage property for rows at keys: changing
 // anything a customer's history holds on or after its key's date (the
-// mutations of TestNoLeakage) changes none of its features there.
+// mutations of TestNoLeakage) changes none of its features there, the
+// lifetime features (from the spec's frozen fits) included.
 func TestBuildAtNoLeakage(t *testing.T) {
 	r := newRand()
 	hs, keys := atHistories(r, 40)

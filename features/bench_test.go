@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/churnlab/churn/data"
 )
@@ -36,5 +37,35 @@ func BenchmarkBuildDir(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(st.Rows)/b.Elapsed().Seconds()*float64(i+1), "rows/s")
+	}
+}
+
+// BenchmarkFitLifetimeDir fits the lifetime models at 12 monthly as-of
+// dates (2023-11-01 … 2024-10-01, as a nightly training table's) over the
+// dataset in $CHURN_BENCH_DATA, which needs an orders table (churn generate
+// --business ecommerce): the pre-pass Build adds for order-based data.
+func BenchmarkFitLifetimeDir(b *testing.B) {
+	dir := os.Getenv("CHURN_BENCH_DATA")
+	if dir == "" {
+		b.Skip("set CHURN_BENCH_DATA to a dataset directory with orders")
+	}
+	ds, err := data.Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ds.Close()
+	var dates []data.Date
+	for m := 0; m < 12; m++ {
+		dates = append(dates, data.MakeDate(2023, time.Month(11+m), 1))
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		fits, err := FitLifetime(context.Background(), ds, dates, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if fits[len(fits)-1].BGNBD == nil {
+			b.Fatalf("no BG/NBD fit: %s", fits[len(fits)-1].Note)
+		}
 	}
 }

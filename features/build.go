@@ -41,12 +41,22 @@ type Builder struct {
 	// not positions.
 	attr []int
 	id   []int
+	// life says the spec has lifetime features, computed with the fit of
+	// spec.Lifetime dated lifeDates' latest on or before T.
+	life      bool
+	lifeDates []data.Date
 }
 
 // NewBuilder prepares computing the features of spec over ds. The label
 // config must be the one NewSpec returned (mode resolved, data end known).
 func NewBuilder(ds *data.Dataset, spec *Spec, lc LabelConfig) (*Builder, error) {
 	b := &Builder{ds: ds, spec: spec, label: lc, mask: maskOf(spec.Config.Groups)}
+	if b.life = spec.hasLifetime(); b.life {
+		var err error
+		if b.lifeDates, err = spec.lifetimeDates(); err != nil {
+			return nil, err
+		}
+	}
 	has := datasetHas(ds)
 	attrs := ds.Table(data.Customers).Attrs
 	tables := map[string]bool{}
@@ -122,8 +132,8 @@ func NewBuilder(ds *data.Dataset, spec *Spec, lc LabelConfig) (*Builder, error) 
 // Row computes one feature row of the customer in h as of T into the
 // columns of dst (appending), unless the customer is not a customer at T.
 // It reports whether a row was added; a feature that overflows is an
-// *OverflowError. Row is a pure function of h, T and the builder's spec and
-// label config.
+// *OverflowError. Row is a pure function of h, T and the builder's spec
+// (with its lifetime fits: see Spec.LifetimeAt) and label config.
 func (b *Builder) Row(h *data.History, T data.Date, asOfKnown bool, vals *Values, dst *Batch) (bool, error) {
 	label, active := Label(h, T, &b.label)
 	if !active {
@@ -131,6 +141,11 @@ func (b *Builder) Row(h *data.History, T data.Date, asOfKnown bool, vals *Values
 	}
 	if err := computeMask(h, T, &b.spec.Config, b.mask, vals); err != nil {
 		return false, err
+	}
+	if b.life {
+		if err := ComputeLifetime(h, T, b.spec.lifetimeAt(b.lifeDates, T), &b.spec.Config, vals); err != nil {
+			return false, err
+		}
 	}
 	for i, d := range b.spec.Features {
 		if a := b.attr[i]; a >= 0 && d.Kind != Categorical && overflows(h.Customer.Attrs[a].Num) {
@@ -252,14 +267,10 @@ func (b *Builder) RunWith(ctx context.Context, opt RunOptions, emit func(*Batch)
 	}
 	asOfKnown := len(dates) > 0 || opt.DatesOf != nil
 	if opt.DatesOf == nil && !asOfKnown {
-		if b.label.Mode != LabelSnapshot {
-			return Stats{}, fmt.Errorf("an as-of date is needed for label mode %s", b.label.Mode)
+		var err error
+		if dates, err = snapshotDates(dates, &b.label); err != nil {
+			return Stats{}, err
 		}
-		T := data.MakeDate(9999, 12, 31)
-		if b.label.DataEnd != data.NoDate {
-			T = b.label.DataEnd.AddDays(1)
-		}
-		dates = []data.Date{T}
 	}
 	scan := b.scan
 	if keepCustomers {
@@ -404,6 +415,22 @@ func (b *Builder) RunWith(ctx context.Context, opt RunOptions, emit func(*Batch)
 	return stats, err
 }
 
+// snapshotDates returns dates, or when it is empty (a dateless snapshot
+// table) the one date its rows are computed at: the day after the data end.
+func snapshotDates(dates []data.Date, lc *LabelConfig) ([]data.Date, error) {
+	if len(dates) > 0 {
+		return dates, nil
+	}
+	if lc.Mode != LabelSnapshot {
+		return nil, fmt.Errorf("an as-of date is needed for label mode %s", lc.Mode)
+	}
+	T := data.MakeDate(9999, 12, 31)
+	if lc.DataEnd != data.NoDate {
+		T = lc.DataEnd.AddDays(1)
+	}
+	return []data.Date{T}, nil
+}
+
 // BuildOptions configures Build.
 type BuildOptions struct {
 	// AsOf lists the snapshot dates; empty builds a dateless snapshot table
@@ -423,21 +450,7 @@ type BuildOptions struct {
 // Build computes the feature table of ds and writes it as Parquet to w, with
 // the spec in the footer. It returns the spec and counts.
 func Build(ctx context.Context, ds *data.Dataset, opt BuildOptions, w io.Writer) (*Spec, Stats, error) {
-	spec, lc, err := NewSpec(ds, opt.Config, opt.Label)
-	if err != nil {
-		return nil, Stats{}, err
-	}
-	if spec.ChurnVersion = opt.Writer.ChurnVersion; spec.ChurnVersion == "" {
-		spec.ChurnVersion = "dev"
-	}
-	first, _ := DataRange(ds)
-	if err := checkAsOf(opt.AsOf, first, lc.DataEnd); err != nil {
-		return nil, Stats{}, err
-	}
-	for _, d := range opt.AsOf {
-		spec.AsOf = append(spec.AsOf, d.String())
-	}
-	b, err := NewBuilder(ds, spec, lc)
+	spec, b, err := newBuild(ctx, ds, &opt)
 	if err != nil {
 		return nil, Stats{}, err
 	}
@@ -473,6 +486,41 @@ func Build(ctx context.Context, ds *data.Dataset, opt BuildOptions, w io.Writer)
 		return nil, st, err
 	}
 	return spec, st, nil
+}
+
+// newBuild makes a fresh spec for a build of ds at opt.AsOf and its
+// builder: the features the dataset supports, the label settings resolved,
+// and the lifetime fits at the build's as-of dates (FitLifetime), so that
+// each row as of T uses the parameters fitted at T.
+func newBuild(ctx context.Context, ds *data.Dataset, opt *BuildOptions) (*Spec, *Builder, error) {
+	spec, lc, err := NewSpec(ds, opt.Config, opt.Label)
+	if err != nil {
+		return nil, nil, err
+	}
+	if spec.ChurnVersion = opt.Writer.ChurnVersion; spec.ChurnVersion == "" {
+		spec.ChurnVersion = "dev"
+	}
+	first, _ := DataRange(ds)
+	if err := checkAsOf(opt.AsOf, first, lc.DataEnd); err != nil {
+		return nil, nil, err
+	}
+	for _, d := range opt.AsOf {
+		spec.AsOf = append(spec.AsOf, d.String())
+	}
+	if spec.hasLifetime() {
+		dates, err := snapshotDates(opt.AsOf, &lc)
+		if err != nil {
+			return nil, nil, err
+		}
+		if spec.Lifetime, err = FitLifetime(ctx, ds, dates, opt.Workers); err != nil {
+			return nil, nil, fmt.Errorf("fit the lifetime models: %w", err)
+		}
+	}
+	b, err := NewBuilder(ds, spec, lc)
+	if err != nil {
+		return nil, nil, err
+	}
+	return spec, b, nil
 }
 
 // BuildFile is Build to a file, written atomically: on error nothing is

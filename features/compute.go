@@ -18,6 +18,10 @@ var nan = math.NaN()
 type Values struct {
 	Num [numFixed]float64
 	Cat [numFixed]string
+
+	// life holds factors of the lifetime features shared by customers with
+	// the same repeat purchases and age: ComputeLifetime's scratch cache.
+	life map[lifeKey]lifeFactors
 }
 
 func (v *Values) reset() {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/churnlab/churn/data"
+	"github.com/churnlab/churn/internal/clv"
 )
 
 // Config holds the feature windows and thresholds. The zero value of a field
@@ -30,6 +31,78 @@ type Config struct {
 	// Groups limits the feature groups computed; empty means all groups the
 	// dataset supports.
 	Groups []string `yaml:"groups" json:"groups,omitempty"`
+	// Lifetime sets the BG/NBD and Gamma-Gamma features (p_alive,
+	// expected_purchases_<H>d, clv) and the defaults of churn lifetime.
+	Lifetime LifetimeConfig `yaml:"lifetime" json:"lifetime"`
+}
+
+// LifetimeConfig sets the horizons of the probability-model features of
+// order-based businesses (docs/lifetime.md). It is defined once, here: the
+// feature table, the model's spec and the churn lifetime command's flag
+// defaults all read it.
+type LifetimeConfig struct {
+	// HorizonDays is the horizon of expected purchases, in days (default
+	// 90): the feature expected_purchases_<HorizonDays>d.
+	HorizonDays int `yaml:"horizon_days" json:"horizon_days"`
+	// CLVMonths is the horizon of the customer lifetime value, in months
+	// of 52/12 weeks (default 12).
+	CLVMonths int `yaml:"clv_months" json:"clv_months"`
+	// AnnualDiscount is the yearly discount rate of the lifetime value
+	// (0.10 = 10 %, the default); nil means the default, since 0 (no
+	// discounting) is a valid setting.
+	AnnualDiscount *float64 `yaml:"annual_discount" json:"annual_discount"`
+}
+
+// Lifetime defaults.
+const (
+	DefaultLifetimeHorizonDays    = 90
+	DefaultLifetimeCLVMonths      = 12
+	DefaultLifetimeAnnualDiscount = 0.10
+)
+
+// EnsureDefaults fills unset fields with defaults.
+func (l *LifetimeConfig) EnsureDefaults() {
+	if l.HorizonDays == 0 {
+		l.HorizonDays = DefaultLifetimeHorizonDays
+	}
+	if l.CLVMonths == 0 {
+		l.CLVMonths = DefaultLifetimeCLVMonths
+	}
+	if l.AnnualDiscount == nil {
+		d := DefaultLifetimeAnnualDiscount
+		l.AnnualDiscount = &d
+	}
+}
+
+// Discount returns the annual discount rate (the default when unset).
+func (l *LifetimeConfig) Discount() float64 {
+	if l.AnnualDiscount == nil {
+		return DefaultLifetimeAnnualDiscount
+	}
+	return *l.AnnualDiscount
+}
+
+// Validate reports settings that cannot work.
+func (l *LifetimeConfig) Validate() error {
+	var errs []error
+	if l.HorizonDays <= 0 {
+		errs = append(errs, fmt.Errorf("lifetime.horizon_days must be positive (got %d)", l.HorizonDays))
+	}
+	if l.CLVMonths <= 0 || l.CLVMonths > 1200 {
+		errs = append(errs, fmt.Errorf("lifetime.clv_months must be 1..1200 (got %d)", l.CLVMonths))
+	}
+	if d := l.Discount(); !(d >= 0 && d < 10) {
+		errs = append(errs, fmt.Errorf("lifetime.annual_discount must be a rate in [0, 10) such as 0.10 for 10%% a year (got %v)", d))
+	}
+	return errors.Join(errs...)
+}
+
+// horizonWeeks is HorizonDays in weeks, the BG/NBD time unit.
+func (l *LifetimeConfig) horizonWeeks() float64 { return float64(l.HorizonDays) / 7 }
+
+// clvOptions are the clv.CLV settings.
+func (l *LifetimeConfig) clvOptions() clv.CLVOptions {
+	return clv.CLVOptions{Months: l.CLVMonths, AnnualDiscount: l.Discount()}
 }
 
 // EnsureDefaults fills zero fields with defaults.
@@ -51,6 +124,7 @@ func (c *Config) EnsureDefaults() {
 	if c.DetractorMax == 0 {
 		c.DetractorMax = 6
 	}
+	c.Lifetime.EnsureDefaults()
 }
 
 // Validate reports settings that cannot work.
@@ -64,6 +138,9 @@ func (c *Config) Validate() error {
 	}
 	if c.OnboardingDays < 0 || c.RenewalDays < 0 {
 		errs = append(errs, errors.New("onboarding_days and renewal_days must not be negative"))
+	}
+	if err := c.Lifetime.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	for _, g := range c.Groups {
 		if !knownGroup(g) {

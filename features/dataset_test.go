@@ -195,6 +195,13 @@ func TestBuildRoundTrip(t *testing.T) {
 			}
 			var v Values
 			Compute(h, T, &cfg, &v)
+			fit, err := spec.LifetimeAt(T)
+			if err != nil || fit == nil || fit.AsOf != T.String() {
+				t.Fatalf("at %s: lifetime fit %+v (%v), want the fit of %s", T, fit, err, T)
+			}
+			if err := ComputeLifetime(h, T, fit, &cfg, &v); err != nil {
+				t.Fatal(err)
+			}
 			for k, d := range spec.Features {
 				if d.Kind == Categorical {
 					if tab.Cat[k][i] != v.Cat[d.id] {

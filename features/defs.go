@@ -111,6 +111,9 @@ const (
 	fSpendTrend
 	fAOVChange
 	fOrdersTotal
+	fPAlive
+	fExpectedPurchases
+	fCLV
 
 	numFixed
 )
@@ -276,6 +279,21 @@ func defs(cfg *Config) []Def {
 		Description: fmt.Sprintf("average order value in the last %d days against the average before", M), Needs: ord, Missing: "no order in the window or none before it"})
 	set(fOrdersTotal, Def{Name: "orders_total", Group: "purchases", Unit: "orders", Kind: Numeric, Risk: -1,
 		Description: "orders before the as-of date", Needs: ord, Missing: "never"})
+
+	// The probability models' features (lifetime.go): population
+	// parameters fitted on every customer's orders before the as-of date,
+	// applied to the customer's own purchase days.
+	lt := &cfg.Lifetime
+	noFit := "no order before the as-of date, or no BG/NBD parameters fitted on or before it (see the spec's lifetime fits)"
+	set(fPAlive, Def{Name: "p_alive", Group: "purchases", Unit: "probability", Kind: Numeric, Risk: -1,
+		Description: "probability that the customer is still an active buyer, from how often and how recently they bought on distinct days (BG/NBD, Fader, Hardie and Lee 2005)",
+		Needs:       ord, Missing: noFit})
+	set(fExpectedPurchases, Def{Name: fmt.Sprintf("expected_purchases_%dd", lt.HorizonDays), Group: "purchases", Unit: "purchase days", Kind: Numeric, Risk: -1,
+		Description: fmt.Sprintf("expected days with a purchase in the next %d days (BG/NBD)", lt.HorizonDays),
+		Needs:       ord, Missing: noFit})
+	set(fCLV, Def{Name: "clv", Group: "purchases", Unit: "currency", Kind: Numeric, Risk: -1,
+		Description: fmt.Sprintf("customer lifetime value: expected spend over the next %d months, discounted at %g%% a year (BG/NBD purchases × Gamma-Gamma spend per purchase day)", lt.CLVMonths, 100*lt.Discount()),
+		Needs:       ord, Missing: noFit + "; or no Gamma-Gamma parameters (too few repeat buyers with a positive spend)"})
 	return d
 }
 

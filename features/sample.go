@@ -173,21 +173,7 @@ func BuildTable(ctx context.Context, ds *data.Dataset, opt BuildOptions, sample 
 			return nil, SampleStats{}, Stats{}, err
 		}
 	}
-	spec, lc, err := NewSpec(ds, opt.Config, opt.Label)
-	if err != nil {
-		return nil, SampleStats{}, Stats{}, err
-	}
-	if spec.ChurnVersion = opt.Writer.ChurnVersion; spec.ChurnVersion == "" {
-		spec.ChurnVersion = "dev"
-	}
-	first, _ := DataRange(ds)
-	if err := checkAsOf(opt.AsOf, first, lc.DataEnd); err != nil {
-		return nil, SampleStats{}, Stats{}, err
-	}
-	for _, d := range opt.AsOf {
-		spec.AsOf = append(spec.AsOf, d.String())
-	}
-	b, err := NewBuilder(ds, spec, lc)
+	spec, b, err := newBuild(ctx, ds, &opt)
 	if err != nil {
 		return nil, SampleStats{}, Stats{}, err
 	}

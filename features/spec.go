@@ -32,6 +32,13 @@ type Spec struct {
 	Input    InputStamp `json:"input"`
 	// ChurnVersion is the churn version that built the table.
 	ChurnVersion string `json:"churn_version"`
+	// Lifetime holds the population parameters of the probability models
+	// behind the lifetime features (p_alive, expected_purchases_<H>d, clv),
+	// one fit per as-of date in date order, each from orders before its
+	// date only (FitLifetime); empty when the spec has no lifetime feature.
+	// A row as of T uses the latest fit dated on or before T (LifetimeAt):
+	// a model's spec is frozen, scoring never refits.
+	Lifetime []LifetimeFit `json:"lifetime,omitempty"`
 }
 
 // LabelSpec records how labels were made.
@@ -56,7 +63,9 @@ const (
 )
 
 // NewSpec decides which features a dataset supports under cfg and how labels
-// are made. cfg and lc are defaulted and validated.
+// are made. cfg and lc are defaulted and validated. It fits nothing: Build
+// and BuildTable add the lifetime fits of their dates (FitLifetime), and a
+// spec without fits gives missing lifetime features.
 func NewSpec(ds *data.Dataset, cfg Config, lc LabelConfig) (*Spec, LabelConfig, error) {
 	cfg.EnsureDefaults()
 	lc.EnsureDefaults()
@@ -292,6 +301,12 @@ func (s *Spec) Compatible(t *Spec) error {
 	}
 	if s.Config.Short != t.Config.Short || s.Config.Medium != t.Config.Medium || s.Config.Long != t.Config.Long || s.Config.TrendWeeks != t.Config.TrendWeeks {
 		return errors.New("feature windows differ")
+	}
+	if s.hasLifetime() {
+		a, b := &s.Config.Lifetime, &t.Config.Lifetime
+		if a.CLVMonths != b.CLVMonths || a.Discount() != b.Discount() {
+			return fmt.Errorf("lifetime value settings differ: clv over %d months at %g a year here, %d months at %g in the model", b.CLVMonths, b.Discount(), a.CLVMonths, a.Discount())
+		}
 	}
 	return nil
 }

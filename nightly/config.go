@@ -58,6 +58,9 @@ type FeaturesConfig struct {
 	// Windows are the short, medium and long windows in days (30, 90, 180).
 	Windows []int    `yaml:"windows"`
 	Groups  []string `yaml:"groups"`
+	// Lifetime sets the BG/NBD and Gamma-Gamma features of order-based
+	// data (horizon_days 90, clv_months 12, annual_discount 0.10).
+	Lifetime features.LifetimeConfig `yaml:"lifetime"`
 }
 
 // LabelConfig says how labels are made.
@@ -263,7 +266,7 @@ func (c *Config) Validate() error {
 }
 
 func (c *Config) featureConfig() (features.Config, error) {
-	fc := features.Config{Groups: c.Features.Groups}
+	fc := features.Config{Groups: c.Features.Groups, Lifetime: c.Features.Lifetime}
 	if len(c.Features.Windows) == 3 {
 		fc.Short, fc.Medium, fc.Long = c.Features.Windows[0], c.Features.Windows[1], c.Features.Windows[2]
 	}

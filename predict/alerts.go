@@ -67,7 +67,7 @@ var alertFields = []struct {
 	{"probability", 0.0, "calibrated churn probability (0-1)"},
 	{"tier", "", `risk tier: "high", "medium" or "low"`},
 	{"rank", int64(0), "1 = riskiest"},
-	{"revenue_at_risk", 0.0, "probability × annual revenue (NaN when revenue is unknown)"},
+	{"revenue_at_risk", 0.0, "probability × annual revenue, else × the clv feature when the revenue is unknown (NaN when both are)"},
 	{"annual_revenue", 0.0, "12 × MRR at the as-of date (NaN when unknown)"},
 	{"previous_probability", 0.0, "probability in the previous run (NaN when none)"},
 	{"previous_tier", "", `tier in the previous run ("" when none)`},

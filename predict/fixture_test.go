@@ -55,9 +55,17 @@ func fixedNow() time.Time { return time.Date(2024, 12, 1, 6, 30, 0, 123456789, t
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 var sharedFixture = sync.OnceValues(func() (*fixture, error) {
+	return newFixture("", synth.Params{Customers: 1500, Months: 24, Seed: 11}, 14, features.LabelConfig{}, 80)
+})
+
+// newFixture generates a dataset under p in testRoot/name, builds a feature
+// table at the first of each month for months months from 2023-07 with the
+// label config lc (through a Parquet file, as churn features writes it) and
+// trains a model of rounds rounds on it.
+func newFixture(name string, p synth.Params, months int, lc features.LabelConfig, rounds int) (*fixture, error) {
 	ctx := context.Background()
-	f := &fixture{data: filepath.Join(testRoot, "data"), modelDir: filepath.Join(testRoot, "model")}
-	if _, err := synth.Generate(ctx, f.data, synth.Params{Customers: 1500, Months: 24, Seed: 11}, synth.WriteOptions{}); err != nil {
+	f := &fixture{data: filepath.Join(testRoot, name+"data"), modelDir: filepath.Join(testRoot, name+"model")}
+	if _, err := synth.Generate(ctx, f.data, p, synth.WriteOptions{}); err != nil {
 		return nil, err
 	}
 	ds, err := data.Open(f.data)
@@ -65,31 +73,38 @@ var sharedFixture = sync.OnceValues(func() (*fixture, error) {
 		return nil, err
 	}
 	var dates []data.Date
-	for m := 0; m < 14; m++ {
+	for m := 0; m < months; m++ {
 		dates = append(dates, data.DateOf(time.Date(2023, time.Month(7+m), 1, 0, 0, 0, 0, time.UTC)))
 	}
-	ft := filepath.Join(testRoot, "train.parquet")
-	if _, _, err := features.BuildFile(ctx, ds, features.BuildOptions{AsOf: dates}, ft); err != nil {
+	ft := filepath.Join(testRoot, name+"train.parquet")
+	if _, _, err := features.BuildFile(ctx, ds, features.BuildOptions{AsOf: dates, Label: lc}, ft); err != nil {
 		return nil, err
 	}
 	tab, err := features.ReadTable(ctx, ft)
 	if err != nil {
 		return nil, err
 	}
-	m, err := train.Fit(ctx, tab, train.Params{Rounds: 80, Seed: 1, EarlyStopping: -1}, train.FitOptions{Logger: quiet})
-	if err != nil {
-		return nil, err
-	}
-	if err := m.Save(f.modelDir); err != nil {
-		return nil, err
-	}
-	m.Close()
-	if f.model, err = train.Load(f.modelDir); err != nil {
+	if err := f.train(ctx, tab, rounds); err != nil {
 		return nil, err
 	}
 	f.ds = ds
 	return f, nil
-})
+}
+
+// train fits a model of the given rounds on tab, saves it in f.modelDir and
+// loads it back as f.model, as churn train and churn predict would.
+func (f *fixture) train(ctx context.Context, tab *features.Table, rounds int) error {
+	m, err := train.Fit(ctx, tab, train.Params{Rounds: rounds, Seed: 1, EarlyStopping: -1}, train.FitOptions{Logger: quiet})
+	if err != nil {
+		return err
+	}
+	if err := m.Save(f.modelDir); err != nil {
+		return err
+	}
+	m.Close()
+	f.model, err = train.Load(f.modelDir)
+	return err
+}
 
 func getFixture(t testing.TB) *fixture {
 	t.Helper()

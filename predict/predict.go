@@ -137,12 +137,17 @@ type RuleCount struct {
 
 // Prediction is one customer's prediction as written.
 type Prediction struct {
-	CustomerID    string
-	Probability   float64
-	Tier          string
-	Rank          int64
-	RevenueAtRisk float64 // NaN when unknown
-	Reasons       []Reason
+	CustomerID  string
+	Probability float64
+	Tier        string
+	Rank        int64
+	// RevenueAtRisk is Probability × annual revenue, or × CLV when the
+	// annual revenue is unknown (revenueAtRisk); NaN when both are.
+	RevenueAtRisk float64
+	// PAlive and CLV are the p_alive and clv features of an order-based
+	// model (NaN when the model has none, or they are missing).
+	PAlive, CLV float64
+	Reasons     []Reason
 	// ReasonMethod is how the reasons were computed: exact, approx or
 	// none.
 	ReasonMethod      string
@@ -168,6 +173,8 @@ type customerScore struct {
 	id       string
 	prob     float64
 	annual   float64 // 12 × MRR; NaN when unknown
+	pAlive   float64 // the p_alive feature; NaN when absent or missing
+	clv      float64 // the clv feature; NaN when absent or missing
 	owner    string
 	stage    string
 	reasons  [MaxReasons]reasonRef
@@ -423,6 +430,7 @@ func Stage(ctx context.Context, opt Options, txn *data.Txn) (*Staged, error) {
 	sc := &scoring{
 		spec: spec, rend: newRenderer(spec, cfg.Playbook), rules: rules, method: method, uplift: upModel,
 		mrr: featureIndex(spec, "mrr", features.Numeric), stage: featureIndex(spec, "lifecycle_stage", features.Categorical),
+		pAlive: featureIndex(spec, "p_alive", features.Numeric), clv: featureIndex(spec, "clv", features.Numeric),
 		owners: map[string]string{},
 		// Every customer of the table may be scored: one allocation instead
 		// of a doubling slice (which would hold up to twice the records).
@@ -645,7 +653,9 @@ type scoring struct {
 	uplift *train.UpliftModel
 	mrr    int // index of the mrr feature, -1 when absent
 	stage  int // index of lifecycle_stage, -1 when absent
-	recs   []customerScore
+	// pAlive and clv index the lifetime features (-1 when absent).
+	pAlive, clv int
+	recs        []customerScore
 	// Values of the features alert rules read: len(rules.feats) per
 	// customer, numbers in nums (NaN for categorical ones) and strings in
 	// strs (only when a rule reads a categorical feature).
@@ -680,7 +690,7 @@ func (s *scoring) add(ctx context.Context, m *train.Model, so train.ScoreOptions
 	}
 	first := len(s.recs)
 	for r := 0; r < tab.Len(); r++ {
-		cs := customerScore{id: strings.Clone(tab.IDs[r]), prob: scores.Prob[r], annual: math.NaN(), prevProb: math.NaN(), prevTier: -1, uplift: math.NaN()}
+		cs := customerScore{id: strings.Clone(tab.IDs[r]), prob: scores.Prob[r], annual: math.NaN(), pAlive: math.NaN(), clv: math.NaN(), prevProb: math.NaN(), prevTier: -1, uplift: math.NaN()}
 		if scores.Contrib != nil {
 			s.rend.top(scores.Contrib[r][:nf], tableRow{r: s.rend, tab: tab, row: r}, &cs.reasons)
 		} else {
@@ -700,6 +710,12 @@ func (s *scoring) add(ctx context.Context, m *train.Model, so train.ScoreOptions
 			mrr = c.MRR
 		}
 		cs.annual = annualRevenue(mrr)
+		if s.pAlive >= 0 {
+			cs.pAlive = tab.Num[s.pAlive][r]
+		}
+		if s.clv >= 0 {
+			cs.clv = tab.Num[s.clv][r]
+		}
 		if s.stage >= 0 {
 			v := tab.Cat[s.stage][r]
 			if n, ok := stageNames[v]; ok {
@@ -767,6 +783,21 @@ func annualRevenue(mrr float64) float64 {
 		return math.NaN()
 	}
 	return 12 * mrr
+}
+
+// revenueAtRisk is what the customer's churn would cost: the churn
+// probability × the annual revenue (12 × MRR) when it is known, else — an
+// order-based business without MRR — × the customer's lifetime value (the
+// clv feature: expected discounted spend over the CLV horizon); NaN when
+// neither is known.
+func (cs *customerScore) revenueAtRisk() float64 {
+	if !math.IsNaN(cs.annual) {
+		return cs.prob * cs.annual
+	}
+	if math.IsNaN(cs.clv) || math.IsInf(cs.clv, 0) || cs.clv < 0 {
+		return math.NaN()
+	}
+	return cs.prob * cs.clv
 }
 
 // joinPrevious fills the previous probability and tier of each customer
@@ -986,7 +1017,8 @@ func (s *scoring) fillEnv(env map[string]any, cs *customerScore, i, k int) {
 		case "annual_revenue":
 			v = cs.annual
 		case "revenue_at_risk":
-			v = cs.prob * cs.annual
+			v = cs.revenueAtRisk()
+
 		case "previous_probability":
 			v = cs.prevProb
 		case "probability_change":

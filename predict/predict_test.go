@@ -24,6 +24,7 @@ type predRow struct {
 	AsOf, PrevAsOf                                          data.Date
 	Prob, Revenue, Annual, PrevProb, Change                 float64
 	Uplift, Saved                                           float64
+	PAlive, CLV                                             float64
 	Rank                                                    int64
 	Reasons                                                 []Reason
 	ScoredAt                                                data.Timestamp
@@ -73,6 +74,7 @@ func readPredictions(t *testing.T, dir string) []predRow {
 					Alerted: c[col("alerted")].Bool(r) == 1, ReasonMethod: c[col("reason_method")].Str(r),
 					Play: c[col("play")].Str(r), Group: c[col("treatment_group")].Str(r),
 					Uplift: c[col("expected_uplift")].Float(r), Saved: c[col("expected_mrr_saved")].Float(r),
+					PAlive: c[col("p_alive")].Float(r), CLV: c[col("clv")].Float(r),
 				}
 				for k := 1; k <= MaxReasons; k++ {
 					p2 := "reason_" + string(rune('0'+k)) + "_"

@@ -311,6 +311,18 @@ var templates = []template{
 	tmpl(`orders_total`, "no order history on record", numeric(func(x float64, _ int) string {
 		return count(x, "order", "orders") + " in total"
 	})),
+	tmpl(`p_alive`, "no order history on record", numeric(func(x float64, _ int) string {
+		return percent(x) + " likely to still be buying, given how often and how recently they bought"
+	})),
+	tmpl(`expected_purchases_(\d+)d`, "no order history on record", numeric(func(x float64, n int) string {
+		if math.Round(x*10) == 0 {
+			return fmt.Sprintf("not expected to buy in the next %d days", n)
+		}
+		return "expected to buy on " + decimal(x, 1) + fmt.Sprintf(" days in the next %d days", n)
+	})),
+	tmpl(`clv`, "no order history on record", func(v value, _ int, _ rowValues, cfg *features.Config) string {
+		return fmt.Sprintf("expected to spend %s in the next %d months (lifetime value)", money(v.num), cfg.Lifetime.CLVMonths)
+	}),
 }
 
 // renderer renders the reasons of one spec: each feature's template and

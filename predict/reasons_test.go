@@ -164,6 +164,11 @@ func TestReasonTexts(t *testing.T) {
 		{"plan", 0, "basic", nil, "on the basic plan"},
 		{"days_past_due", 12, "", nil, "an invoice 12 days past due"},
 		{"order_rate_ratio_90d", 0.5, "", nil, "ordering 50% less often than usual in the last 90 days"},
+		{"p_alive", 0.237, "", nil, "24% likely to still be buying, given how often and how recently they bought"},
+		{"expected_purchases_90d", 1.26, "", nil, "expected to buy on 1.3 days in the next 90 days"},
+		{"expected_purchases_90d", 0.04, "", nil, "not expected to buy in the next 90 days"},
+		{"clv", 1234.6, "", nil, "expected to spend 1,235 in the next 12 months (lifetime value)"},
+		{"clv", math.NaN(), "", nil, "no order history on record"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.feature+"/"+tt.want, func(t *testing.T) {

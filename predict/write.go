@@ -117,8 +117,10 @@ var writers = func() map[string]columnWriter {
 		"churn_probability":  func(_ *output, v *data.Vec, r *outRow) { v.AppendFloat(r.cs.prob) },
 		"risk_tier":          func(_ *output, v *data.Vec, r *outRow) { v.AppendString(tierNames[r.cs.tier]) },
 		"rank":               func(_ *output, v *data.Vec, r *outRow) { v.AppendInt(int64(r.cs.rank)) },
-		"revenue_at_risk":    func(_ *output, v *data.Vec, r *outRow) { appendNum(v, r.cs.prob*r.cs.annual) },
+		"revenue_at_risk":    func(_ *output, v *data.Vec, r *outRow) { appendNum(v, r.cs.revenueAtRisk()) },
 		"annual_revenue":     func(_ *output, v *data.Vec, r *outRow) { appendNum(v, r.cs.annual) },
+		"p_alive":            func(_ *output, v *data.Vec, r *outRow) { appendNum(v, r.cs.pAlive) },
+		"clv":                func(_ *output, v *data.Vec, r *outRow) { appendNum(v, r.cs.clv) },
 		"expected_uplift":    func(_ *output, v *data.Vec, r *outRow) { appendNum(v, r.cs.uplift) },
 		"expected_mrr_saved": func(_ *output, v *data.Vec, r *outRow) { appendNum(v, savedMRR(r.cs)) },
 		"recommended_action": func(_ *output, v *data.Vec, r *outRow) {
@@ -391,7 +393,7 @@ func (o *output) writeAlerts(ctx context.Context, txn *data.Txn, out string, ale
 		aj := alertJSON{
 			AsOf: o.asOf.String(), Rule: rules.rules[a.rule].Name, CustomerID: r.cs.id, OwnerRole: owner, NextStep: step,
 			Owner: optStr(r.cs.owner), ChurnProbability: r.cs.prob, RiskTier: tierNames[r.cs.tier], Rank: int64(r.cs.rank),
-			ProbabilityChange: optNum(r.cs.prob - r.cs.prevProb), RevenueAtRisk: optNum(r.cs.prob * r.cs.annual),
+			ProbabilityChange: optNum(r.cs.prob - r.cs.prevProb), RevenueAtRisk: optNum(r.cs.revenueAtRisk()),
 			LifecycleStage: optStr(r.cs.stage), Reasons: append([]Reason{}, r.reasons[:r.n]...), ReasonMethod: o.method,
 			ModelVersion: o.version, ScoredAt: ts,
 		}
@@ -474,7 +476,7 @@ func (o *output) top(n int) []Prediction {
 		}
 		out[k] = Prediction{
 			CustomerID: cs.id, Probability: cs.prob, Tier: tierNames[cs.tier], Rank: int64(cs.rank),
-			RevenueAtRisk: cs.prob * cs.annual, ExpectedUplift: cs.uplift, ExpectedMRRSaved: savedMRR(cs),
+			RevenueAtRisk: cs.revenueAtRisk(), PAlive: cs.pAlive, CLV: cs.clv, ExpectedUplift: cs.uplift, ExpectedMRRSaved: savedMRR(cs),
 			Reasons: append([]Reason{}, r.reasons[:r.n]...), ReasonMethod: o.method,
 			Action: r.play.Action, OwnerRole: r.play.OwnerRole, Play: r.category, Group: groupNames[cs.group], Owner: cs.owner, LifecycleStage: cs.stage,
 			PreviousProbability: prev,
