@@ -44,18 +44,27 @@ type bgData struct {
 }
 
 func newBGData(s []Summary) (*bgData, error) {
-	cells := make([]bgCell, len(s))
+	// Group with a map (cheaper than sorting every customer), then sort
+	// the distinct cells so the order, and the sums, are deterministic.
+	type key struct{ x, tx, T float64 }
+	at := make(map[key]int32)
+	var out []bgCell
 	for i, v := range s {
 		if err := checkSummary(i, v); err != nil {
 			return nil, err
 		}
-		tx := v.Recency
+		k := key{v.Frequency, v.Recency, v.T}
 		if v.Frequency == 0 {
-			tx = 0 // unused by the likelihood; merge the cells
+			k.tx = 0 // unused by the likelihood; merge the cells
 		}
-		cells[i] = bgCell{x: v.Frequency, tx: tx, T: v.T, n: 1}
+		if j, ok := at[k]; ok {
+			out[j].n++
+			continue
+		}
+		at[k] = int32(len(out))
+		out = append(out, bgCell{x: k.x, tx: k.tx, T: k.T, n: 1})
 	}
-	slices.SortFunc(cells, func(a, b bgCell) int {
+	slices.SortFunc(out, func(a, b bgCell) int {
 		if c := cmp.Compare(a.x, b.x); c != 0 {
 			return c
 		}
@@ -65,23 +74,13 @@ func newBGData(s []Summary) (*bgData, error) {
 		return cmp.Compare(a.T, b.T)
 	})
 	d := &bgData{total: float64(len(s))}
-	out := cells[:0]
-	for _, c := range cells {
-		if k := len(out) - 1; k >= 0 && out[k].x == c.x && out[k].tx == c.tx && out[k].T == c.T {
-			out[k].n++
-			continue
-		}
+	for i := range out {
+		c := &out[i]
 		if k := len(d.xs) - 1; k < 0 || d.xs[k] != c.x {
 			d.xs = append(d.xs, c.x)
 			d.nx = append(d.nx, 0)
 		}
 		c.ix = int32(len(d.xs) - 1)
-		d.nx[c.ix]++
-		out = append(out, c)
-	}
-	// nx counted cells so far; count customers instead.
-	clear(d.nx)
-	for _, c := range out {
 		d.nx[c.ix] += c.n
 	}
 	d.cells = slices.Clip(out)
@@ -290,19 +289,25 @@ func (m BGNBD) PAlive(s Summary) float64 {
 }
 
 // ExpectedPurchases returns E[Y(t) | x, tₓ, T]: the expected number of
-// purchases in the t weeks after T (Fader, Hardie and Lee 2005, eq. 10):
+// purchases in the t weeks after T (Fader, Hardie and Lee 2005):
 //
 //	(a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t))] · P(alive)
 //
 // evaluated without overflow for any x (see oneMinusPowHyp) and finite at
 // a = 1. It is 0 for t ≤ 0.
 func (m BGNBD) ExpectedPurchases(t float64, s Summary) float64 {
+	return m.expectedIfAlive(t, s) * m.PAlive(s)
+}
+
+// expectedIfAlive returns E[Y(t) | x, tₓ, T] / P(alive): the expected
+// purchases of the customer if alive at T.
+func (m BGNBD) expectedIfAlive(t float64, s Summary) float64 {
 	if t <= 0 {
 		return 0
 	}
 	x := s.Frequency
 	z := t / (m.Alpha + s.T + t)
-	return (m.A + m.B + x - 1) * oneMinusPowHyp(m.R, m.A, m.B, x, z) * m.PAlive(s)
+	return oneMinusPowHyp(m.R, m.A, m.B, x, z)
 }
 
 // ProbNoPurchase returns the probability of no purchase in the t weeks
@@ -313,14 +318,21 @@ func (m BGNBD) ProbNoPurchase(t float64, s Summary) float64 {
 	if t <= 0 {
 		return 1
 	}
-	pa := m.PAlive(s)
+	return m.probNoPurchase(t, s, m.PAlive(s))
+}
+
+// probNoPurchase is ProbNoPurchase given pa = P(alive).
+func (m BGNBD) probNoPurchase(t float64, s Summary, pa float64) float64 {
+	if t <= 0 {
+		return 1
+	}
 	quiet := math.Exp(-(m.R + s.Frequency) * math.Log1p(t/(m.Alpha+s.T)))
 	return (1 - pa) + pa*quiet
 }
 
 // UnconditionalPurchases returns E[X(t)]: the expected number of
 // purchases of a new customer in the t weeks after the first purchase
-// (Fader, Hardie and Lee 2005, eq. 9):
+// (Fader, Hardie and Lee 2005):
 // (a+b−1)/(a−1) · [1 − (α/(α+t))^r ₂F₁(r, b; a+b−1; t/(α+t))].
 func (m BGNBD) UnconditionalPurchases(t float64) float64 {
 	return m.ExpectedPurchases(t, Summary{})

@@ -135,6 +135,16 @@ func TestExpectedPurchasesAtAOne(t *testing.T) {
 	if math.IsNaN(mid) || math.Abs(mid-(lo+hi)/2) > 1e-6*mid {
 		t.Errorf("E at a = 1: %v, neighbours %v %v", mid, lo, hi)
 	}
+	// r ≫ a+b at a = 1 (found by FuzzBGNBDPredictions): Euler's series
+	// cancels and the direct one divides by a−1, so the value is
+	// interpolated; it must agree with the direct values just outside.
+	big := func(a float64) float64 {
+		return BGNBD{R: 480, Alpha: 2.1, A: a, B: 0.5}.ExpectedPurchases(1, Summary{})
+	}
+	lo, mid, hi = big(1-3e-4), big(1), big(1+3e-4)
+	if math.IsNaN(mid) || mid <= 0 || math.Abs(mid-(lo+hi)/2) > 1e-5*mid {
+		t.Errorf("r = 480, a = 1: E = %v, neighbours %v %v", mid, lo, hi)
+	}
 }
 
 // naiveLL is the BG/NBD log-likelihood of one customer written as in
@@ -356,5 +366,43 @@ func TestFitBGNBDCDNOWPublished(t *testing.T) {
 	}
 	if math.Abs(fit.LogLikelihood-(-9582.4)) > 0.05 || !fit.Converged || fit.Customers != 2357 {
 		t.Errorf("%+v: want log-likelihood -9582.4, converged, 2357 customers", fit)
+	}
+}
+
+// TestFitBGNBDDegenerate: data without a finite optimum (nobody repeats;
+// one customer) neither panics nor returns NaN parameters: the fit fails
+// with ErrFit or stops where the likelihood stops improving.
+func TestFitBGNBDDegenerate(t *testing.T) {
+	for _, s := range [][]Summary{
+		{{T: 10}, {T: 20}, {T: 30}},
+		{{Frequency: 3, Recency: 5, T: 10}},
+	} {
+		fit, err := FitBGNBD(context.Background(), s, nil)
+		if err != nil && !errors.Is(err, ErrFit) {
+			t.Errorf("%v: error %v", s, err)
+		}
+		if err == nil && (math.IsNaN(fit.R+fit.Alpha+fit.A+fit.B) || math.IsNaN(fit.LogLikelihood)) {
+			t.Errorf("%v: %+v", s, fit)
+		}
+	}
+}
+
+// TestBGNBDLifetimesTutorial: the CDNOW fit's expected purchases next week
+// for the top customers of lifetimes' README ("Ranking customers from best
+// to worst": customers 509, 841, 1981, 157, 1516), to 1e-5 (lifetimes'
+// optimizer stops at slightly different parameters).
+func TestBGNBDLifetimesTutorial(t *testing.T) {
+	s := cdnowSummaries(t)
+	fit, err := FitBGNBD(context.Background(), s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		id   int
+		want float64
+	}{{509, 0.424877}, {841, 0.474738}, {1981, 0.486526}, {157, 0.662396}, {1516, 0.710623}} {
+		if got := fit.ExpectedPurchases(1, s[c.id-1]); math.Abs(got-c.want) > 1e-5 {
+			t.Errorf("customer %d %+v: E[Y(1)] = %.6f, lifetimes %.6f", c.id, s[c.id-1], got, c.want)
+		}
 	}
 }

@@ -1,13 +1,5 @@
 package clv
 
-import (
-	"context"
-	"errors"
-)
-
-// errUnimplemented marks the skeleton (issue 12 in progress).
-var errUnimplemented = errors.New("clv: not implemented yet")
-
 // Summary is one customer's calibration-period summary.
 type Summary struct {
 	// Frequency x is the number of repeat purchases: distinct purchase
@@ -104,23 +96,3 @@ type SBGFit struct {
 	Iterations int  `json:"iterations"`
 	Converged  bool `json:"converged"`
 }
-
-// FitSBG fits sBG to a cohort's survivor counts: alive[0] is the cohort's
-// size, alive[t] the customers alive at the start of period t
-// (non-increasing). Customers alive at the last period are censored.
-func FitSBG(ctx context.Context, alive []float64, opt *FitOptions) (SBGFit, error) {
-	return SBGFit{}, errUnimplemented
-}
-
-// Survival returns S(t), the share of the cohort alive at the start of
-// period t (S(0) = 1).
-func (m SBG) Survival(t int) float64 { panic(errUnimplemented) }
-
-// Retention returns r(t) = S(t)/S(t−1) for t ≥ 1.
-func (m SBG) Retention(t int) float64 { panic(errUnimplemented) }
-
-// DERL returns the discounted expected residual lifetime, in periods, of a
-// customer who has made n renewals (Fader and Hardie 2010), at discount
-// rate d per period (d = 0: the undiscounted expectation, +Inf when it
-// diverges).
-func (m SBG) DERL(n int, d float64) float64 { panic(errUnimplemented) }

@@ -12,6 +12,10 @@
 // fixed default starts, deterministic (the same inputs give bit-identical
 // parameters), and report standard errors from the observed information
 // (the inverse Hessian of the negative log-likelihood at the optimum).
-// Fitted models are plain values with exported fields, safe for
-// concurrent use. Inputs are never modified.
+// Fit errors wrap [ErrData] (input the model cannot take) or [ErrFit] (no
+// progress). Fitted models are plain values with exported fields, safe for
+// concurrent use; [ScoreAll] scores many customers at once. Fits and
+// ScoreAll spread their sums over up to GOMAXPROCS goroutines, all
+// finished when they return, in fixed-size chunks added in a fixed order.
+// Inputs are never modified.
 package clv

@@ -21,7 +21,7 @@ type ggData struct {
 type ggSums struct{ ll, gp, gq, gg float64 }
 
 // eval returns the Gamma-Gamma log-likelihood (Fader, Hardie and Lee
-// 2005, "RFM and CLV", eq. 3 with m̄ₓ ~ Gamma(px, νx)):
+// 2005, "RFM and CLV", with m̄ₓ ~ Gamma(px, νx)):
 //
 //	Σ log Γ(px+q) − log Γ(px) − log Γ(q) + q log γ + (px−1) log m̄ + px log x − (px+q) log(x m̄ + γ)
 func (d *ggData) eval(m GammaGamma, grad bool) ggSums {
@@ -142,7 +142,7 @@ func ggStart(d *ggData) []float64 {
 }
 
 // ExpectedSpend returns E[M | x, m̄ₓ] = p(γ + x m̄ₓ)/(px + q − 1) (Fader,
-// Hardie and Lee 2005, "RFM and CLV", eq. 5): the expected mean spend per
+// Hardie and Lee 2005, "RFM and CLV"): the expected mean spend per
 // future purchase, the population mean pγ/(q−1) when Frequency is 0. It is
 // +Inf when px + q ≤ 1 (the mean does not exist).
 func (m GammaGamma) ExpectedSpend(s Summary) float64 {
@@ -166,15 +166,30 @@ func (m GammaGamma) ExpectedSpend(s Summary) float64 {
 // lifetimes' customer_lifetime_value (freq "W") differs in two
 // conventions: a month is 4.345 weeks there, and its discount_rate is the
 // monthly rate itself (default 0.01), not derived from a yearly one. With
-// Months = 0 CLV is 0.
+// Months ≤ 0 CLV is 0. ScoreAll computes it for many customers at once.
 func CLV(bg BGNBD, gg GammaGamma, s Summary, opt CLVOptions) float64 {
-	spend := gg.ExpectedSpend(s)
+	return clvOf(gg.ExpectedSpend(s), discountedPurchases(bg, s, opt, bg.PAlive(s)), opt)
+}
+
+// clvOf returns spend × discounted purchases, 0 over no months (even when
+// the expected spend is infinite).
+func clvOf(spend, dp float64, opt CLVOptions) float64 {
+	if opt.Months <= 0 {
+		return 0
+	}
+	return spend * dp
+}
+
+// discountedPurchases returns Σ_i (E[Y(tᵢ)] − E[Y(tᵢ₋₁)]) / (1+dₘ)^i, the
+// part of CLV that does not depend on spend, given pa = P(alive) (a
+// factor of every E[Y(t)], taken out of the sum).
+func discountedPurchases(bg BGNBD, s Summary, opt CLVOptions, pa float64) float64 {
 	disc := math.Log1p(opt.AnnualDiscount) / 12
-	var clv, prev float64
+	var sum, prev float64
 	for i := 1; i <= opt.Months; i++ {
-		cur := bg.ExpectedPurchases(float64(i)*52/12, s)
-		clv += (cur - prev) * spend * math.Exp(-float64(i)*disc)
+		cur := bg.expectedIfAlive(float64(i)*52/12, s)
+		sum += (cur - prev) * math.Exp(-float64(i)*disc)
 		prev = cur
 	}
-	return clv
+	return sum * pa
 }

@@ -1,6 +1,7 @@
 // Package metrics holds the classification metrics shared by training and
-// evaluation, and the uplift metrics (Qini, AUUC: uplift.go) that judge a
-// ranking by a treatment's effect. Inputs are plain slices: p holds
+// evaluation, the uplift metrics (Qini, AUUC: uplift.go) that judge a
+// ranking by a treatment's effect, and the Kaplan-Meier survival curve
+// with Greenwood's variance (km.go) for retention curves. Inputs are plain slices: p holds
 // predicted probabilities (or any scores for rank metrics), y holds labels
 // 0 or 1, and w optional weights (nil means all ones). Inputs are never
 // modified. Functions return NaN when a metric is undefined (e.g. AUC with
