@@ -16,6 +16,14 @@
 // planted intent-to-treat effect on churn within [HorizonDays]; the
 // interventions table and DIR/_generator.json ([GeneratorTruth]) record it.
 //
+// With Params.Business = BusinessEcommerce it generates a shop without
+// subscriptions instead (see [ShopModel]): customers and orders only
+// ([ShopTables]), purchases by BG/NBD with Gamma-Gamma spend, and a planted
+// purchase-rate decline with shrinking baskets before a share of the
+// dropouts. Churn is latent: the data has no churn date; [ShopTruthOf]
+// returns a customer's hidden dropout, and DIR/_generator.json the
+// planted population ([ShopPlanted]).
+//
 // Output is deterministic: the same [Params] and compression give
 // byte-identical files, whatever the number of workers. Each customer is a
 // pure function of (Seed, End, Months, customer index); the first customers

@@ -60,7 +60,7 @@ func (s *Summary) Rows(table string) int64 {
 // folder is replaced only when it is empty or holds nothing but generated
 // table files and TruthFile (otherwise ErrOutputInUse). With
 // p.Interventions it also writes the interventions table and TruthFile
-// (Summary.Truth). Memory use is bounded and does not grow with
+// (Summary.Truth); a shop (BusinessEcommerce) is ShopTables and TruthFile. Memory use is bounded and does not grow with
 // p.Customers.
 func Generate(ctx context.Context, dir string, p Params, opt WriteOptions) (*Summary, error) {
 	p.EnsureDefaults()

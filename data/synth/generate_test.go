@@ -34,24 +34,34 @@ func TestMain(m *testing.M) {
 // statsParams is the dataset the statistical tests share.
 var statsParams = synth.Params{Customers: 4000, Months: 24, Seed: 7}
 
-var shared struct {
+// onceDataset is a dataset the tests share, generated on first use.
+type onceDataset struct {
 	once sync.Once
 	dir  string
 	sum  *synth.Summary
 	err  error
 }
 
+// get generates the dataset of p into scratch/name the first time it is
+// called, and returns it.
+func (d *onceDataset) get(t *testing.T, name string, p synth.Params) (string, *synth.Summary) {
+	t.Helper()
+	d.once.Do(func() {
+		d.dir = filepath.Join(scratch, name)
+		d.sum, d.err = synth.Generate(context.Background(), d.dir, p, synth.WriteOptions{})
+	})
+	if d.err != nil {
+		t.Fatal(d.err)
+	}
+	return d.dir, d.sum
+}
+
+var shared onceDataset
+
 // sharedDataset generates the dataset of statsParams once per test binary.
 func sharedDataset(t *testing.T) (string, *synth.Summary) {
 	t.Helper()
-	shared.once.Do(func() {
-		shared.dir = filepath.Join(scratch, "shared")
-		shared.sum, shared.err = synth.Generate(context.Background(), shared.dir, statsParams, synth.WriteOptions{})
-	})
-	if shared.err != nil {
-		t.Fatal(shared.err)
-	}
-	return shared.dir, shared.sum
+	return shared.get(t, "shared", statsParams)
 }
 
 // histories reads every customer of the dataset at dir.
@@ -310,6 +320,8 @@ func TestGenerateErrors(t *testing.T) {
 		{"no months", nil, synth.Params{Customers: 10, Months: 0}, nil},
 		{"too many months", nil, synth.Params{Customers: 10, Months: synth.MaxMonths + 1}, nil},
 		{"end out of range", nil, synth.Params{Customers: 10, Months: 12, End: data.MakeDate(1970, 1, 2)}, nil},
+		{"unknown business", nil, synth.Params{Customers: 10, Months: 12, Business: "retail"}, nil},
+		{"shop with interventions", nil, synth.Params{Customers: 10, Months: 12, Business: synth.BusinessEcommerce, Interventions: &synth.Interventions{ControlShare: 0.2, Compliance: 0.85}}, nil},
 		{"folder with other files", func(t *testing.T, dir string) {
 			os.MkdirAll(dir, 0o755)
 			os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("keep me"), 0o644)

@@ -3,6 +3,8 @@ package synth
 import (
 	"math"
 	"math/rand/v2"
+
+	"github.com/churnlab/churn/internal/randx"
 )
 
 // Random streams of one customer. Each part of a customer draws from its
@@ -89,30 +91,8 @@ func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
 
 func clamp(x, lo, hi float64) float64 { return max(lo, min(hi, x)) }
 
-// gamma returns a Gamma(shape, 1) variate (Marsaglia and Tsang's method;
-// for shape < 1 the boost X·U^(1/shape)). shape must be positive.
-func (r *rng) gamma(shape float64) float64 {
-	if shape < 1 {
-		return r.gamma(shape+1) * math.Pow(r.Float64(), 1/shape)
-	}
-	d := shape - 1.0/3
-	c := 1 / math.Sqrt(9*d)
-	for {
-		x := r.NormFloat64()
-		v := 1 + c*x
-		if v <= 0 {
-			continue
-		}
-		v = v * v * v
-		u := r.Float64()
-		if u < 1-0.0331*x*x*x*x || math.Log(u) < 0.5*x*x+d*(1-v+math.Log(v)) {
-			return d * v
-		}
-	}
-}
+// gamma returns a Gamma(shape, 1) variate (randx.Gamma).
+func (r *rng) gamma(shape float64) float64 { return randx.Gamma(r.Rand, shape) }
 
-// beta returns a Beta(a, b) variate.
-func (r *rng) beta(a, b float64) float64 {
-	x := r.gamma(a)
-	return x / (x + r.gamma(b))
-}
+// beta returns a Beta(a, b) variate (randx.Beta).
+func (r *rng) beta(a, b float64) float64 { return randx.Beta(r.Rand, a, b) }

@@ -100,12 +100,12 @@ type ShopTruth struct {
 	// drops out (it may lie beyond the period's end).
 	Repeats int
 	// Dropout is the day of the last purchase, after which the customer
-	// buys nothing; NoDate when it lies after the end of the period (or
-	// far enough after it that the generator never computed it).
+	// buys nothing; NoDate when it lies after the end of the period.
 	Dropout data.Date
 	// Decline reports a customer whose purchase rate declines before its
 	// dropout, from DeclineStart (which may lie before Signup or after
-	// the period's end; NoDate when the dropout is not computed).
+	// the period's end; NoDate when the dropout lies so far after the end
+	// that the generator does not compute it).
 	Decline      bool
 	DeclineStart data.Date
 }
@@ -134,8 +134,9 @@ type shopper struct {
 	// purchases on or before the end of the period, the first one
 	// included; gaps holds the repeat purchases' exponential gaps.
 	orders, gaps []float64
-	// decline is the decline's start and length in days since the epoch
-	// (length 0 without a decline within reach of the period).
+	// declineFrom and declineLen are the decline's start, in days since
+	// the epoch, and length in days (length 0 without a decline within
+	// reach of the period).
 	declineFrom, declineLen float64
 }
 
@@ -190,8 +191,10 @@ func (s *shopper) draw(p *Params, i int, r *rng) {
 			break
 		}
 	}
-	if len(s.gaps) < s.Repeats {
-		// The dropout lies beyond the period's reach: no decline shows.
+	if len(s.gaps) < s.Repeats || x/perDay > reach {
+		// The dropout lies beyond the period's reach: no decline shows
+		// (the decline's clock is the identity before its start, which
+		// lies after the end).
 		for _, g := range s.gaps {
 			if d := birth + g/perDay; d < float64(end+1) {
 				s.orders = append(s.orders, d)

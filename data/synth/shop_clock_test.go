@@ -66,31 +66,3 @@ func TestClock(t *testing.T) {
 		}
 	})
 }
-
-// TestGammaBeta checks the samplers' means and variances.
-func TestGammaBeta(t *testing.T) {
-	r := newRNG()
-	r.seed(1, 0, streamProfile)
-	const n = 200_000
-	for _, shape := range []float64{0.3, 0.8, 1.5, 6} {
-		var s, s2 float64
-		for range n {
-			x := r.gamma(shape)
-			s += x
-			s2 += x * x
-		}
-		m := s / n
-		v := s2/n - m*m
-		if math.Abs(m-shape) > 0.02*shape+0.01 || math.Abs(v-shape) > 0.05*shape+0.01 {
-			t.Errorf("gamma(%g): mean %.4f, variance %.4f; want %g and %g", shape, m, v, shape, shape)
-		}
-	}
-	a, b := 0.8, 5.0
-	var s float64
-	for range n {
-		s += r.beta(a, b)
-	}
-	if m, want := s/n, a/(a+b); math.Abs(m-want) > 0.003 {
-		t.Errorf("beta(%g, %g): mean %.4f, want %.4f", a, b, m, want)
-	}
-}

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/churnlab/churn/data"
@@ -20,24 +19,12 @@ import (
 // shopParams is the shop the statistical tests share.
 var shopParams = synth.Params{Customers: 6000, Months: 24, Seed: 7, Business: synth.BusinessEcommerce}
 
-var shopShared struct {
-	once sync.Once
-	dir  string
-	sum  *synth.Summary
-	err  error
-}
+var shopShared onceDataset
 
 // shopDataset generates the shop of shopParams once per test binary.
 func shopDataset(t *testing.T) (string, *synth.Summary) {
 	t.Helper()
-	shopShared.once.Do(func() {
-		shopShared.dir = filepath.Join(scratch, "shop")
-		shopShared.sum, shopShared.err = synth.Generate(context.Background(), shopShared.dir, shopParams, synth.WriteOptions{})
-	})
-	if shopShared.err != nil {
-		t.Fatal(shopShared.err)
-	}
-	return shopShared.dir, shopShared.sum
+	return shopShared.get(t, "shop", shopParams)
 }
 
 // TestShopDeterministic generates the same shop twice, with different
@@ -65,6 +52,26 @@ func TestShopDeterministic(t *testing.T) {
 	generate(t, c, p, synth.WriteOptions{})
 	if bytes.Equal(readFile(t, a, data.Orders), readFile(t, c, data.Orders)) {
 		t.Error("seeds 42 and 43 gave the same orders")
+	}
+}
+
+// TestShopCustomersIndependentOfCount checks that the first customers of
+// a shop do not change when more customers are generated.
+func TestShopCustomersIndependentOfCount(t *testing.T) {
+	small, large := filepath.Join(scratch, "shop-indep-small"), filepath.Join(scratch, "shop-indep-large")
+	p := synth.Params{Customers: 300, Months: 12, Seed: 3, Business: synth.BusinessEcommerce}
+	generate(t, small, p, synth.WriteOptions{})
+	p.Customers = 1500
+	generate(t, large, p, synth.WriteOptions{})
+	hs, hl := histories(t, small), histories(t, large)
+	if len(hs) != 300 || len(hl) != 1500 {
+		t.Fatalf("got %d and %d customers", len(hs), len(hl))
+	}
+	for i := range hs {
+		a, b := hs[i], hl[i]
+		if a.Customer.ID != b.Customer.ID || a.Customer.SignupDate != b.Customer.SignupDate || !slices.Equal(a.Orders, b.Orders) {
+			t.Fatalf("customer %s differs between 300 and 1500 customers", a.Customer.ID)
+		}
 	}
 }
 
@@ -400,4 +407,20 @@ func dateOrNone(d data.Date) string {
 		return "none"
 	}
 	return d.String()
+}
+
+func BenchmarkGenerateShop(b *testing.B) {
+	p := synth.Params{Customers: 100_000, Months: 24, Seed: 1, Business: synth.BusinessEcommerce}
+	dir := b.TempDir()
+	b.ReportAllocs()
+	var rows int64
+	for b.Loop() {
+		sum, err := synth.Generate(context.Background(), filepath.Join(dir, "out"), p, synth.WriteOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows = sum.Rows(data.Customers) + sum.Rows(data.Orders)
+	}
+	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(p.Customers)*float64(b.N)/b.Elapsed().Seconds(), "customers/s")
 }
