@@ -21,7 +21,7 @@ type Values struct {
 
 	// life holds factors of the lifetime features shared by customers with
 	// the same repeat purchases and age: ComputeLifetime's scratch cache.
-	life map[lifeKey]lifeFactors
+	life lifeCache
 }
 
 func (v *Values) reset() {

@@ -138,14 +138,17 @@ func ComputeLifetime(h *data.History, T data.Date, fit *LifetimeFit, cfg *Config
 	}
 	lt := &cfg.Lifetime
 	bg := fit.BGNBD.BGNBD
-	key := lifeKey{fit: fit, x: s.Frequency, T: s.T, horizon: lt.HorizonDays, months: lt.CLVMonths, discount: lt.Discount()}
-	f, ok := out.life[key]
+	c := &out.life
+	if set := (lifeSettings{lt.HorizonDays, lt.CLVMonths, lt.Discount()}); c.m == nil || c.set != set || len(c.m) >= maxLife {
+		c.set, c.m = set, make(map[lifeKey]lifeFactors, 1024)
+	}
+	// x is a count of days and T a number of days over 7: both exact as
+	// integers, a small key.
+	key := lifeKey{fit: fit, x: int32(s.Frequency), days: int32(math.Round(s.T * 7))}
+	f, ok := c.m[key]
 	if !ok {
 		f = lifeFactorsOf(fit, s.Frequency, s.T, lt)
-		if out.life == nil || len(out.life) >= maxLife {
-			out.life = map[lifeKey]lifeFactors{}
-		}
-		out.life[key] = f
+		c.m[key] = f
 	}
 	pa := bg.PAlive(s)
 	x[fPAlive] = pa
@@ -170,13 +173,22 @@ func ComputeLifetime(h *data.History, T data.Date, fit *LifetimeFit, cfg *Config
 	return nil
 }
 
-// lifeKey identifies the factors shared by the customers with x repeat
-// purchase days and age T under one fit and settings.
-type lifeKey struct {
-	fit             *LifetimeFit
-	x, T            float64
+// lifeCache holds the factors of one set of lifetime settings.
+type lifeCache struct {
+	set lifeSettings
+	m   map[lifeKey]lifeFactors
+}
+
+type lifeSettings struct {
 	horizon, months int
 	discount        float64
+}
+
+// lifeKey identifies the factors shared by the customers with x repeat
+// purchase days and an age of days days under one fit.
+type lifeKey struct {
+	fit     *LifetimeFit
+	x, days int32
 }
 
 // lifeFactors are E[Y(horizon)] and CLV / E[M] per unit of P(alive).
@@ -185,8 +197,9 @@ type lifeFactors struct {
 	clvOK          bool // clv is usable (else CLV is computed directly)
 }
 
-// maxLife bounds the entries of Values.life (a few per day of data and
-// number of repeat purchases).
+// maxLife bounds the entries of Values.life: (repeat purchase days, age)
+// pairs per fit, some 15,000 per date for a million customers over two
+// years, so a nightly table's dates fit.
 const maxLife = 1 << 18
 
 // lifeFactorsOf computes the factors from the canonical summary of

@@ -556,6 +556,7 @@ func TestLifetimeFactors(t *testing.T) {
 	heavyQ.GammaGamma.GammaGamma.Q = 0.5 // no finite population mean spend
 	r := rand.New(rand.NewPCG(8, 8))
 	T := day("2024-07-01")
+	var v Values // shared by all customers, fits and settings, as a worker's
 	var hs []*data.History
 	for i := 0; i < 300; i++ {
 		first := T.AddDays(-1 - r.IntN(700))
@@ -587,8 +588,7 @@ func TestLifetimeFactors(t *testing.T) {
 		name string
 		fit  LifetimeFit
 		cfg  *Config
-	}{{"cdnow", cdnowFit("2024-01-01"), cfg}, {"shop", shop, cfg}, {"shop, 36 months undiscounted", shop, undiscounted}, {"spend without a mean", heavyQ, cfg}} {
-		var v Values // shared by all customers, as a worker's
+	}{{"cdnow", cdnowFit("2024-01-01"), cfg}, {"shop", shop, cfg}, {"shop, 36 months undiscounted", shop, undiscounted}, {"spend without a mean", heavyQ, cfg}, {"cdnow again", cdnowFit("2024-01-01"), cfg}} {
 		for pass := 0; pass < 2; pass++ {
 			for _, h := range hs {
 				if err := ComputeLifetime(h, T, &c.fit, c.cfg, &v); err != nil {

@@ -2,10 +2,13 @@ package predict
 
 import (
 	"context"
+	"log/slog"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/churnlab/churn/data"
 	"github.com/churnlab/churn/data/synth"
 	"github.com/churnlab/churn/features"
 )
@@ -149,3 +152,29 @@ func indexOf(spec *features.Spec, name string) int {
 }
 
 func sameFloat(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
+
+// TestRunBeforeFirstFit: scoring at a date before the model's first
+// lifetime fit gives missing p_alive and clv (never a later fit's
+// parameters) and says so in the log.
+func TestRunBeforeFirstFit(t *testing.T) {
+	f, err := shopFixture()
+	if err != nil {
+		t.Fatalf("shop fixture: %v", err)
+	}
+	var logs strings.Builder
+	opt := f.options(t.TempDir(), data.MakeDate(2023, 6, 1))
+	opt.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	res, err := Run(context.Background(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := readPredictions(t, res.PredictionsDir)
+	for _, r := range rows {
+		if !math.IsNaN(r.PAlive) || !math.IsNaN(r.CLV) || !math.IsNaN(r.Revenue) {
+			t.Fatalf("%s: p_alive %v, clv %v, revenue_at_risk %v before the first fit", r.ID, r.PAlive, r.CLV, r.Revenue)
+		}
+	}
+	if len(rows) == 0 || !strings.Contains(logs.String(), "before the model's first lifetime fit") {
+		t.Errorf("%d rows; log:\n%s", len(rows), logs.String())
+	}
+}

@@ -382,6 +382,9 @@ func Stage(ctx context.Context, opt Options, txn *data.Txn) (*Staged, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the dataset %s cannot provide the model's features: %w", ds.Dir, err)
 	}
+	if fit, _ := spec.LifetimeAt(opt.AsOf); len(spec.Lifetime) > 0 && fit == nil {
+		log.Warn("the as-of date is before the model's first lifetime fit: p_alive, expected purchases and clv are missing for every customer", "as_of", opt.AsOf.String(), "first_fit", spec.Lifetime[0].AsOf)
+	}
 	rules, err := compileRules(cfg.Alerts, spec, opt.AsOf)
 	if err != nil {
 		return nil, err
