@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/churnlab/churn/internal/randx"
 )
 
 const cdnowDir = "../../../shared/data/cdnow"
@@ -169,8 +171,8 @@ func naiveLL(m BGNBD, s Summary) float64 {
 func synthBGNBD(rng *rand.Rand, m BGNBD, n int, days bool) []Summary {
 	s := make([]Summary, n)
 	for i := range s {
-		λ := gammaRand(rng, m.R) / m.Alpha
-		p := betaRand(rng, m.A, m.B)
+		λ := randx.Gamma(rng, m.R) / m.Alpha
+		p := randx.Beta(rng, m.A, m.B)
 		nd := 1 + rng.IntN(365)
 		T := float64(nd) / 7
 		var t float64
@@ -198,31 +200,6 @@ func synthBGNBD(rng *rand.Rand, m BGNBD, n int, days bool) []Summary {
 		}
 	}
 	return s
-}
-
-// gammaRand draws Gamma(k, 1) (Marsaglia and Tsang).
-func gammaRand(rng *rand.Rand, k float64) float64 {
-	if k < 1 {
-		return gammaRand(rng, k+1) * math.Pow(rng.Float64(), 1/k)
-	}
-	d := k - 1.0/3
-	c := 1 / math.Sqrt(9*d)
-	for {
-		z := rng.NormFloat64()
-		v := 1 + c*z
-		if v <= 0 {
-			continue
-		}
-		v = v * v * v
-		if u := rng.Float64(); math.Log(u) < z*z/2+d-d*v+d*math.Log(v) {
-			return d * v
-		}
-	}
-}
-
-func betaRand(rng *rand.Rand, a, b float64) float64 {
-	x := gammaRand(rng, a)
-	return x / (x + gammaRand(rng, b))
 }
 
 // TestBGNBDGroupedLikelihood: the grouped, chunked log-likelihood equals

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/churnlab/churn/internal/randx"
 )
 
 // synthGG draws n repeat customers from Gamma-Gamma: x uniform on 1..20,
@@ -15,10 +17,10 @@ func synthGG(rng *rand.Rand, m GammaGamma, n int) []Summary {
 	s := make([]Summary, n)
 	for i := range s {
 		x := 1 + rng.IntN(20)
-		ν := gammaRand(rng, m.Q) / m.Gamma
+		ν := randx.Gamma(rng, m.Q) / m.Gamma
 		var sum float64
 		for range x {
-			sum += gammaRand(rng, m.P) / ν
+			sum += randx.Gamma(rng, m.P) / ν
 		}
 		s[i] = Summary{Frequency: float64(x), Recency: 1, T: 2, Monetary: sum / float64(x)}
 	}
