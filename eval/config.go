@@ -140,9 +140,10 @@ type RetentionConfig struct {
 	// churn: the highest HighShare of churn probabilities are high risk,
 	// the next MediumShare medium, the rest low (defaults 0.05 and 0.15,
 	// predict's default tiers; set them to your predict config's
-	// tiers.*.max_share).
-	HighShare   float64 `yaml:"high_share" json:"high_share"`
-	MediumShare float64 `yaml:"medium_share" json:"medium_share"`
+	// tiers.*.max_share). MediumShare is a pointer because 0 (no medium
+	// tier) is a valid setting; nil means the default.
+	HighShare   float64  `yaml:"high_share" json:"high_share"`
+	MediumShare *float64 `yaml:"medium_share" json:"medium_share"`
 	// MinGroup is the fewest customers a Kaplan-Meier group needs (default
 	// 30): smaller plans and segments are merged into "other", smaller
 	// cohorts left out (a note says which).
@@ -235,7 +236,10 @@ func (c *Config) EnsureDefaults() {
 	defF(&c.Drift.Moderate, 0.1)
 	defS(&c.Retention.Cohort, "quarter")
 	defF(&c.Retention.HighShare, 0.05)
-	defF(&c.Retention.MediumShare, 0.15)
+	if c.Retention.MediumShare == nil {
+		v := defaultMediumShare
+		c.Retention.MediumShare = &v
+	}
 	defInt(&c.Retention.MinGroup, 30)
 	defInt(&c.Retention.CurvePoints, 100)
 	defInt(&c.TopAccounts, 20)
@@ -302,7 +306,7 @@ func (c *Config) Validate() error {
 		bad("retention.cohort %q: want quarter or month", c.Retention.Cohort)
 	}
 	in("retention.high_share", c.Retention.HighShare, 1e-9, 1)
-	in("retention.medium_share", c.Retention.MediumShare, 0, 1-c.Retention.HighShare)
+	in("retention.medium_share", c.Retention.MediumShareOr(), 0, 1-c.Retention.HighShare)
 	if c.Retention.MinGroup < 1 {
 		bad("retention.min_group %d: want at least 1", c.Retention.MinGroup)
 	}
@@ -329,4 +333,17 @@ func LoadConfig(path string) (Config, error) {
 		return Config{}, err
 	}
 	return textutil.ParseConfig[Config](path, raw)
+}
+
+// defaultMediumShare is RetentionConfig.MediumShare's default, predict's
+// default medium tier.
+const defaultMediumShare = 0.15
+
+// MediumShareOr returns the medium tier's share: MediumShare, or its
+// default when unset.
+func (c *RetentionConfig) MediumShareOr() float64 {
+	if c.MediumShare == nil {
+		return defaultMediumShare
+	}
+	return *c.MediumShare
 }

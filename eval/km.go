@@ -434,7 +434,7 @@ func (a *survivalAcc) report(s Survival, cfg Config) Survival {
 			}
 		}
 		tg.Charted = firstNames(tg.Groups)
-		tg.Note = fmt.Sprintf("evaluated rows by the model's risk tier at their as-of date (top %s high, next %s medium, per date), followed to %s", fmtPct(Num(cfg.Retention.HighShare)), fmtPct(Num(cfg.Retention.MediumShare)), s.DataEnd)
+		tg.Note = fmt.Sprintf("evaluated rows by the model's risk tier at their as-of date (top %s high, next %s medium, per date), followed to %s", fmtPct(Num(cfg.Retention.HighShare)), fmtPct(Num(cfg.Retention.MediumShareOr())), s.DataEnd)
 		s.Groupings = append(s.Groupings, tg)
 	}
 	return s

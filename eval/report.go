@@ -457,7 +457,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.Retention = retention(t, cfg.Retention)
 	var tiers *tierRows
 	if o.Dataset != nil {
-		tiers = riskTiers(t, sel, p, cfg.Retention.HighShare, cfg.Retention.MediumShare)
+		tiers = riskTiers(t, sel, p, cfg.Retention.HighShare, cfg.Retention.MediumShareOr())
 	}
 	if rep.Retention.Survival, err = survival(ctx, o.Dataset, t, tiers, cfg); err != nil {
 		return nil, err

@@ -322,6 +322,16 @@ func TestConfig(t *testing.T) {
 	if _, err := LoadConfig(write("")); err != nil {
 		t.Errorf("empty file: %v", err)
 	}
+	// 0 is a valid medium share (no medium tier), not "use the default".
+	for yaml, want := range map[string]float64{"": 0.15, "retention:\n  medium_share: 0\n": 0, "retention:\n  medium_share: 0.3\n": 0.3} {
+		c, err := LoadConfig(write(yaml))
+		if err != nil {
+			t.Fatalf("%q: %v", yaml, err)
+		}
+		if got := c.Retention.MediumShareOr(); got != want {
+			t.Errorf("%q: medium share %v, want %v", yaml, got, want)
+		}
+	}
 	for _, tt := range []struct{ yaml, want string }{
 		{"capacty: 5\n", "c.yaml:1: invalid YAML: field capacty not found"},
 		{"threshold: 2\n", "threshold 2: want"},
@@ -330,6 +340,7 @@ func TestConfig(t *testing.T) {
 		{"bootstrap:\n  customers: 50\n", "bootstrap.customers 50"},
 		{"backtest:\n  every: -7\n", "backtest.every -7"},
 		{"backtest:\n  every: 400\n", "backtest.every 400"},
+		{"retention:\n  medium_share: -0.1\n", "retention.medium_share"},
 	} {
 		if _, err := LoadConfig(write(tt.yaml)); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%q: err = %v, want %q", tt.yaml, err, tt.want)
