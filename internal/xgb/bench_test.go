@@ -1,6 +1,10 @@
 package xgb
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/churnlab/churn/internal/xgbtree"
+)
 
 var benchParams = []param{
 	{"objective", "binary:logistic"},
@@ -91,7 +95,7 @@ func BenchmarkExplain(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	trees, err := ParseTrees(raw, 0)
+	trees, err := xgbtree.Parse(raw, 0)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"unsafe"
+
+	"github.com/churnlab/churn/internal/xgbtree"
 )
 
 // Booster is a gradient-boosted model. It owns a C handle and an OS thread on
@@ -75,12 +77,12 @@ func NewBooster(cache ...*DMatrix) (*Booster, error) {
 // as JSON). data is not retained.
 //
 // Before XGBoost sees the bytes, their structure is checked in Go (see
-// checkModelJSON): XGBoost 1.7 trusts the counts and node indices in a model
+// xgbtree.CheckModel): XGBoost 1.7 trusts the counts and node indices in a model
 // and crashes the process on inconsistent ones, and its legacy binary reader
 // trusts length fields. Only JSON "gbtree" models with numerical splits and a
 // single target are accepted.
 func LoadBoosterJSON(data []byte) (*Booster, error) {
-	if err := checkModelJSON(data); err != nil {
+	if err := xgbtree.CheckModel(data); err != nil {
 		return nil, fmt.Errorf("xgb: LoadBoosterJSON: %w", err)
 	}
 	b, err := newBooster(func(out *C.BoosterHandle) error {

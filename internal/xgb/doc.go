@@ -1,9 +1,9 @@
 // Package xgb is a small cgo wrapper over XGBoost's C API (libxgboost, 1.7.x),
 // exposing exactly what churn needs: dense matrices, boosting rounds, evaluation,
 // prediction (probabilities, margins, SHAP contributions) and JSON model I/O.
-// Beside it, in pure Go, [Trees] and [Explainer] compute the contributions
-// XGBoost would (TreeSHAP and Saabas, equal to the bit) from a model's JSON,
-// fast enough to explain every customer.
+// Beside it, in pure Go without cgo, package xgbtree evaluates a model's
+// JSON trees: margins and contributions (TreeSHAP and Saabas) equal to
+// XGBoost's to the bit; its tests against XGBoost live here.
 //
 // # Ownership
 //
@@ -56,24 +56,10 @@
 // are sent to log/slog's default logger, never to stdout. Messages XGBoost
 // emits from its OpenMP worker threads, if any, go to stderr directly.
 //
-// # Explaining in Go
-//
-// XGBoost 1.7's TreeSHAP walks every leaf of every tree for every row and
-// zeroes and adds a vector of all columns per tree; its Saabas pays the same
-// vector costs. [Explainer] gets the same numbers for far less: a tree's
-// TreeSHAP values depend on a row only through its side at each split, so
-// they are computed once per distinct decision mask and cached (a few
-// thousand masks per depth-4 tree, whatever the number of rows); Saabas
-// values are precomputed per leaf; rows pass through the trees in blocks,
-// tree by tree; values are read from one-byte codes of the rows (a value's
-// place among its column's split conditions). The arithmetic is XGBoost's:
-// float32, in XGBoost's order, without fused multiply-adds, so results equal
-// XGBoost's bit for bit (TestExplainerMatchesXGBoost,
-// train.TestContributionsAreXGBoosts), which a cache hit does not change.
-//
 // # Loading models
 //
 // XGBoost 1.7 trusts the structure of a model file: inconsistent tree counts
 // or node indices crash or hang the process. LoadBoosterJSON therefore checks
-// the structure in Go first and accepts only JSON tree models.
+// the structure in Go first (xgbtree.CheckModel) and accepts only JSON tree
+// models.
 package xgb

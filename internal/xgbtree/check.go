@@ -1,4 +1,4 @@
-package xgb
+package xgbtree
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"strconv"
 )
 
-// checkModelJSON checks that data is an XGBoost JSON model of a tree booster
+// CheckModel checks that data is an XGBoost JSON model of a tree booster
 // whose structure XGBoost can index safely. XGBoost 1.7.4 trusts the counts
 // and indices in a model file: a "num_trees" larger than the trees present
 // segfaults while loading (found by FuzzLoadBoosterJSON); a child index out of
@@ -21,7 +21,7 @@ import (
 // Only "gbtree" models with numerical splits are accepted: that is what this
 // package trains. Duplicate object keys are rejected, so that this check and
 // XGBoost's parser cannot read different values.
-func checkModelJSON(data []byte) error {
+func CheckModel(data []byte) error {
 	if len(data) == 0 || !json.Valid(data) {
 		return errors.New("input is not valid JSON")
 	}

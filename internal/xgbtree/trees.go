@@ -1,4 +1,4 @@
-package xgb
+package xgbtree
 
 import (
 	"encoding/json"
@@ -57,8 +57,10 @@ type tree struct {
 	// n's are saabas[saabasLo[n]:saabasHi[n]].
 	saabas             []featValue
 	saabasLo, saabasHi []int32
-	depth              int
-	mean0              float32 // the root's mean value: the tree's share of the bias
+	// pred is the tree as Margins walks it: raw values, not codes.
+	pred  []predNode
+	depth int
+	mean0 float32 // the root's mean value: the tree's share of the bias
 }
 
 // node is one node of a tree.
@@ -97,7 +99,7 @@ func (n *node) leaf() bool { return n.left < 0 }
 // left.
 func (s *split) goesLeft(c uint32) bool { return c-uint32(s.sub) < uint32(s.lim) }
 
-// maxFeatures bounds the columns of a model ParseTrees takes: explainers
+// maxFeatures bounds the columns of a model Parse takes: explainers
 // keep a value per column.
 const maxFeatures = 1 << 20
 
@@ -107,17 +109,17 @@ func (t *Trees) NumFeatures() int { return t.nFeature }
 // NumTrees is the number of trees used.
 func (t *Trees) NumTrees() int { return len(t.trees) }
 
-// ParseTrees reads the trees of an XGBoost JSON model (the bytes
+// Parse reads the trees of an XGBoost JSON model (the bytes
 // [Booster.SaveJSON] returns) for explaining rows. rounds limits it to the
 // trees of the first rounds boosting rounds, as [PredictOptions].IterationEnd
 // does (0: all). Only binary:logistic gbtree models with numerical splits,
 // those churn trains, are accepted.
-func ParseTrees(data []byte, rounds int) (*Trees, error) {
+func Parse(data []byte, rounds int) (*Trees, error) {
 	if rounds < 0 {
-		return nil, fmt.Errorf("xgb: ParseTrees: rounds %d", rounds)
+		return nil, fmt.Errorf("xgbtree: Parse: rounds %d", rounds)
 	}
-	if err := checkModelJSON(data); err != nil {
-		return nil, fmt.Errorf("xgb: ParseTrees: %w", err)
+	if err := CheckModel(data); err != nil {
+		return nil, fmt.Errorf("xgbtree: Parse: %w", err)
 	}
 	var m struct {
 		Learner struct {
@@ -140,22 +142,22 @@ func ParseTrees(data []byte, rounds int) (*Trees, error) {
 		} `json:"learner"`
 	}
 	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("xgb: ParseTrees: %w", err)
+		return nil, fmt.Errorf("xgbtree: Parse: %w", err)
 	}
 	l := &m.Learner
 	if l.Objective.Name != "binary:logistic" {
-		return nil, fmt.Errorf("xgb: ParseTrees: objective %q: only binary:logistic is supported", l.Objective.Name)
+		return nil, fmt.Errorf("xgbtree: Parse: objective %q: only binary:logistic is supported", l.Objective.Name)
 	}
 	if nc := l.LearnerModelParam.NumClass; nc != "0" && nc != "1" {
-		return nil, fmt.Errorf("xgb: ParseTrees: num_class %s: only single-output models are supported", nc)
+		return nil, fmt.Errorf("xgbtree: Parse: num_class %s: only single-output models are supported", nc)
 	}
-	nf, _ := strconv.Atoi(l.LearnerModelParam.NumFeature) // checked by checkModelJSON
+	nf, _ := strconv.Atoi(l.LearnerModelParam.NumFeature) // checked by CheckModel
 	if nf > maxFeatures {
-		return nil, fmt.Errorf("xgb: ParseTrees: %d features; at most %d are supported", nf, maxFeatures)
+		return nil, fmt.Errorf("xgbtree: Parse: %d features; at most %d are supported", nf, maxFeatures)
 	}
 	bs, err := strconv.ParseFloat(l.LearnerModelParam.BaseScore, 32)
 	if err != nil || !(bs > 0 && bs < 1) {
-		return nil, fmt.Errorf("xgb: ParseTrees: base_score %q, want a probability in (0, 1)", l.LearnerModelParam.BaseScore)
+		return nil, fmt.Errorf("xgbtree: Parse: base_score %q, want a probability in (0, 1)", l.LearnerModelParam.BaseScore)
 	}
 	// binary:logistic keeps base_score as a probability; margins start at
 	// its logit, which XGBoost computes in float32.
@@ -181,14 +183,14 @@ func ParseTrees(data []byte, rounds int) (*Trees, error) {
 	for f, c := range t.cuts {
 		for _, v := range c {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return nil, fmt.Errorf("xgb: ParseTrees: a split on feature %d at %v", f, v)
+				return nil, fmt.Errorf("xgbtree: Parse: a split on feature %d at %v", f, v)
 			}
 		}
 		slices.Sort(c)
 		t.cuts[f] = slices.CompactFunc(c, func(a, b float32) bool { return a == b }) // -0 == 0
 		switch n := len(t.cuts[f]); {
 		case n > math.MaxUint16-2:
-			return nil, fmt.Errorf("xgb: ParseTrees: feature %d has %d distinct split conditions; at most %d are supported", f, n, math.MaxUint16-2)
+			return nil, fmt.Errorf("xgbtree: Parse: feature %d has %d distinct split conditions; at most %d are supported", f, n, math.MaxUint16-2)
 		case n > math.MaxUint8-1:
 			t.wide = true
 		}
@@ -196,7 +198,7 @@ func ParseTrees(data []byte, rounds int) (*Trees, error) {
 	for i := range jt {
 		tr := &t.trees[i]
 		if err := tr.build(&jt[i], t.cuts, t.wide); err != nil {
-			return nil, fmt.Errorf("xgb: ParseTrees: tree %d: %w", i, err)
+			return nil, fmt.Errorf("xgbtree: Parse: tree %d: %w", i, err)
 		}
 		maxd := tr.depth + 2
 		t.pathLen = max(t.pathLen, maxd*(maxd+1)/2)
@@ -204,7 +206,7 @@ func ParseTrees(data []byte, rounds int) (*Trees, error) {
 	return t, nil
 }
 
-// build fills the tree from its JSON (checked by checkModelJSON) and
+// build fills the tree from its JSON (checked by CheckModel) and
 // precomputes what explaining needs: node mean values, the splits as the
 // decision mask reads them and every leaf's Saabas contributions.
 func (tr *tree) build(j *jsonTree, cuts [][]float32, wide bool) error {
@@ -250,6 +252,17 @@ func (tr *tree) build(j *jsonTree, cuts [][]float32, wide bool) error {
 		}
 	}
 	tr.buildSaabas()
+	tr.pred = make([]predNode, len(tr.nodes))
+	for i, nd := range tr.nodes {
+		pn := predNode{feature: -1, value: nd.value}
+		if !nd.leaf() {
+			pn = predNode{feature: nd.feature, value: nd.value, left: nd.left, right: nd.right, missing: nd.right}
+			if j.DefaultLeft[i] != 0 {
+				pn.missing = nd.left
+			}
+		}
+		tr.pred[i] = pn
+	}
 	return nil
 }
 
@@ -429,10 +442,10 @@ func (c Codes) check(t *Trees, out []float32) error {
 }
 
 // ErrCodes is returned for codes that another Trees encoded.
-var ErrCodes = errors.New("xgb: the codes were encoded for another model")
+var ErrCodes = errors.New("xgbtree: the codes were encoded for another model")
 
 // ErrRowLength is returned for rows or outputs of the wrong shape.
-var ErrRowLength = errors.New("xgb: rows or output do not match the model's features")
+var ErrRowLength = errors.New("xgbtree: rows or output do not match the model's features")
 
 // Explainer computes contributions of rows of a [Trees] model. Per tree,
 // TreeSHAP's values depend on a row only through the side it takes at each
@@ -788,4 +801,16 @@ func unwoundSum(p []pathElem, d, k int) float32 {
 		}
 	}
 	return total
+}
+
+// MaskTables is the number of trees whose decision masks an Explainer
+// reads from tables rather than split by split: a diagnostic for tests.
+func (t *Trees) MaskTables() int {
+	n := 0
+	for i := range t.trees {
+		if t.trees[i].maskTab != nil {
+			n++
+		}
+	}
+	return n
 }
