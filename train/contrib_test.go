@@ -69,7 +69,11 @@ func TestContributionsAreXGBoosts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := m.learner.(*xgbModel).b
+		b, err := xgb.LoadBoosterJSON(m.booster)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
 		featOf := enc.FeatureOf()
 		nf := len(tab.Spec.Features)
 		for _, tc := range []struct {

@@ -220,9 +220,7 @@ func Fit(ctx context.Context, t *features.Table, p Params, opt FitOptions) (*Mod
 	m := &Model{Manifest: mf, learner: final}
 	switch fm := final.(type) {
 	case *xgbModel:
-		if m.booster, err = fm.b.SaveJSON(); err != nil {
-			return nil, err
-		}
+		m.booster = fm.raw
 	case *logregModel:
 		mf := fm.m
 		m.Manifest.LogReg = mf

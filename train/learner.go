@@ -5,14 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"runtime/debug"
-	"strconv"
+	"runtime"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/churnlab/churn/internal/logreg"
-	"github.com/churnlab/churn/internal/xgb"
+	"github.com/churnlab/churn/internal/xgbtree"
 )
 
 // matrix is a dense row-major float32 matrix; NaN is missing.
@@ -62,149 +61,48 @@ func fitLearner(ctx context.Context, d *fitData, p *Params, log func(string, ...
 
 // ---- XGBoost ----
 
+// xgbModel is a fitted booster as its XGBoost JSON (D13): margins and
+// contributions are computed in Go from its trees (internal/xgbtree), the
+// same bits XGBoost's C API gives, so that scoring needs no cgo. XGBoost
+// itself only fits.
 type xgbModel struct {
-	b     *xgb.Booster
-	best  int       // rounds to predict with
-	curve []float64 // validation log loss after each round, when validated
-	// explain computes contributions in Go, from the booster's trees.
+	raw   []byte         // the booster's JSON, as XGBoost saved it
+	trees *xgbtree.Trees // raw's trees up to round best
+	best  int            // rounds to predict with
+	curve []float64      // validation log loss after each round, when validated
+	// explain keeps explainers of trees between calls.
 	explain explainers
 }
 
-func xgbParams(p *Params) [][2]string {
-	f := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
-	return [][2]string{
-		{"objective", "binary:logistic"},
-		{"eval_metric", "logloss"},
-		{"tree_method", "hist"},
-		{"max_depth", strconv.Itoa(p.MaxDepth)},
-		{"eta", f(p.Eta)},
-		{"min_child_weight", f(*p.MinChildWeight)},
-		{"subsample", f(p.Subsample)},
-		{"colsample_bytree", f(p.ColsampleByTree)},
-		{"lambda", f(*p.Lambda)},
-		{"alpha", f(p.Alpha)},
-		{"nthread", strconv.Itoa(p.Threads)},
-		{"seed", strconv.FormatUint(p.Seed%(1<<31), 10)},
-		{"verbosity", "0"},
+// newXGBModel reads a booster's JSON raw (saved by XGBoost) to score with
+// its first rounds rounds.
+func newXGBModel(raw []byte, rounds int, curve []float64) (*xgbModel, error) {
+	if rounds < 1 {
+		return nil, fmt.Errorf("rounds %d", rounds)
 	}
-}
-
-// releaseFloats is the size of a training matrix (in values) from which
-// fitXGBoost returns its memory to the operating system once XGBoost has
-// copied it: 16M float32s, 64 MB. Below it the forced collection is not
-// worth its time.
-const releaseFloats = 16 << 20
-
-// fitXGBoost fits a booster on d. It consumes d.train.X: the matrix is
-// dropped (set to nil) once XGBoost holds its own copy.
-func fitXGBoost(ctx context.Context, d *fitData, p *Params, log func(string, ...any)) (_ fitted, err error) {
-	dtrain, err := xgb.NewDMatrix(d.train.X, d.train.N, d.train.P)
+	trees, err := xgbtree.Parse(raw, rounds)
 	if err != nil {
 		return nil, err
 	}
-	defer dtrain.Close()
-	// XGBoost copied the rows into its own pages: let the dense matrix go
-	// and hand its memory back now, before boosting allocates XGBoost's
-	// buffers. Otherwise Go keeps the pages for reuse and the process holds
-	// the rows three times (table, matrix, DMatrix) at its peak.
-	d.train.X = nil
-	if d.train.N*d.train.P >= releaseFloats {
-		debug.FreeOSMemory()
-	}
-	if err := dtrain.SetLabels(d.y); err != nil {
-		return nil, err
-	}
-	if d.w != nil {
-		if err := dtrain.SetWeights(d.w); err != nil {
-			return nil, err
-		}
-	}
-	cache := []*xgb.DMatrix{dtrain}
-	var dvalid *xgb.DMatrix
-	if d.valid != nil {
-		if dvalid, err = xgb.NewDMatrix(d.valid.X, d.valid.N, d.valid.P); err != nil {
-			return nil, err
-		}
-		defer dvalid.Close()
-		if err := dvalid.SetLabels(d.vy); err != nil {
-			return nil, err
-		}
-		if d.vw != nil {
-			if err := dvalid.SetWeights(d.vw); err != nil {
-				return nil, err
-			}
-		}
-		cache = append(cache, dvalid)
-	}
-	b, err := xgb.NewBooster(cache...)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil {
-			b.Close()
-		}
-	}()
-	for _, kv := range xgbParams(p) {
-		if err := b.SetParam(kv[0], kv[1]); err != nil {
-			return nil, err
-		}
-	}
-	if err := b.SetFeatureNames(d.names); err != nil {
-		return nil, err
-	}
-	best, bestLoss, since := p.Rounds, math.Inf(1), 0
-	var curve []float64
-	for it := 0; it < p.Rounds; it++ {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if err := b.UpdateOneIter(it, dtrain); err != nil {
-			return nil, err
-		}
-		if dvalid == nil {
-			continue
-		}
-		res, err := b.Eval(it, []*xgb.DMatrix{dvalid}, []string{"valid"})
-		if err != nil {
-			return nil, err
-		}
-		loss := res["valid"]["logloss"]
-		curve = append(curve, loss)
-		if p.EarlyStopping <= 0 {
-			continue
-		}
-		if loss < bestLoss-1e-9 {
-			best, bestLoss, since = it+1, loss, 0
-		} else if since++; since >= p.EarlyStopping {
-			log("early stopping", "round", it+1, "best_round", best, "valid_logloss", bestLoss)
-			break
-		}
-	}
-	if err := b.SetAttr("best_iteration", strconv.Itoa(best-1)); err != nil {
-		return nil, err
-	}
-	return &xgbModel{b: b, best: best, curve: curve}, nil
+	return &xgbModel{raw: raw, trees: trees, best: rounds, curve: curve}, nil
 }
 
-func (m *xgbModel) predict(x matrix, opt xgb.PredictOptions) ([]float32, error) {
-	dm, err := xgb.NewDMatrix(x.X, x.N, x.P)
-	if err != nil {
-		return nil, err
-	}
-	defer dm.Close()
-	opt.IterationEnd = m.best
-	out, _, err := m.b.Predict(dm, opt)
-	return out, err
-}
-
+// margins computes the rows' margins in Go (xgbtree.Trees.Margins):
+// XGBoost's own to the bit, split between GOMAXPROCS goroutines as XGBoost
+// splits them between its threads, in parts of at least a thousand rows.
 func (m *xgbModel) margins(x matrix) ([]float64, error) {
-	out, err := m.predict(x, xgb.PredictOptions{Margin: true})
-	if err != nil {
-		return nil, err
+	if m.trees.NumFeatures() != x.P {
+		return nil, fmt.Errorf("the model has %d columns, the rows %d", m.trees.NumFeatures(), x.P)
 	}
-	if len(out) != x.N {
-		return nil, fmt.Errorf("xgboost returned %d margins for %d rows", len(out), x.N)
+	out := make([]float32, x.N)
+	parts := max(1, min(runtime.GOMAXPROCS(0), x.N/1024))
+	var g errgroup.Group
+	for k := range parts {
+		lo, hi := k*x.N/parts, (k+1)*x.N/parts
+		g.Go(func() error { return m.trees.Margins(x.X[lo*x.P:hi*x.P], hi-lo, out[lo:hi]) })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	res := make([]float64, len(out))
 	for i, v := range out {
@@ -214,15 +112,12 @@ func (m *xgbModel) margins(x matrix) ([]float64, error) {
 }
 
 // contributions explains the rows with the booster's trees in Go
-// (xgb.Explainer): XGBoost's own pred_contribs (TreeSHAP) or
+// (xgbtree.Explainer): XGBoost's own pred_contribs (TreeSHAP) or
 // approx_contribs (Saabas) to the bit, at a fraction of the cost. The rows
 // are split between up to workers goroutines, each with an explainer (and
 // its cache) kept between calls.
 func (m *xgbModel) contributions(ctx context.Context, x matrix, approx bool, workers int, featOf []int, dst []float64) error {
-	trees, err := m.explain.load(m.b, m.best)
-	if err != nil {
-		return err
-	}
+	trees := m.trees
 	if trees.NumFeatures() != x.P {
 		return fmt.Errorf("the model has %d columns, the rows %d", trees.NumFeatures(), x.P)
 	}
@@ -261,30 +156,15 @@ func (m *xgbModel) contributions(ctx context.Context, x matrix, approx bool, wor
 	return g.Wait()
 }
 
-// explainers holds a model's trees as xgb.Explainer reads them, parsed on
-// first use, and the explainers not in use, so that their caches outlive a
-// call. Their results do not depend on which explainer computes them.
+// explainers holds the explainers of a model's trees not in use, so that
+// their caches outlive a call. Their results do not depend on which
+// explainer computes them.
 type explainers struct {
-	once  sync.Once
-	trees *xgb.Trees
-	err   error
-	mu    sync.Mutex
-	free  []*xgb.Explainer
+	mu   sync.Mutex
+	free []*xgbtree.Explainer
 }
 
-func (p *explainers) load(b *xgb.Booster, rounds int) (*xgb.Trees, error) {
-	p.once.Do(func() {
-		raw, err := b.SaveJSON()
-		if err != nil {
-			p.err = err
-			return
-		}
-		p.trees, p.err = xgb.ParseTrees(raw, rounds)
-	})
-	return p.trees, p.err
-}
-
-func (p *explainers) get(t *xgb.Trees) *xgb.Explainer {
+func (p *explainers) get(t *xgbtree.Trees) *xgbtree.Explainer {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if n := len(p.free); n > 0 {
@@ -295,7 +175,7 @@ func (p *explainers) get(t *xgb.Trees) *xgb.Explainer {
 	return t.NewExplainer()
 }
 
-func (p *explainers) put(e *xgb.Explainer) {
+func (p *explainers) put(e *xgbtree.Explainer) {
 	p.mu.Lock()
 	p.free = append(p.free, e)
 	p.mu.Unlock()
@@ -311,17 +191,13 @@ func (p *explainers) drop() {
 func (m *xgbModel) rounds() int { return m.best }
 func (m *xgbModel) close() {
 	m.explain.drop()
-	m.b.Close()
 }
 
 // gain sums each column's loss reduction over the splits of the trees used
 // (total gain), read from the model's JSON.
 func (m *xgbModel) gain(p int) []float64 {
 	out := make([]float64, p)
-	raw, err := m.b.SaveJSON()
-	if err != nil {
-		return out
-	}
+	raw := m.raw
 	var doc struct {
 		Learner struct {
 			GradientBooster struct {

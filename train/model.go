@@ -17,7 +17,6 @@ import (
 	"github.com/churnlab/churn/features"
 	"github.com/churnlab/churn/internal/logreg"
 	"github.com/churnlab/churn/internal/metrics"
-	"github.com/churnlab/churn/internal/xgb"
 )
 
 // FormatVersion is the version of the model artifact format. Load rejects
@@ -399,19 +398,14 @@ func Load(dir string) (*Model, error) {
 		if err != nil {
 			return nil, bad("%v", err)
 		}
-		booster, err := xgb.LoadBoosterJSON(b)
+		xm, err := newXGBModel(b, mf.Rounds, nil)
 		if err != nil {
 			return nil, bad("%s: %v", BoosterFile, err)
 		}
-		if nf, err := booster.NumFeatures(); err != nil || nf != p {
-			booster.Close()
+		if nf := xm.trees.NumFeatures(); nf != p {
 			return nil, bad("%s has %d features, the encoder %d", BoosterFile, nf, p)
 		}
-		if mf.Rounds < 1 {
-			booster.Close()
-			return nil, bad("rounds %d", mf.Rounds)
-		}
-		m.learner = &xgbModel{b: booster, best: mf.Rounds}
+		m.learner = xm
 		m.booster = b
 	case AlgoLogReg:
 		if mf.LogReg == nil || len(mf.LogReg.Coef) != p || len(mf.LogReg.Mean) != p || len(mf.LogReg.Scale) != p {
@@ -430,13 +424,6 @@ func newManifest(p Params, churnVersion string) Manifest {
 		mf.XGBoostVersion = XGBoostVersion()
 	}
 	return mf
-}
-
-// XGBoostVersion is the version of the XGBoost library churn is linked
-// with, as major.minor.patch.
-func XGBoostVersion() string {
-	a, b, c := xgb.Version()
-	return fmt.Sprintf("%d.%d.%d", a, b, c)
 }
 
 func importance(spec *features.Spec, enc *features.Encoder, gain []float64) []Importance {

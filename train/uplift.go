@@ -394,13 +394,7 @@ func FitUplift(ctx context.Context, u UpliftUnits, p UpliftParams, opt UpliftOpt
 		}
 		*a.dst = b
 	}
-	if m.treatJSON, err = m.treat.b.SaveJSON(); err == nil {
-		m.controlJSON, err = m.control.b.SaveJSON()
-	}
-	if err != nil {
-		m.Close()
-		return nil, err
-	}
+	m.treatJSON, m.controlJSON = m.treat.raw, m.control.raw
 	card.Encoder = finalEnc
 	card.TreatRounds, card.ControlRounds = m.treat.rounds(), m.control.rounds()
 	m.Card = card

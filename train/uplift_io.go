@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 
 	"github.com/churnlab/churn/data"
-	"github.com/churnlab/churn/internal/xgb"
 )
 
 // UpliftFormatVersion is the version of the uplift artifact format.
@@ -103,20 +102,16 @@ func LoadUplift(dir string) (*UpliftModel, error) {
 			m.Close()
 			return nil, bad("%v", err)
 		}
-		booster, err := xgb.LoadBoosterJSON(b)
+		xm, err := newXGBModel(b, a.rounds, nil)
 		if err != nil {
 			m.Close()
 			return nil, bad("%s: %v", a.file, err)
 		}
-		*a.dst = &xgbModel{b: booster, best: a.rounds}
+		*a.dst = xm
 		*a.raw = b
-		if nf, err := booster.NumFeatures(); err != nil || nf != len(c.Encoder.Columns) {
+		if nf := xm.trees.NumFeatures(); nf != len(c.Encoder.Columns) {
 			m.Close()
 			return nil, bad("%s has %d features, the encoder %d", a.file, nf, len(c.Encoder.Columns))
-		}
-		if a.rounds < 1 {
-			m.Close()
-			return nil, bad("%s: rounds %d", a.file, a.rounds)
 		}
 	}
 	return m, nil
