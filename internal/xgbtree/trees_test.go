@@ -146,6 +146,9 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if err := trees.Margins(X, 40, make([]float32, 40)); err != nil {
+			t.Fatal(err)
+		}
 		e := trees.NewExplainer()
 		exact, approx := make([]float32, 40*7), make([]float32, 40*7)
 		if err := e.Exact(codes, exact); err != nil {
