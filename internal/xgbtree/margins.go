@@ -4,14 +4,44 @@ import (
 	"math"
 )
 
-// predNode is a node as Margins reads it. An internal node sends a row
-// left when its value in column feature is below value (both float32),
-// right when not, and to missing when the value is NaN; a leaf (feature
-// −1) holds its leaf value in value.
+// predNode is a node as Margins reads it. An internal node sends a row to
+// its left child, pred[left], when its value in column feature is below
+// value (both float32), to the right child, pred[left+1], when not, and to
+// pred[left+nanRight] when the value is NaN; a leaf (feature −1) holds its
+// leaf value in value.
 type predNode struct {
-	value                float32
-	feature              int32
-	left, right, missing int32
+	value    float32
+	feature  int32
+	left     int32
+	nanRight int32 // 0: NaN goes left (default_left), 1: right
+}
+
+// predNodes lays the tree out for Margins, breadth first from the root, so
+// that a node's children are neighbours and a row's next node is an
+// addition away, without a branch to mispredict.
+func (tr *tree) predNodes(j *jsonTree) []predNode {
+	out := make([]predNode, 0, len(tr.nodes))
+	at := make([]int32, len(tr.nodes)) // each node's place in out
+	queue := []int32{0}
+	out = append(out, predNode{})
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		nd := &tr.nodes[n]
+		pn := predNode{value: nd.value, feature: -1}
+		if !nd.leaf() {
+			pn.feature = nd.feature
+			pn.left = int32(len(out))
+			if j.DefaultLeft[n] == 0 {
+				pn.nanRight = 1
+			}
+			at[nd.left], at[nd.right] = pn.left, pn.left+1
+			out = append(out, predNode{}, predNode{})
+			queue = append(queue, nd.left, nd.right)
+		}
+		out[at[n]] = pn
+	}
+	return out
 }
 
 // marginBlock is the number of rows that pass through a tree together in
@@ -46,22 +76,19 @@ func (t *Trees) Margins(X []float32, n int, out []float32) error {
 			nodes := t.trees[i].pred
 			for r := range o {
 				row := X[(lo+r)*p : (lo+r+1)*p]
-				k := int32(0)
-				for {
-					nd := &nodes[k]
-					if nd.feature < 0 {
-						o[r] += nd.value
-						break
+				nd := &nodes[0]
+				for nd.feature >= 0 {
+					v := row[nd.feature]
+					right := int32(0)
+					if !(v < nd.value) {
+						right = 1
 					}
-					switch v := row[nd.feature]; {
-					case v < nd.value:
-						k = nd.left
-					case v != v:
-						k = nd.missing
-					default:
-						k = nd.right
+					if v != v {
+						right = nd.nanRight
 					}
+					nd = &nodes[nd.left+right]
 				}
+				o[r] += nd.value
 			}
 		}
 	}

@@ -252,17 +252,7 @@ func (tr *tree) build(j *jsonTree, cuts [][]float32, wide bool) error {
 		}
 	}
 	tr.buildSaabas()
-	tr.pred = make([]predNode, len(tr.nodes))
-	for i, nd := range tr.nodes {
-		pn := predNode{feature: -1, value: nd.value}
-		if !nd.leaf() {
-			pn = predNode{feature: nd.feature, value: nd.value, left: nd.left, right: nd.right, missing: nd.right}
-			if j.DefaultLeft[i] != 0 {
-				pn.missing = nd.left
-			}
-		}
-		tr.pred[i] = pn
-	}
+	tr.pred = tr.predNodes(j)
 	return nil
 }
 
