@@ -7,6 +7,12 @@
 // the model's logit), and the model artifact: a versioned directory of
 // data (never code) that loads back to bit-identical predictions.
 //
+// Boosted trees are fitted with XGBoost but scored and explained in Go from
+// their JSON trees (internal/xgbtree, equal to XGBoost's margins and
+// contributions to the bit; docs/decisions.md D13): loading and scoring a
+// model needs no cgo, so binaries built with CGO_ENABLED=0 (Beam workers)
+// score; there, fitting a booster returns ErrNoXGBoost.
+//
 // Beside the churn model it fits the uplift model (uplift.go): a T-learner
 // of two XGBoost classifiers on the treat and control units of a retention
 // experiment, validated out of time by its Qini coefficient against random

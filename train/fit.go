@@ -532,7 +532,9 @@ func evaluateFolds(ctx context.Context, t *features.Table, enc *features.Encoder
 			}
 		}
 		for _, f := range fits {
-			f.m.(*xgbModel).best = best + 1
+			if err := f.m.(*xgbModel).setRounds(best + 1); err != nil {
+				return err
+			}
 		}
 	}
 	for k, f := range fits {

@@ -189,6 +189,19 @@ func (p *explainers) drop() {
 }
 
 func (m *xgbModel) rounds() int { return m.best }
+
+// setRounds makes the model score with its first rounds rounds: its trees
+// are read again from its JSON, and its explainers (which hold the old
+// trees) are dropped.
+func (m *xgbModel) setRounds(rounds int) error {
+	nm, err := newXGBModel(m.raw, rounds, m.curve)
+	if err != nil {
+		return err
+	}
+	m.explain.drop()
+	m.trees, m.best = nm.trees, nm.best
+	return nil
+}
 func (m *xgbModel) close() {
 	m.explain.drop()
 }
