@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"os"
+	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -78,3 +81,76 @@ func (s Shard) String() string { return strconv.Itoa(s.Index) + "/" + strconv.It
 
 // Keeps reports whether customer id belongs to the shard.
 func (s Shard) Keeps(id string) bool { return ShardOf(id, s.Count) == s.Index }
+
+// FileName is the name of the shard's file in a folder of shards:
+// shard-IIIII-of-NNNNN.parquet.
+func (s Shard) FileName() string {
+	return fmt.Sprintf("shard-%05d-of-%05d.parquet", s.Index, s.Count)
+}
+
+// ShardSetError says why a set of shard files cannot be merged.
+type ShardSetError struct {
+	File string // the file concerned; "" for the set as a whole
+	Msg  string
+}
+
+func (e *ShardSetError) Error() string {
+	if e.File == "" {
+		return "shards: " + e.Msg
+	}
+	return "shards: " + e.File + ": " + e.Msg
+}
+
+// CheckShardSet checks that shards, read from files (same order), are one
+// complete set: shards 0..n-1 of the same n, each exactly once. The error
+// is a *ShardSetError naming the first file that does not fit, or the
+// missing shards.
+func CheckShardSet(shards []Shard, files []string) error {
+	if len(shards) == 0 {
+		return &ShardSetError{Msg: "no shard file given"}
+	}
+	n := shards[0].Count
+	seen := make(map[int]string, n)
+	for i, s := range shards {
+		if s.Count != n {
+			return &ShardSetError{File: files[i], Msg: fmt.Sprintf("is shard %v, %s is of %d", s, files[0], n)}
+		}
+		if prev, ok := seen[s.Index]; ok {
+			return &ShardSetError{File: files[i], Msg: fmt.Sprintf("shard %v is given twice (also %s)", s, prev)}
+		}
+		seen[s.Index] = files[i]
+	}
+	var missing []string
+	for i := 0; i < n; i++ {
+		if _, ok := seen[i]; !ok {
+			missing = append(missing, strconv.Itoa(i))
+		}
+	}
+	if len(missing) > 0 {
+		return &ShardSetError{Msg: fmt.Sprintf("shard(s) %s of %d missing: the set is incomplete", strings.Join(missing, ", "), n)}
+	}
+	return nil
+}
+
+// ShardFiles lists the files of paths: a folder stands for the *.parquet
+// files in it, a file for itself. The list is sorted.
+func ShardFiles(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		m, err := filepath.Glob(filepath.Join(p, "*.parquet"))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m...)
+	}
+	sort.Strings(out)
+	return out, nil
+}

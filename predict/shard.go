@@ -7,10 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -263,11 +260,6 @@ const (
 	shardKey           = "churn.shard"
 )
 
-// ShardFileName is the name of shard s's file: shard-IIIII-of-NNNNN.parquet.
-func ShardFileName(s data.Shard) string {
-	return fmt.Sprintf("shard-%05d-of-%05d.parquet", s.Index, s.Count)
-}
-
 // ShardResult describes a written shard.
 type ShardResult struct {
 	Shard data.Shard
@@ -434,52 +426,16 @@ func (p *plan) writeShard(ctx context.Context, f *data.AtomicFile, sc *scoring, 
 	return f.Sync()
 }
 
-// ShardSetError says why a set of shard files cannot be merged.
-type ShardSetError struct {
-	Path string // the file concerned ("" for the set as a whole)
-	Msg  string
-}
-
-func (e *ShardSetError) Error() string {
-	if e.Path == "" {
-		return "shards: " + e.Msg
-	}
-	return "shards: " + e.Path + ": " + e.Msg
-}
-
-// ShardFiles lists the shard files of paths: a folder stands for the
-// *.parquet files in it, a file for itself. The list is sorted.
-func ShardFiles(paths []string) ([]string, error) {
-	var out []string
-	for _, p := range paths {
-		st, err := os.Stat(p)
-		if err != nil {
-			return nil, err
-		}
-		if !st.IsDir() {
-			out = append(out, p)
-			continue
-		}
-		m, err := filepath.Glob(filepath.Join(p, "*.parquet"))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m...)
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
 // Merge reads the shard files WriteShard wrote (paths: files, or folders
-// of them; see ShardFiles), checks that they are one complete set — shards
+// of them; see data.ShardFiles), checks that they are one complete set — shards
 // 0..n-1 of the same n, each exactly once, made with the same model
 // version, as-of date, dataset and config as opt — and publishes the
 // predictions and alerts partitions exactly as Run with opt would: the same
 // files, byte for byte (the manifest's customers_scanned and the rows of
 // Result.Features included). The merge is published atomically: on error
-// nothing is written. A set that does not fit is a *ShardSetError.
+// nothing is written. A set that does not fit is a *data.ShardSetError.
 func Merge(ctx context.Context, opt Options, paths []string) (*Result, error) {
-	files, err := ShardFiles(paths)
+	files, err := data.ShardFiles(paths)
 	if err != nil {
 		return nil, err
 	}
@@ -493,7 +449,7 @@ func Merge(ctx context.Context, opt Options, paths []string) (*Result, error) {
 func (p *plan) readShards(ctx context.Context, files []string) (*scoring, features.Stats, error) {
 	var stats features.Stats
 	if len(files) == 0 {
-		return nil, stats, &ShardSetError{Msg: "no shard file given"}
+		return nil, stats, data.CheckShardSet(nil, nil)
 	}
 	want := p.shardMeta()
 	cols := p.shardColumns()
@@ -504,11 +460,10 @@ func (p *plan) readShards(ctx context.Context, files []string) (*scoring, featur
 		stats features.Stats
 	}
 	var set []shardFile
-	count := -1
 	for _, path := range files {
 		f, err := data.OpenFile(path, table, nil)
 		if err != nil {
-			return nil, stats, &ShardSetError{Path: path, Msg: fmt.Sprintf("not a shard file of this model and config: %v", err)}
+			return nil, stats, &data.ShardSetError{File: path, Msg: fmt.Sprintf("not a shard file of this model and config: %v", err)}
 		}
 		s, ok := f.Metadata(shardKey)
 		sf := shardFile{path: path}
@@ -517,43 +472,28 @@ func (p *plan) readShards(ctx context.Context, files []string) (*scoring, featur
 		}
 		if !ok || err != nil {
 			f.Close()
-			return nil, stats, &ShardSetError{Path: path, Msg: "not a shard file (no valid churn.shard in its footer)"}
+			return nil, stats, &data.ShardSetError{File: path, Msg: "not a shard file (no valid churn.shard in its footer)"}
 		}
 		for _, key := range slices.Sorted(maps.Keys(want)) {
 			if got, _ := f.Metadata(key); got != want[key] {
 				f.Close()
-				return nil, stats, &ShardSetError{Path: path, Msg: fmt.Sprintf("%s is %q, the merge has %q: every shard must come from the same model, as-of date, dataset and config", key, got, want[key])}
+				return nil, stats, &data.ShardSetError{File: path, Msg: fmt.Sprintf("%s is %q, the merge has %q: every shard must come from the same model, as-of date, dataset and config", key, got, want[key])}
 			}
 		}
 		st, _ := f.Metadata(shardKey + ".stats")
 		err = json.Unmarshal([]byte(st), &sf.stats)
 		f.Close()
 		if err != nil {
-			return nil, stats, &ShardSetError{Path: path, Msg: fmt.Sprintf("bad churn.shard.stats: %v", err)}
+			return nil, stats, &data.ShardSetError{File: path, Msg: fmt.Sprintf("bad churn.shard.stats: %v", err)}
 		}
-		if count >= 0 && sf.shard.Count != count {
-			return nil, stats, &ShardSetError{Path: path, Msg: fmt.Sprintf("is shard %v, the others are of %d", sf.shard, count)}
-		}
-		count = sf.shard.Count
 		set = append(set, sf)
 	}
-	slices.SortStableFunc(set, func(a, b shardFile) int { return a.shard.Index - b.shard.Index })
-	var missing []string
-	next := 0
-	for _, sf := range set {
-		if sf.shard.Index < next {
-			return nil, stats, &ShardSetError{Path: sf.path, Msg: fmt.Sprintf("shard %v is given twice (also %s)", sf.shard, set[slices.IndexFunc(set, func(x shardFile) bool { return x.shard == sf.shard })].path)}
-		}
-		for ; next < sf.shard.Index; next++ {
-			missing = append(missing, strconv.Itoa(next))
-		}
-		next = sf.shard.Index + 1
+	shards, paths := make([]data.Shard, len(set)), make([]string, len(set))
+	for i, sf := range set {
+		shards[i], paths[i] = sf.shard, sf.path
 	}
-	for ; next < count; next++ {
-		missing = append(missing, strconv.Itoa(next))
-	}
-	if len(missing) > 0 {
-		return nil, stats, &ShardSetError{Msg: fmt.Sprintf("shard(s) %s of %d missing: the set is incomplete", strings.Join(missing, ", "), count)}
+	if err := data.CheckShardSet(shards, paths); err != nil {
+		return nil, stats, err
 	}
 
 	var recs []Record
@@ -565,7 +505,7 @@ func (p *plan) readShards(ctx context.Context, files []string) (*scoring, featur
 		}
 		for i := n0; i < len(recs); i++ {
 			if !sf.shard.Keeps(recs[i].CustomerID) {
-				return nil, stats, &ShardSetError{Path: sf.path, Msg: fmt.Sprintf("customer %s does not belong to shard %v", recs[i].CustomerID, sf.shard)}
+				return nil, stats, &data.ShardSetError{File: sf.path, Msg: fmt.Sprintf("customer %s does not belong to shard %v", recs[i].CustomerID, sf.shard)}
 			}
 		}
 		// Every shard scans every customer and row: the scan counts are the
