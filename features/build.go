@@ -8,6 +8,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -445,6 +446,12 @@ type BuildOptions struct {
 	// Keep, when set, chooses the customers in the table (CustomerFilter
 	// and Holdout make them); nil keeps every customer.
 	Keep func(customerID string) bool
+	// Shard, when its Count is set, builds only the customers of that
+	// shard (data.ShardOf) as a shard file for MergeShards: the footer
+	// records the shard (churn.shard) and the customers scanned. The spec
+	// — lifetime fits included, which are fitted on every customer's
+	// orders — is the one the whole table would have.
+	Shard data.Shard
 }
 
 // Build computes the feature table of ds and writes it as Parquet to w, with
@@ -460,6 +467,15 @@ func Build(ctx context.Context, ds *data.Dataset, opt BuildOptions, w io.Writer)
 	}
 	wo := opt.Writer
 	wo.Metadata = map[string]string{MetadataKey: enc}
+	keep := opt.Keep
+	if sh := opt.Shard; sh.Count > 0 {
+		if sh.Index < 0 || sh.Index >= sh.Count {
+			return nil, Stats{}, fmt.Errorf("features: %w %v", data.ErrBadShard, sh)
+		}
+		wo.Metadata[shardKey] = sh.String()
+		wo.Metadata[shardCustomersKey] = strconv.FormatInt(ds.Table(data.Customers).NumRows(), 10)
+		keep = func(id string) bool { return sh.Keeps(id) && (opt.Keep == nil || opt.Keep(id)) }
+	}
 	wo.SortedBy = []string{ColCustomerID, ColAsOf}
 	pw, err := data.NewWriter(w, spec.Columns(), wo)
 	if err != nil {
@@ -476,7 +492,7 @@ func Build(ctx context.Context, ds *data.Dataset, opt BuildOptions, w io.Writer)
 		bt.Cols = nil // encoded: let the values go
 		return nil
 	}
-	st, err := b.RunWith(ctx, RunOptions{Dates: opt.AsOf, Workers: opt.Workers, Prepare: encode, Keep: opt.Keep}, func(bt *Batch) error {
+	st, err := b.RunWith(ctx, RunOptions{Dates: opt.AsOf, Workers: opt.Workers, Prepare: encode, Keep: keep}, func(bt *Batch) error {
 		return bt.encoded.Commit()
 	})
 	if err != nil {
