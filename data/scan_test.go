@@ -210,3 +210,38 @@ func BenchmarkScanDir(b *testing.B) {
 	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(float64(rows), "rows")
 }
+
+// TestScanKeep: a scan with Keep passes only the kept customers, with the
+// same rows as a full scan, and counts like a full scan.
+func TestScanKeep(t *testing.T) {
+	dir := t.TempDir()
+	writeTable(t, filepath.Join(dir, "customers.parquet"), custSpecs(), 3,
+		[]Vec{strVec("a", "b", "c"), dateVec(t, "2024-01-01", "", "2024-03-01"), intVec(5, NullInt, 7), strVec("retail", "<null>", "bank")}, WriterOptions{})
+	writeTable(t, filepath.Join(dir, "usage", "part-0.parquet"), usageSpecs(), 6,
+		[]Vec{strVec("0", "a", "a", "c", "c", "d"), dateVec(t, "2024-01-01", "2024-02-02", "2024-02-01", "2024-03-02", "2024-03-03", "2024-01-01"), intVec(1, 2, 3, 4, 5, 6)},
+		WriterOptions{RowGroupRows: 2})
+	ds, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	scan := func(keep func(string) bool) (map[string]*History, ScanStats) {
+		got := map[string]*History{}
+		st, err := ds.Scan(context.Background(), KeyRange{}, ScanOptions{Keep: keep}, func(h *History) error {
+			got[h.Customer.ID] = h.Clone()
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got, st
+	}
+	all, stAll := scan(nil)
+	kept, st := scan(func(id string) bool { return id != "a" })
+	if len(kept) != 2 || kept["a"] != nil || len(kept["c"].Usage) != len(all["c"].Usage) || kept["c"].Usage[1] != all["c"].Usage[1] {
+		t.Errorf("kept = %v", kept)
+	}
+	if st.Customers != stAll.Customers || st.Rows[UsageTable] != stAll.Rows[UsageTable] || st.Orphans[UsageTable] != stAll.Orphans[UsageTable] {
+		t.Errorf("stats %+v, full scan %+v", st, stAll)
+	}
+}

@@ -274,6 +274,9 @@ func (b *Builder) RunWith(ctx context.Context, opt RunOptions, emit func(*Batch)
 		}
 	}
 	scan := b.scan
+	// Customers not kept are read (the scan must pass their rows) but not
+	// bound nor computed.
+	scan.Keep = opt.Keep
 	if keepCustomers {
 		// Callers keeping the customers rows want them whole (owner included).
 		scan.Columns = maps.Clone(scan.Columns)
@@ -348,9 +351,6 @@ func (b *Builder) RunWith(ctx context.Context, opt RunOptions, emit func(*Batch)
 					}
 				}
 				st, err := b.ds.Scan(gctx, shards[i], scan, func(h *data.History) error {
-					if opt.Keep != nil && !opt.Keep(h.Customer.ID) {
-						return nil
-					}
 					at := dates
 					if opt.DatesOf != nil {
 						at = opt.DatesOf(h.Customer.ID)
