@@ -21,11 +21,14 @@ func usageSpecs() []ColumnSpec {
 	return []ColumnSpec{{Name: "customer_id", Type: TypeString}, {Name: "date", Type: TypeDate}, {Name: "active_users", Type: TypeInt64, Optional: true}}
 }
 
-func TestScanJoinsByCustomer(t *testing.T) {
+// openJoinDataset writes and opens customers a, b, c and their usage:
+// one orphan row before a, rows for a (out of time order), none for b,
+// rows for c, an orphan after c.
+func openJoinDataset(t *testing.T) *Dataset {
+	t.Helper()
 	dir := t.TempDir()
 	writeTable(t, filepath.Join(dir, "customers.parquet"), custSpecs(), 3,
 		[]Vec{strVec("a", "b", "c"), dateVec(t, "2024-01-01", "", "2024-03-01"), intVec(5, NullInt, 7), strVec("retail", "<null>", "bank")}, WriterOptions{})
-	// usage rows: one orphan before a, rows for a (out of time order), none for b, rows for c, orphan after c.
 	writeTable(t, filepath.Join(dir, "usage", "part-0.parquet"), usageSpecs(), 6,
 		[]Vec{strVec("0", "a", "a", "c", "c", "d"), dateVec(t, "2024-01-01", "2024-02-02", "2024-02-01", "2024-03-02", "2024-03-03", "2024-01-01"), intVec(1, 2, 3, 4, 5, 6)},
 		WriterOptions{RowGroupRows: 2})
@@ -33,7 +36,12 @@ func TestScanJoinsByCustomer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ds.Close()
+	t.Cleanup(func() { ds.Close() })
+	return ds
+}
+
+func TestScanJoinsByCustomer(t *testing.T) {
+	ds := openJoinDataset(t)
 	if got := ds.Table(Customers).Attrs; len(got) != 1 || got[0].Name != "industry" {
 		t.Fatalf("attrs = %v", got)
 	}
@@ -215,17 +223,7 @@ func BenchmarkScanDir(b *testing.B) {
 // TestScanKeep: a scan with Keep passes only the kept customers, with the
 // same rows as a full scan, and counts like a full scan.
 func TestScanKeep(t *testing.T) {
-	dir := t.TempDir()
-	writeTable(t, filepath.Join(dir, "customers.parquet"), custSpecs(), 3,
-		[]Vec{strVec("a", "b", "c"), dateVec(t, "2024-01-01", "", "2024-03-01"), intVec(5, NullInt, 7), strVec("retail", "<null>", "bank")}, WriterOptions{})
-	writeTable(t, filepath.Join(dir, "usage", "part-0.parquet"), usageSpecs(), 6,
-		[]Vec{strVec("0", "a", "a", "c", "c", "d"), dateVec(t, "2024-01-01", "2024-02-02", "2024-02-01", "2024-03-02", "2024-03-03", "2024-01-01"), intVec(1, 2, 3, 4, 5, 6)},
-		WriterOptions{RowGroupRows: 2})
-	ds, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ds.Close()
+	ds := openJoinDataset(t)
 	scan := func(keep func(string) bool) (map[string]*History, ScanStats) {
 		got := map[string]*History{}
 		st, err := ds.Scan(context.Background(), KeyRange{}, ScanOptions{Keep: keep}, func(h *History) error {
