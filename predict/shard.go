@@ -232,8 +232,7 @@ func (s *Scorer) Score(ctx context.Context, hs []*data.History) ([]Record, error
 	}
 	out := make([]Record, len(sc.recs))
 	for i := range out {
-		out[i] = sc.record(i)
-		out[i].CustomerID = strings.Clone(out[i].CustomerID)
+		out[i] = sc.record(i) // its strings are owned: add copies the ids
 	}
 	return out, nil
 }
@@ -373,7 +372,7 @@ func (p *plan) writeShard(ctx context.Context, f *data.AtomicFile, sc *scoring, 
 	}
 	n := len(sc.recs)
 	k := len(p.rules.feats)
-	for lo := 0; lo < n || lo == 0; lo += oc.RowGroupRows {
+	for lo := 0; lo < n; lo += oc.RowGroupRows { // an empty shard has no row group
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -415,9 +414,6 @@ func (p *plan) writeShard(ctx context.Context, f *data.AtomicFile, sc *scoring, 
 		}
 		if err := w.Write(hi-lo, vecs); err != nil {
 			return err
-		}
-		if n == 0 {
-			break
 		}
 	}
 	if err := w.Close(); err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/churnlab/churn/data"
+	"github.com/churnlab/churn/features"
 )
 
 // readTree returns the files under dir by relative path, with their bytes.
@@ -251,4 +252,31 @@ func sameRecord(a, b *Record) bool {
 		}
 	}
 	return true
+}
+
+// TestEmptyShard: a shard without customers (more shards than customers)
+// is a valid shard file with no rows.
+func TestEmptyShard(t *testing.T) {
+	f := getFixture(t)
+	ctx := context.Background()
+	p, err := newPlan(ctx, f.options("", asOfB), planShard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "empty.parquet")
+	af, err := data.CreateAtomic(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer af.Abort()
+	if err := p.writeShard(ctx, af, p.newScoring(0), data.Shard{Index: 5, Count: 9}, features.Stats{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := af.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := readShardRecords(ctx, path, &data.Table{Name: "shard", Columns: p.shardColumns()}, p, nil)
+	if err != nil || len(recs) != 0 {
+		t.Fatalf("read %d records, %v", len(recs), err)
+	}
 }
