@@ -29,9 +29,9 @@ import (
 // the shards of runs already written.
 //
 // The hash is not range-based: the customers of one shard are spread over
-// every row group, so a shard process reads the customer_id column of every
-// file and decodes every row group (only its customers' rows are kept and
-// computed). Row-group min/max statistics could skip row groups only for a
+// every row group, so a shard process reads and decodes every row group of
+// every file; only its own customers' rows are bound into histories
+// (ScanOptions.Keep) and computed. Row-group min/max statistics could skip row groups only for a
 // split by key range (Dataset.Shards), which follows one dataset's key
 // distribution and is not stable across datasets and days; docs/scaling.md
 // weighs the trade-off. ShardOf panics if n < 1.

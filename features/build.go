@@ -130,6 +130,21 @@ func NewBuilder(ds *data.Dataset, spec *Spec, lc LabelConfig) (*Builder, error) 
 	return b, nil
 }
 
+// ScanOptions returns what the builder reads of the dataset: the tables and
+// columns its features and labels need (a distributed reader keys these
+// tables by customer and assembles the data.History Row takes). With
+// wholeCustomers the customers table is read whole (owner included), as
+// RunOptions.KeepCustomers reads it. The maps are the caller's.
+func (b *Builder) ScanOptions(wholeCustomers bool) data.ScanOptions {
+	scan := b.scan
+	scan.Tables = slices.Clone(scan.Tables)
+	scan.Columns = maps.Clone(scan.Columns)
+	if wholeCustomers {
+		delete(scan.Columns, data.Customers)
+	}
+	return scan
+}
+
 // Row computes one feature row of the customer in h as of T into the
 // columns of dst (appending), unless the customer is not a customer at T.
 // It reports whether a row was added; a feature that overflows is an
@@ -273,15 +288,11 @@ func (b *Builder) RunWith(ctx context.Context, opt RunOptions, emit func(*Batch)
 			return Stats{}, err
 		}
 	}
-	scan := b.scan
+	// Callers keeping the customers rows want them whole (owner included).
+	scan := b.ScanOptions(keepCustomers)
 	// Customers not kept are read (the scan must pass their rows) but not
 	// bound nor computed.
 	scan.Keep = opt.Keep
-	if keepCustomers {
-		// Callers keeping the customers rows want them whole (owner included).
-		scan.Columns = maps.Clone(scan.Columns)
-		delete(scan.Columns, data.Customers)
-	}
 	shards := b.ds.Shards(workers * 16)
 	perShard := int(b.ds.Table(data.Customers).NumRows()) / len(shards) * max(1, len(dates)) * 11 / 10
 	batchRows := min(perShard, opt.batchRows())

@@ -193,6 +193,10 @@ func NewScorer(opt Options) (*Scorer, error) {
 // ModelVersion returns the model version the rows will carry.
 func (s *Scorer) ModelVersion() string { return s.p.version }
 
+// ScanOptions returns the tables and columns Score's histories need (the
+// customers table whole): what a distributed reader must key by customer.
+func (s *Scorer) ScanOptions() data.ScanOptions { return s.p.builder.ScanOptions(true) }
+
 // RuleFeatures names the features whose values Records carry in
 // RuleNumbers and RuleStrings, in that order.
 func (s *Scorer) RuleFeatures() []string {

@@ -203,7 +203,7 @@ func TestScorerRecords(t *testing.T) {
 		recs = append(recs, rs...)
 		batch = batch[:0]
 	}
-	_, err = f.ds.Scan(ctx, data.KeyRange{}, data.ScanOptions{Attrs: true}, func(h *data.History) error {
+	_, err = f.ds.Scan(ctx, data.KeyRange{}, sc.ScanOptions(), func(h *data.History) error {
 		batch = append(batch, h.Clone())
 		if len(batch) == 7 {
 			flush()
