@@ -134,7 +134,9 @@ func getShopFixture(t testing.TB) *fixture {
 }
 
 // TestMergeBadSets: a missing, duplicated or foreign shard fails the merge
-// with a *data.ShardSetError naming the problem, and nothing is written.
+// with a *data.ShardSetError naming the problem, and nothing is written: the
+// partition a good merge published before is left as it was, and so is it
+// by a cancelled merge.
 func TestMergeBadSets(t *testing.T) {
 	f := getFixture(t)
 	ctx := context.Background()
@@ -148,6 +150,31 @@ func TestMergeBadSets(t *testing.T) {
 	if _, err := WriteShard(ctx, f.options("", asOfB), data.Shard{Index: 3, Count: 4}, four); err != nil {
 		t.Fatal(err)
 	}
+	out := t.TempDir()
+	if _, err := Merge(ctx, f.options(out, asOfB), paths); err != nil {
+		t.Fatal(err)
+	}
+	before := readTree(t, out)
+	unchanged := func(t *testing.T) {
+		t.Helper()
+		after := readTree(t, out)
+		if len(after) != len(before) {
+			t.Errorf("the output folder holds %d files, %d before", len(after), len(before))
+		}
+		for name, b := range before {
+			if !bytes.Equal(after[name], b) {
+				t.Errorf("%s changed", name)
+			}
+		}
+	}
+	t.Run("cancelled", func(t *testing.T) {
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := Merge(cctx, f.options(out, asOfB), paths); !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+		unchanged(t)
+	})
 	for _, c := range []struct {
 		name  string
 		paths []string
@@ -161,13 +188,17 @@ func TestMergeBadSets(t *testing.T) {
 		{"none", nil, "no shard file given"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			out := t.TempDir()
 			_, err := Merge(ctx, f.options(out, asOfB), c.paths)
 			var se *data.ShardSetError
 			if !errors.As(err, &se) || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err = %v, want a *data.ShardSetError with %q", err, c.want)
 			}
-			if _, err := os.Stat(filepath.Join(out, PredictionsDir)); !errors.Is(err, os.ErrNotExist) {
+			unchanged(t)
+			empty := t.TempDir()
+			if _, err := Merge(ctx, f.options(empty, asOfB), c.paths); err == nil {
+				t.Fatal("no error")
+			}
+			if _, err := os.Stat(filepath.Join(empty, PredictionsDir)); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("a failed merge left %s: %v", PredictionsDir, err)
 			}
 		})
