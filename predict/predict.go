@@ -526,18 +526,18 @@ func (p *plan) scoreOptions() train.ScoreOptions {
 
 // scoreAll scores every customer of the dataset.
 func (p *plan) scoreAll(ctx context.Context) (*scoring, features.Stats, error) {
-	return p.score(ctx, nil)
+	return p.score(ctx, nil, p.customers)
 }
 
 // score computes the per-customer records — features → model → reasons,
 // batch by batch in customer order — of the customers keep chooses (nil:
-// all of them).
-func (p *plan) score(ctx context.Context, keep func(string) bool) (*scoring, features.Stats, error) {
+// all of them), about capacity of them.
+func (p *plan) score(ctx context.Context, keep func(string) bool, capacity int64) (*scoring, features.Stats, error) {
 	ds, log, opt := p.opt.Dataset, p.log, &p.opt
 	log.Info("scoring", "data", ds.Dir, "as_of", opt.AsOf.String(), "customers", p.customers, "model", p.version, "reasons", p.method, "active_rule", p.lc.Mode)
-	// Every customer of the table may be scored: one allocation instead
-	// of a doubling slice (which would hold up to twice the records).
-	sc := p.newScoring(p.customers)
+	// Every customer chosen may be scored: one allocation instead of a
+	// doubling slice (which would hold up to twice the records).
+	sc := p.newScoring(capacity)
 	start, lastLog := time.Now(), time.Now()
 	so := p.scoreOptions()
 	run := features.RunOptions{Dates: []data.Date{opt.AsOf}, Workers: p.workers, KeepCustomers: true, Keep: keep}

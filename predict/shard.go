@@ -295,7 +295,9 @@ func WriteShard(ctx context.Context, opt Options, shard data.Shard, path string)
 	if err != nil {
 		return nil, err
 	}
-	sc, stats, err := p.score(ctx, shard.Keeps)
+	// About 1/n of the customers, and a margin: the hash spreads them
+	// evenly (TestShardOfSpread).
+	sc, stats, err := p.score(ctx, shard.Keeps, p.customers/int64(shard.Count)*11/10+64)
 	if err != nil {
 		return nil, err
 	}
