@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -41,7 +42,11 @@ type FeaturesOptions struct {
 	// listed customers, or leave the listed ones out.
 	Customers        string
 	ExcludeCustomers string
-	IO               IO
+	// Shard ("i/n", --shard) builds only shard i of n of the customers
+	// (data.ShardOf) into Out/shard-IIIII-of-NNNNN.parquet (Out is then a
+	// folder) for churn features merge.
+	Shard string
+	IO    IO
 }
 
 func newFeaturesCmd(stdio IO) *cobra.Command {
@@ -95,9 +100,44 @@ on --holdout-out.`,
 	f.StringVar(&o.HoldoutOut, "holdout-out", "", "feature table of the held-out customers, .parquet (with --holdout)")
 	f.StringVar(&o.Customers, "customers", "", "file of customer ids (one a line): only these customers")
 	f.StringVar(&o.ExcludeCustomers, "exclude-customers", "", "file of customer ids (one a line) to leave out")
+	f.StringVar(&o.Shard, "shard", "", "build only shard i of n (i/n, e.g. 0/4) of the customers, by a hash of customer_id; --out is then a folder that gets shard-IIIII-of-NNNNN.parquet; join the shards with churn features merge (docs/scaling.md)")
 	c.MarkFlagRequired("data")
 	c.MarkFlagRequired("out")
 	c.MarkFlagsMutuallyExclusive("as-of", "snapshots")
+	c.AddCommand(featuresMergeCmd(stdio))
+	return c
+}
+
+// featuresMergeCmd builds churn features merge.
+func featuresMergeCmd(stdio IO) *cobra.Command {
+	var out string
+	c := &cobra.Command{
+		Use:   "merge --out FILE.parquet SHARD...",
+		Short: "Join the shards of churn features --shard i/n into one feature table",
+		Long: `Reads the shard files that churn features --shard i/n wrote (files, or folders
+of them), checks that they are one complete set — shards 0 to n-1 of the same
+n, each exactly once, with the same feature spec — and writes the feature
+table churn features without --shard would have written: the same rows in the
+same order (customer_id, as_of), the same schema and spec. Only the row-group
+boundaries inside the file differ. Written atomically; an incomplete or mixed
+set fails (exit 1) and writes nothing.`,
+		Example: `  churn features --data d --snapshots 2024-01-01:2024-09-01:1m --out shards --shard 0/2
+  churn features --data d --snapshots 2024-01-01:2024-09-01:1m --out shards --shard 1/2
+  churn features merge --out train.parquet shards`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !strings.HasSuffix(out, ".parquet") {
+				return usageErrorf("--out %q: the feature table is a .parquet file", out)
+			}
+			spec, st, err := features.MergeShardsFile(cmd.Context(), args, data.WriterOptions{ChurnVersion: Version()}, out)
+			if err != nil {
+				return err
+			}
+			return printFeatureSummary(stdio, out, spec, st)
+		},
+	}
+	c.Flags().StringVar(&out, "out", "", "output feature table, .parquet (required)")
+	c.MarkFlagRequired("out")
 	return c
 }
 
@@ -211,7 +251,19 @@ func featureConfig(windows string, groups []string, horizon, gap, mode, dataEnd 
 }
 
 func runFeatures(ctx context.Context, o *FeaturesOptions) error {
-	if !strings.HasSuffix(o.Out, ".parquet") {
+	var shard data.Shard
+	if o.Shard != "" {
+		var err error
+		if shard, err = data.ParseShard(o.Shard); err != nil {
+			return usageErrorf("--shard: %v", err)
+		}
+		if o.Holdout != 0 || o.HoldoutOut != "" || o.SpecOut != "" {
+			return usageErrorf("--shard cannot be combined with --holdout or --spec-out: give them to a run without --shard")
+		}
+		if strings.HasSuffix(o.Out, ".parquet") {
+			return usageErrorf("--out %q: with --shard, --out is the folder of the shard files", o.Out)
+		}
+	} else if !strings.HasSuffix(o.Out, ".parquet") {
 		return usageErrorf("--out %q: the feature table is a .parquet file", o.Out)
 	}
 	cfg, lc, err := featureConfig(o.Windows, o.Groups, o.Horizon, o.Gap, o.LabelMode, o.DataEnd)
@@ -241,7 +293,16 @@ func runFeatures(ctx context.Context, o *FeaturesOptions) error {
 		return err
 	}
 	defer ds.Close()
-	opt := features.BuildOptions{AsOf: dates, Config: cfg, Label: lc, Workers: o.Workers, Writer: data.WriterOptions{ChurnVersion: Version()}, Keep: keep}
+	opt := features.BuildOptions{AsOf: dates, Config: cfg, Label: lc, Workers: o.Workers, Writer: data.WriterOptions{ChurnVersion: Version()}, Keep: keep, Shard: shard}
+	if o.Shard != "" {
+		path := filepath.Join(o.Out, shard.FileName())
+		spec, st, err := features.BuildFile(ctx, ds, opt, path)
+		if err != nil {
+			return err
+		}
+		slog.Info("feature shard built", "shard", shard.String(), "out", path, "rows", st.Rows, "seconds", time.Since(start).Seconds())
+		return printFeatureSummary(o.IO, path, spec, st)
+	}
 	var test *builtTable
 	if heldOut != nil {
 		// Both tables are written, then both published: a failure leaves

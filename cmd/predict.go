@@ -40,6 +40,12 @@ type PredictOptions struct {
 	// Now is the clock for scored_at and "today" (--now); nil means
 	// time.Now.
 	Now func() time.Time
+	// Shard ("i/n", --shard) scores only shard i of n of the customers
+	// (data.ShardOf) and writes their per-customer records to
+	// Out/shard-IIIII-of-NNNNN.parquet for churn predict merge.
+	Shard string
+	// Shards are the shard files or folders churn predict merge reads.
+	Shards []string
 }
 
 func newPredictCmd(stdio IO) *cobra.Command {
@@ -72,7 +78,14 @@ The config file (YAML) sets the tiers, the reasons method, the playbook, the
 alert rules and an optional webhook; see docs/predictions.md and
 docs/playbook.md. Without one, the defaults apply: high = top 5%, medium = the
 next 15%. Exit status 1 when the webhook fails after the outputs are written,
-unless webhook.required is false.`,
+unless webhook.required is false.
+
+Past one machine: --shard i/n scores only the customers of shard i of n (a
+hash of customer_id) and writes their per-customer records to
+OUT/shard-IIIII-of-NNNNN.parquet; run the n shards anywhere (a Kubernetes
+Indexed Job, docs/scaling.md) with the same flags and an explicit --as-of,
+then churn predict merge publishes them as the one partition churn predict
+would have written.`,
 		Example: `  churn predict --data demo/data --model models/v1 --as-of 2024-12-01 --out demo/scores
   churn predict --data demo/data --model models/v1 --as-of today --out demo/scores --config predict.yaml
   duckdb -c "SELECT * FROM read_parquet('demo/scores/predictions/*/*.parquet', hive_partitioning=true) WHERE risk_tier = 'high' ORDER BY as_of DESC, rank LIMIT 20"`,
@@ -81,6 +94,15 @@ unless webhook.required is false.`,
 			return runF(cmd.Context(), stdio, o)
 		},
 	}
+	bindPredictFlags(c, o)
+	c.Flags().StringVar(&o.Shard, "shard", "", "score only shard i of n (i/n, e.g. 0/4) of the customers, by a hash of customer_id, into OUT/shard-IIIII-of-NNNNN.parquet; publish the shards with churn predict merge (docs/scaling.md)")
+	c.AddCommand(predictMergeCmd(stdio, runF))
+	return c
+}
+
+// bindPredictFlags adds the flags churn predict and churn predict merge
+// share, all required but --config and the overrides.
+func bindPredictFlags(c *cobra.Command, o *PredictOptions) {
 	f := c.Flags()
 	f.StringVar(&o.Data, "data", "", "dataset directory (required)")
 	f.StringVar(&o.Model, "model", "", "model directory made by churn train (required)")
@@ -97,6 +119,33 @@ unless webhook.required is false.`,
 	c.MarkFlagRequired("model")
 	c.MarkFlagRequired("as-of")
 	c.MarkFlagRequired("out")
+}
+
+// predictMergeCmd builds churn predict merge.
+func predictMergeCmd(stdio IO, runF func(context.Context, IO, *PredictOptions) error) *cobra.Command {
+	o := &PredictOptions{}
+	c := &cobra.Command{
+		Use:   "merge --data DIR --model DIR --as-of DATE --out DIR [--config FILE] SHARD...",
+		Short: "Publish the shards of churn predict --shard i/n as one partition",
+		Long: `Reads the shard files that churn predict --shard i/n wrote (files, or folders
+of them), checks that they are one complete set — shards 0 to n-1 of the same
+n, each exactly once, from the same model, as-of date, dataset and config —
+and does the work that needs every customer at once: the comparison with the
+previous run, ranks, risk tiers, control groups and alerts. It then publishes
+the predictions and alerts partitions exactly as churn predict with the same
+flags would (the same files, byte for byte), atomically, and posts the
+webhook. Give it the flags the shards were run with. An incomplete or mixed
+set fails (exit 1) and writes nothing.`,
+		Example: `  churn predict --data d --model m --as-of 2024-12-01 --out shards --shard 0/2
+  churn predict --data d --model m --as-of 2024-12-01 --out shards --shard 1/2
+  churn predict merge --data d --model m --as-of 2024-12-01 --out scores shards`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Shards = args
+			return runF(cmd.Context(), stdio, o)
+		},
+	}
+	bindPredictFlags(c, o)
 	return c
 }
 
@@ -119,6 +168,13 @@ func runPredict(ctx context.Context, stdio IO, o *PredictOptions) error {
 	}
 	if o.Top < 0 {
 		return usageErrorf("--top must not be negative")
+	}
+	var shard data.Shard
+	if o.Shard != "" {
+		var err error
+		if shard, err = data.ParseShard(o.Shard); err != nil {
+			return usageErrorf("--shard: %v", err)
+		}
 	}
 	var share *float64
 	if o.ControlShare != "" {
@@ -162,10 +218,24 @@ func runPredict(ctx context.Context, stdio IO, o *PredictOptions) error {
 	}
 	defer ds.Close()
 	start := time.Now()
-	res, err := predict.Run(ctx, predict.Options{
+	popt := predict.Options{
 		Dataset: ds, Model: model, Uplift: uplift, ModelVersion: o.ModelVersion, AsOf: asOf, Out: o.Out, Config: *cfg,
 		Now: now, Workers: o.Workers, Logger: slog.Default(), Top: max(o.Top, 1), ChurnVersion: Version(),
-	})
+	}
+	if o.Shard != "" {
+		sr, err := predict.WriteShard(ctx, popt, shard, filepath.Join(o.Out, shard.FileName()))
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdio.Out, "shard %v\t%s (%d customers)\n", sr.Shard, sr.Path, sr.Rows)
+		return err
+	}
+	var res *predict.Result
+	if o.Shards != nil {
+		res, err = predict.Merge(ctx, popt, o.Shards)
+	} else {
+		res, err = predict.Run(ctx, popt)
+	}
 	if res != nil {
 		slog.Info("predict finished", "rows", res.Rows, "alerts", res.Alerts, "seconds", time.Since(start).Seconds())
 		if perr := printPredictSummary(stdio.Out, res, o.Top); perr != nil && err == nil {

@@ -28,6 +28,11 @@ type ScanOptions struct {
 	Columns map[string][]string
 	// Attrs decodes the customer attributes.
 	Attrs bool
+	// Keep, when set, chooses the customers passed to the scan's fn (by
+	// id, e.g. a data.Shard's Keeps): the rows of the others are read and
+	// counted in ScanStats as usual, but not bound into a History. It is
+	// called from the scanning goroutine.
+	Keep func(customerID string) bool
 }
 
 // ScanStats counts what a scan saw.
@@ -233,8 +238,8 @@ func timeColumnOf(t *Table) string {
 	return t.Time
 }
 
-// take binds the rows with key id into h and skips rows with smaller keys,
-// which have no customer. It returns the number of rows bound and skipped.
+// take binds the rows with key id into h (nil: only counts them) and skips
+// rows with smaller keys, which have no customer. It returns the number of rows bound and skipped.
 // With rest set it skips every remaining row of the range (there are no more
 // customers), whatever its key.
 func (c *cursor) take(id string, rest bool, h *History) (bound, orphans int64, err error) {
@@ -256,7 +261,9 @@ func (c *cursor) take(id string, rest bool, h *History) (bound, orphans int64, e
 		}
 		end := c.runEnd()
 		if !rest && k == id {
-			c.bind(c.b, c.pos, end, h)
+			if h != nil {
+				c.bind(c.b, c.pos, end, h)
+			}
 			bound += int64(end - c.pos)
 		} else if k >= c.r.Lo {
 			orphans += int64(end - c.pos)
@@ -357,21 +364,30 @@ func (ds *Dataset) Scan(ctx context.Context, r KeyRange, opt ScanOptions, fn fun
 				return st, err
 			}
 		}
-		h.Reset()
-		h.Present = present
-		bindCustomer(cc.b, cc.pos, &h.Customer)
+		keep := opt.Keep == nil || opt.Keep(id)
+		hp := &h
+		if keep {
+			h.Reset()
+			h.Present = present
+			bindCustomer(cc.b, cc.pos, &h.Customer)
+		} else {
+			hp = nil
+		}
 		cc.pos++
 		last = id
 		for _, c := range cursors {
-			n, o, err := c.take(id, false, &h)
+			n, o, err := c.take(id, false, hp)
 			if err != nil {
 				return st, err
 			}
 			st.Rows[c.table] += n
 			st.Orphans[c.table] += o
 		}
-		h.SortByTime()
 		st.Customers++
+		if !keep {
+			continue
+		}
+		h.SortByTime()
 		if err := fn(&h); err != nil {
 			return st, err
 		}

@@ -3,6 +3,7 @@ package data
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -20,11 +21,14 @@ func usageSpecs() []ColumnSpec {
 	return []ColumnSpec{{Name: "customer_id", Type: TypeString}, {Name: "date", Type: TypeDate}, {Name: "active_users", Type: TypeInt64, Optional: true}}
 }
 
-func TestScanJoinsByCustomer(t *testing.T) {
+// openJoinDataset writes and opens customers a, b, c and their usage:
+// one orphan row before a, rows for a (out of time order), none for b,
+// rows for c, an orphan after c.
+func openJoinDataset(t *testing.T) *Dataset {
+	t.Helper()
 	dir := t.TempDir()
 	writeTable(t, filepath.Join(dir, "customers.parquet"), custSpecs(), 3,
 		[]Vec{strVec("a", "b", "c"), dateVec(t, "2024-01-01", "", "2024-03-01"), intVec(5, NullInt, 7), strVec("retail", "<null>", "bank")}, WriterOptions{})
-	// usage rows: one orphan before a, rows for a (out of time order), none for b, rows for c, orphan after c.
 	writeTable(t, filepath.Join(dir, "usage", "part-0.parquet"), usageSpecs(), 6,
 		[]Vec{strVec("0", "a", "a", "c", "c", "d"), dateVec(t, "2024-01-01", "2024-02-02", "2024-02-01", "2024-03-02", "2024-03-03", "2024-01-01"), intVec(1, 2, 3, 4, 5, 6)},
 		WriterOptions{RowGroupRows: 2})
@@ -32,7 +36,12 @@ func TestScanJoinsByCustomer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ds.Close()
+	t.Cleanup(func() { ds.Close() })
+	return ds
+}
+
+func TestScanJoinsByCustomer(t *testing.T) {
+	ds := openJoinDataset(t)
 	if got := ds.Table(Customers).Attrs; len(got) != 1 || got[0].Name != "industry" {
 		t.Fatalf("attrs = %v", got)
 	}
@@ -209,4 +218,29 @@ func BenchmarkScanDir(b *testing.B) {
 	}
 	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(float64(rows), "rows")
+}
+
+// TestScanKeep: a scan with Keep passes only the kept customers, with the
+// same rows as a full scan, and counts like a full scan.
+func TestScanKeep(t *testing.T) {
+	ds := openJoinDataset(t)
+	scan := func(keep func(string) bool) (map[string]*History, ScanStats) {
+		got := map[string]*History{}
+		st, err := ds.Scan(context.Background(), KeyRange{}, ScanOptions{Keep: keep}, func(h *History) error {
+			got[h.Customer.ID] = h.Clone()
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got, st
+	}
+	all, stAll := scan(nil)
+	kept, st := scan(func(id string) bool { return id != "a" })
+	if len(kept) != 2 || kept["a"] != nil || len(kept["c"].Usage) != len(all["c"].Usage) || fmt.Sprint(kept["c"].Usage) != fmt.Sprint(all["c"].Usage) || fmt.Sprint(kept["b"].Customer) != fmt.Sprint(all["b"].Customer) {
+		t.Errorf("kept = %v; c usage %+v, full scan %+v", kept, kept["c"].Usage, all["c"].Usage)
+	}
+	if st.Customers != stAll.Customers || st.Rows[UsageTable] != stAll.Rows[UsageTable] || st.Orphans[UsageTable] != stAll.Orphans[UsageTable] {
+		t.Errorf("stats %+v, full scan %+v", st, stAll)
+	}
 }

@@ -3,6 +3,7 @@ package data
 import (
 	"math"
 	"slices"
+	"strings"
 )
 
 // Vec is one decoded column of a row group. Exactly one of the slices is
@@ -255,4 +256,25 @@ func (v *Vec) AppendBool(b bool) {
 // Truncate empties v, keeping its storage and dictionary.
 func (v *Vec) Truncate() {
 	v.Ints, v.Dates, v.Floats, v.Bools, v.Codes = v.Ints[:0], v.Dates[:0], v.Floats[:0], v.Bools[:0], v.Codes[:0]
+}
+
+// AppendFrom appends value i of src, a Vec of the same Type, to v (a
+// missing value stays missing). Strings are copied: src may be reused.
+func (v *Vec) AppendFrom(src *Vec, i int) {
+	switch v.Type {
+	case TypeString:
+		if src.Absent || src.Codes[i] < 0 {
+			v.AppendNull()
+		} else {
+			v.AppendString(strings.Clone(src.Str(i)))
+		}
+	case TypeInt64, TypeTimestamp:
+		v.Ints = append(v.Ints, src.Int(i))
+	case TypeDate:
+		v.Dates = append(v.Dates, src.Date(i))
+	case TypeFloat64:
+		v.Floats = append(v.Floats, src.Float(i))
+	case TypeBool:
+		v.Bools = append(v.Bools, src.Bool(i))
+	}
 }

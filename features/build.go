@@ -8,6 +8,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -127,6 +128,21 @@ func NewBuilder(ds *data.Dataset, spec *Spec, lc LabelConfig) (*Builder, error) 
 		b.scan.Columns[data.UsageTable] = []string{"date", "active_users", "sessions"}
 	}
 	return b, nil
+}
+
+// ScanOptions returns what the builder reads of the dataset: the tables and
+// columns its features and labels need (a distributed reader keys these
+// tables by customer and assembles the data.History Row takes). With
+// wholeCustomers the customers table is read whole (owner included), as
+// RunOptions.KeepCustomers reads it. The maps are the caller's.
+func (b *Builder) ScanOptions(wholeCustomers bool) data.ScanOptions {
+	scan := b.scan
+	scan.Tables = slices.Clone(scan.Tables)
+	scan.Columns = maps.Clone(scan.Columns)
+	if wholeCustomers {
+		delete(scan.Columns, data.Customers)
+	}
+	return scan
 }
 
 // Row computes one feature row of the customer in h as of T into the
@@ -272,12 +288,11 @@ func (b *Builder) RunWith(ctx context.Context, opt RunOptions, emit func(*Batch)
 			return Stats{}, err
 		}
 	}
-	scan := b.scan
-	if keepCustomers {
-		// Callers keeping the customers rows want them whole (owner included).
-		scan.Columns = maps.Clone(scan.Columns)
-		delete(scan.Columns, data.Customers)
-	}
+	// Callers keeping the customers rows want them whole (owner included).
+	scan := b.ScanOptions(keepCustomers)
+	// Customers not kept are read (the scan must pass their rows) but not
+	// bound nor computed.
+	scan.Keep = opt.Keep
 	shards := b.ds.Shards(workers * 16)
 	perShard := int(b.ds.Table(data.Customers).NumRows()) / len(shards) * max(1, len(dates)) * 11 / 10
 	batchRows := min(perShard, opt.batchRows())
@@ -347,9 +362,6 @@ func (b *Builder) RunWith(ctx context.Context, opt RunOptions, emit func(*Batch)
 					}
 				}
 				st, err := b.ds.Scan(gctx, shards[i], scan, func(h *data.History) error {
-					if opt.Keep != nil && !opt.Keep(h.Customer.ID) {
-						return nil
-					}
 					at := dates
 					if opt.DatesOf != nil {
 						at = opt.DatesOf(h.Customer.ID)
@@ -445,6 +457,12 @@ type BuildOptions struct {
 	// Keep, when set, chooses the customers in the table (CustomerFilter
 	// and Holdout make them); nil keeps every customer.
 	Keep func(customerID string) bool
+	// Shard, when its Count is set, builds only the customers of that
+	// shard (data.ShardOf) as a shard file for MergeShards: the footer
+	// records the shard (churn.shard) and the customers scanned. The spec
+	// — lifetime fits included, which are fitted on every customer's
+	// orders — is the one the whole table would have.
+	Shard data.Shard
 }
 
 // Build computes the feature table of ds and writes it as Parquet to w, with
@@ -460,6 +478,15 @@ func Build(ctx context.Context, ds *data.Dataset, opt BuildOptions, w io.Writer)
 	}
 	wo := opt.Writer
 	wo.Metadata = map[string]string{MetadataKey: enc}
+	keep := opt.Keep
+	if sh := opt.Shard; sh.Count > 0 {
+		if sh.Index < 0 || sh.Index >= sh.Count {
+			return nil, Stats{}, fmt.Errorf("features: %w %v", data.ErrBadShard, sh)
+		}
+		wo.Metadata[shardKey] = sh.String()
+		wo.Metadata[shardCustomersKey] = strconv.FormatInt(ds.Table(data.Customers).NumRows(), 10)
+		keep = func(id string) bool { return sh.Keeps(id) && (opt.Keep == nil || opt.Keep(id)) }
+	}
 	wo.SortedBy = []string{ColCustomerID, ColAsOf}
 	pw, err := data.NewWriter(w, spec.Columns(), wo)
 	if err != nil {
@@ -476,7 +503,7 @@ func Build(ctx context.Context, ds *data.Dataset, opt BuildOptions, w io.Writer)
 		bt.Cols = nil // encoded: let the values go
 		return nil
 	}
-	st, err := b.RunWith(ctx, RunOptions{Dates: opt.AsOf, Workers: opt.Workers, Prepare: encode, Keep: opt.Keep}, func(bt *Batch) error {
+	st, err := b.RunWith(ctx, RunOptions{Dates: opt.AsOf, Workers: opt.Workers, Prepare: encode, Keep: keep}, func(bt *Batch) error {
 		return bt.encoded.Commit()
 	})
 	if err != nil {

@@ -8,7 +8,9 @@
 // parallel shards and writes a feature table (Parquet) whose key-value
 // metadata carries the [Spec]: names, descriptions, units, groups, the
 // categorical encoding, windows, label settings and a fingerprint of the
-// input.
+// input. [BuildOptions].Shard builds one shard of the customers
+// ([data.ShardOf]) with the whole table's spec, and [MergeShards] joins a
+// complete set of shards into the whole table's rows.
 //
 // Missing values are NaN (null in Parquet) and each feature documents when it
 // is missing; a feature whose table is absent from the dataset is not in the

@@ -55,5 +55,18 @@
 // references with interned texts, and the feature values alert rules read)
 // is kept until the ranking is known: about 200 bytes per customer.
 //
+// # Per customer and global: shards and Beam
+//
+// A run has two halves (shard.go). The per-customer half — features,
+// probability, reasons, play, revenue, uplift, the values alert rules read —
+// is a pure function of one customer's rows, the as-of date, the config
+// and the model, and yields a [Record]. The global half — previous-run
+// join, ranks, tiers, rank_by saved_mrr, control groups, alerts, files —
+// needs every record. [Run] does both on one machine; [WriteShard] does the
+// first half for one shard of customers ([data.ShardOf]) and [Merge] the
+// second half over all the shards; [Scorer] gives a Beam worker the first
+// half for the histories it holds and [Publish] the second half for the
+// records it collects. All four publish the same files byte for byte.
+//
 // Run is safe to call concurrently for different output folders.
 package predict

@@ -205,6 +205,11 @@ func ModelFingerprint(m *train.Model) string {
 // failed delivery returns the Result together with a *WebhookError when
 // the webhook is required.
 func Run(ctx context.Context, opt Options) (*Result, error) {
+	return runWith(ctx, opt, (*plan).scoreAll)
+}
+
+// runWith is Run with the per-customer records made by score (see stage).
+func runWith(ctx context.Context, opt Options, score func(*plan, context.Context) (*scoring, features.Stats, error)) (*Result, error) {
 	if opt.Out == "" {
 		return nil, errors.New("predict: an output folder is required")
 	}
@@ -217,7 +222,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		return nil, err
 	}
 	defer txn.Abort()
-	st, err := Stage(ctx, opt, txn)
+	st, err := stage(ctx, opt, txn, score)
 	if err != nil {
 		return nil, err
 	}
@@ -333,41 +338,95 @@ func webhookAuth(w WebhookConfig, getenv func(string) string) (string, error) {
 // nothing is published until txn is committed. opt.Out decides the final
 // paths.
 func Stage(ctx context.Context, opt Options, txn *data.Txn) (*Staged, error) {
-	if opt.Dataset == nil || opt.Model == nil {
-		return nil, errors.New("predict: Options.Dataset and Options.Model are required")
-	}
-	if !opt.AsOf.Valid() {
-		return nil, errors.New("predict: an as-of date is required")
+	return stage(ctx, opt, txn, (*plan).scoreAll)
+}
+
+// stage is Stage with the per-customer records made by score: computed
+// from the dataset (Stage), or read from shards (Merge) or given (Publish).
+// Everything global — the previous run, ranks, tiers, control groups,
+// alerts, the files — happens here, after score.
+func stage(ctx context.Context, opt Options, txn *data.Txn, score func(*plan, context.Context) (*scoring, features.Stats, error)) (*Staged, error) {
+	if err := requireInputs(&opt); err != nil {
+		return nil, err
 	}
 	if opt.Out == "" || txn == nil {
 		return nil, errors.New("predict: an output folder and a staging transaction are required")
 	}
-	cfg := opt.Config
+	p, err := newPlan(ctx, opt, planStage)
+	if err != nil {
+		return nil, err
+	}
+	sc, stats, err := score(p, ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.finish(ctx, txn, sc, stats)
+}
+
+// planMode says what a plan prepares besides scoring.
+type planMode int
+
+const (
+	planScore planMode = iota // scoring only (Scorer)
+	planShard                 // scoring and the dataset's fingerprint (WriteShard)
+	planStage                 // everything: also the webhook and the previous run
+)
+
+// plan is a run prepared: the checked config, the model, the builder, the
+// compiled rules and what the outputs need, before any customer is scored.
+type plan struct {
+	opt          Options
+	cfg          Config
+	log          *slog.Logger
+	now          func() time.Time
+	churnVersion string
+	workers      int
+	version      string
+	spec         *features.Spec
+	lc           features.LabelConfig
+	builder      *features.Builder
+	rules        *ruleSet
+	hook         *webhook
+	prev         *previousRun
+	fingerprint  string
+	customers    int64 // rows of the customers table
+	method       string
+	contrib      train.ContribMethod
+	up           *UpliftInfo
+	upModel      *train.UpliftModel
+	rankBy       string
+}
+
+// newPlan checks opt and prepares the run. Every check that needs no
+// customer is done here, so bad settings fail before any work.
+func newPlan(ctx context.Context, opt Options, mode planMode) (*plan, error) {
+	if err := requireInputs(&opt); err != nil {
+		return nil, err
+	}
+	p := &plan{opt: opt, cfg: opt.Config, log: opt.Logger, now: opt.Now, churnVersion: opt.ChurnVersion, workers: opt.Workers}
+	cfg := &p.cfg
 	cfg.EnsureDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("predict config: %w", err)
 	}
-	log := opt.Logger
-	if log == nil {
-		log = slog.Default()
+	if p.log == nil {
+		p.log = slog.Default()
 	}
-	now := opt.Now
-	if now == nil {
-		now = time.Now
+	log := p.log
+	if p.now == nil {
+		p.now = time.Now
 	}
-	churnVersion := opt.ChurnVersion
-	if churnVersion == "" {
-		churnVersion = "dev"
+	if p.churnVersion == "" {
+		p.churnVersion = "dev"
 	}
-	workers := opt.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+	if p.workers <= 0 {
+		p.workers = runtime.GOMAXPROCS(0)
 	}
 	ds, model := opt.Dataset, opt.Model
-	spec := model.Manifest.Spec
-	version := opt.ModelVersion
-	if version == "" {
-		version = ModelFingerprint(model)
+	p.spec = model.Manifest.Spec
+	spec := p.spec
+	if p.version = opt.ModelVersion; p.version == "" {
+		p.version = ModelFingerprint(model)
 	}
 
 	// Everything that can be checked before the work is checked first.
@@ -378,95 +437,146 @@ func Stage(ctx context.Context, opt Options, txn *data.Txn) (*Staged, error) {
 	if fallback != "" {
 		log.Warn(fallback)
 	}
-	builder, err := features.NewBuilder(ds, spec, lc)
-	if err != nil {
+	p.lc = lc
+	var err error
+	if p.builder, err = features.NewBuilder(ds, spec, lc); err != nil {
 		return nil, fmt.Errorf("the dataset %s cannot provide the model's features: %w", ds.Dir, err)
 	}
 	if fit, _ := spec.LifetimeAt(opt.AsOf); len(spec.Lifetime) > 0 && fit == nil {
 		log.Warn("the as-of date is before the model's first lifetime fit: p_alive, expected purchases and clv are missing for every customer", "as_of", opt.AsOf.String(), "first_fit", spec.Lifetime[0].AsOf)
 	}
-	rules, err := compileRules(cfg.Alerts, spec, opt.AsOf)
-	if err != nil {
+	if p.rules, err = compileRules(cfg.Alerts, spec, opt.AsOf); err != nil {
 		return nil, err
 	}
-	for _, s := range rules.skipped {
-		log.Info("default alert rule skipped", "rule", s)
-	}
-	var hook *webhook
-	if cfg.Webhook.URL != "" {
-		auth, err := webhookAuth(cfg.Webhook, opt.Getenv)
-		if err != nil {
-			return nil, err
+	if mode == planStage {
+		for _, s := range p.rules.skipped {
+			log.Info("default alert rule skipped", "rule", s)
 		}
-		hook = newWebhook(cfg.Webhook, auth, opt.HTTPClient, log, churnVersion)
-		if opt.webhookSleep != nil {
-			hook.sleep = opt.webhookSleep
+		if cfg.Webhook.URL != "" {
+			auth, err := webhookAuth(cfg.Webhook, opt.Getenv)
+			if err != nil {
+				return nil, err
+			}
+			p.hook = newWebhook(cfg.Webhook, auth, opt.HTTPClient, log, p.churnVersion)
+			if opt.webhookSleep != nil {
+				p.hook.sleep = opt.webhookSleep
+			}
 		}
 	}
 	warnStale(ds, opt.AsOf, log)
-	prev, err := readPrevious(ctx, opt.Out, opt.AsOf)
-	if err != nil {
-		return nil, err
+	if mode == planStage {
+		if p.prev, err = readPrevious(ctx, opt.Out, opt.AsOf); err != nil {
+			return nil, err
+		}
 	}
-	fingerprint, err := ds.Fingerprint()
-	if err != nil {
-		return nil, fmt.Errorf("fingerprint the dataset: %w", err)
+	if mode >= planShard {
+		if p.fingerprint, err = ds.Fingerprint(); err != nil {
+			return nil, fmt.Errorf("fingerprint the dataset: %w", err)
+		}
 	}
-	customers := ds.Table(data.Customers).NumRows()
-	method, contrib := reasonsMethod(cfg.Reasons, customers, model.Manifest.Algo)
-	log.Info("scoring", "data", ds.Dir, "as_of", opt.AsOf.String(), "customers", customers, "model", version, "reasons", method, "active_rule", lc.Mode)
+	p.customers = ds.Table(data.Customers).NumRows()
+	p.method, p.contrib = reasonsMethod(cfg.Reasons, p.customers, model.Manifest.Algo)
 
-	// Score: features → model → reasons, batch by batch in customer order.
-	up, upModel := upliftFor(opt.Uplift, spec)
-	rankBy := cfg.RankBy
-	switch {
-	case up == nil:
-	case up.Note != "":
-		log.Warn("uplift model ignored: "+up.Note, "verdict", up.Verdict)
-	case up.Used:
-		log.Info("uplift model", "qini", up.Qini, "qini_risk", up.QiniRisk, "valid_from", up.ValidFrom)
+	p.up, p.upModel = upliftFor(opt.Uplift, spec)
+	p.rankBy = cfg.RankBy
+	if mode == planStage {
+		switch up := p.up; {
+		case up == nil:
+		case up.Note != "":
+			log.Warn("uplift model ignored: "+up.Note, "verdict", up.Verdict)
+		case up.Used:
+			log.Info("uplift model", "qini", up.Qini, "qini_risk", up.QiniRisk, "valid_from", up.ValidFrom)
+		}
 	}
-	if rankBy == RankBySavedMRR && upModel == nil {
-		rankBy = RankByRisk
-		log.Warn("rank_by saved_mrr needs a trusted uplift model (churn train --uplift): ranking by risk")
+	if p.rankBy == RankBySavedMRR && p.upModel == nil {
+		p.rankBy = RankByRisk
+		if mode == planStage {
+			log.Warn("rank_by saved_mrr needs a trusted uplift model (churn train --uplift): ranking by risk")
+		}
 	}
-	sc := &scoring{
-		spec: spec, rend: newRenderer(spec, cfg.Playbook), rules: rules, method: method, uplift: upModel,
+	return p, nil
+}
+
+// requireInputs checks the options every run needs.
+func requireInputs(opt *Options) error {
+	if opt.Dataset == nil || opt.Model == nil {
+		return errors.New("predict: Options.Dataset and Options.Model are required")
+	}
+	if !opt.AsOf.Valid() {
+		return errors.New("predict: an as-of date is required")
+	}
+	return nil
+}
+
+// newScoring returns an empty scoring with room for capacity customers.
+func (p *plan) newScoring(capacity int64) *scoring {
+	spec := p.spec
+	return &scoring{
+		spec: spec, rend: newRenderer(spec, p.cfg.Playbook), rules: p.rules, method: p.method, uplift: p.upModel,
 		mrr: featureIndex(spec, "mrr", features.Numeric), stage: featureIndex(spec, "lifecycle_stage", features.Categorical),
 		pAlive: featureIndex(spec, "p_alive", features.Numeric), clv: featureIndex(spec, "clv", features.Numeric),
 		owners: map[string]string{},
-		// Every customer of the table may be scored: one allocation instead
-		// of a doubling slice (which would hold up to twice the records).
-		recs: make([]customerScore, 0, customers),
+		recs:   make([]customerScore, 0, capacity),
 	}
+}
+
+func (p *plan) scoreOptions() train.ScoreOptions {
+	return train.ScoreOptions{Contrib: p.contrib, Workers: p.workers}
+}
+
+// scoreAll scores every customer of the dataset.
+func (p *plan) scoreAll(ctx context.Context) (*scoring, features.Stats, error) {
+	return p.score(ctx, nil, p.customers)
+}
+
+// score computes the per-customer records — features → model → reasons,
+// batch by batch in customer order — of the customers keep chooses (nil:
+// all of them), about capacity of them.
+func (p *plan) score(ctx context.Context, keep func(string) bool, capacity int64) (*scoring, features.Stats, error) {
+	ds, log, opt := p.opt.Dataset, p.log, &p.opt
+	log.Info("scoring", "data", ds.Dir, "as_of", opt.AsOf.String(), "customers", p.customers, "model", p.version, "reasons", p.method, "active_rule", p.lc.Mode)
+	// Every customer chosen may be scored: one allocation instead of a
+	// doubling slice (which would hold up to twice the records).
+	sc := p.newScoring(capacity)
 	start, lastLog := time.Now(), time.Now()
-	stats, err := builder.Run(ctx, []data.Date{opt.AsOf}, workers, true, func(bt *features.Batch) error {
-		if err := sc.add(ctx, model, train.ScoreOptions{Contrib: contrib, Workers: workers}, bt, opt.Observe); err != nil {
+	so := p.scoreOptions()
+	run := features.RunOptions{Dates: []data.Date{opt.AsOf}, Workers: p.workers, KeepCustomers: true, Keep: keep}
+	stats, err := p.builder.RunWith(ctx, run, func(bt *features.Batch) error {
+		if err := sc.add(ctx, opt.Model, so, bt, opt.Observe); err != nil {
 			return err
 		}
 		if time.Since(lastLog) > 10*time.Second {
 			lastLog = time.Now()
-			log.Info("scoring", "customers_scored", len(sc.recs), "of", customers, "seconds", time.Since(start).Seconds())
+			log.Info("scoring", "customers_scored", len(sc.recs), "of", p.customers, "seconds", time.Since(start).Seconds())
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
-	}
-	if len(sc.recs) == 0 {
-		return nil, fmt.Errorf("no customer of %s is a customer on %s (label mode %s): nothing to score; is the date inside the data?", ds.Dir, opt.AsOf, lc.Mode)
+		return nil, stats, err
 	}
 	if !slices.IsSortedFunc(sc.recs, func(a, b customerScore) int { return strings.Compare(a.id, b.id) }) {
-		return nil, errors.New("predict: internal error: feature batches were not in customer order")
+		return nil, stats, errors.New("predict: internal error: feature batches were not in customer order")
 	}
-	scoredAt := now().UTC().Truncate(time.Microsecond)
 	log.Info("scored", "customers", len(sc.recs), "seconds", time.Since(start).Seconds())
+	return sc, stats, nil
+}
+
+// finish does the global work on the scored customers (sc, sorted by
+// customer_id): the previous run, ranks, tiers, control groups, alerts,
+// and writes the partitions into txn.
+func (p *plan) finish(ctx context.Context, txn *data.Txn, sc *scoring, stats features.Stats) (*Staged, error) {
+	opt, cfg, log, ds := &p.opt, &p.cfg, p.log, p.opt.Dataset
+	if len(sc.recs) == 0 {
+		return nil, fmt.Errorf("no customer of %s is a customer on %s (label mode %s): nothing to score; is the date inside the data?", ds.Dir, opt.AsOf, p.lc.Mode)
+	}
+	scoredAt := p.now().UTC().Truncate(time.Microsecond)
+	prev, rules, rankBy, method, version := p.prev, p.rules, p.rankBy, p.method, p.version
 
 	// Compare, rank, tier, alert.
 	matched := sc.joinPrevious(prev)
 	order := sc.rank()
 	tiers := assignTiers(sc.recs, order, cfg.Tiers)
-	if upModel != nil {
+	if p.upModel != nil {
 		sc.untargetedUplift()
 	}
 	if rankBy == RankBySavedMRR {
@@ -483,8 +593,8 @@ func Stage(ctx context.Context, opt Options, txn *data.Txn) (*Staged, error) {
 	}
 
 	run := &output{
-		sc: sc, cfg: &cfg, order: order, asOf: opt.AsOf, version: version,
-		scoredAt: data.TimestampOf(scoredAt), pb: cfg.Playbook, workers: workers, churnVersion: churnVersion, method: method,
+		sc: sc, cfg: cfg, order: order, asOf: opt.AsOf, version: version,
+		scoredAt: data.TimestampOf(scoredAt), pb: cfg.Playbook, workers: p.workers, churnVersion: p.churnVersion, method: method,
 		skippedControl: skipped.alerts,
 	}
 	if prev != nil {
@@ -494,8 +604,8 @@ func Stage(ctx context.Context, opt Options, txn *data.Txn) (*Staged, error) {
 	}
 	res := &Result{
 		AsOf: opt.AsOf, Rows: int64(len(sc.recs)), Tiers: tiers, ReasonsMethod: method, ModelVersion: version,
-		Previous: run.prevAsOf, PreviousMatched: matched, ActiveRule: string(lc.Mode), Features: stats, ScoredAt: scoredAt,
-		SkippedRules: rules.skipped, Experiment: exp, AlertsSkippedControl: skipped.alerts, RankBy: rankBy, Uplift: up,
+		Previous: run.prevAsOf, PreviousMatched: matched, ActiveRule: string(p.lc.Mode), Features: stats, ScoredAt: scoredAt,
+		SkippedRules: rules.skipped, Experiment: exp, AlertsSkippedControl: skipped.alerts, RankBy: rankBy, Uplift: p.up,
 	}
 	for ri, r := range rules.rules {
 		n := 0
@@ -510,11 +620,11 @@ func Stage(ctx context.Context, opt Options, txn *data.Txn) (*Staged, error) {
 
 	man := &Manifest{
 		SchemaVersion: SchemaVersion, AsOf: opt.AsOf.String(), Rows: res.Rows, SortedBy: "rank",
-		ModelVersion: version, Model: modelInfo(model), ReasonsMethod: method, Tiers: tiers, TierRules: cfg.Tiers,
-		ActiveRule: string(lc.Mode), Alerts: res.Alerts, AlertsByRule: res.AlertsByRule, AlertsSkippedControl: skipped.alerts,
-		Experiment: exp, RankBy: rankBy, Uplift: up,
-		Input:    InputInfo{Dataset: ds.Dir, Fingerprint: fingerprint, Customers: stats.Customers, Rows: tableRows(ds)},
-		ScoredAt: scoredAt.Format(time.RFC3339Nano), ChurnVersion: churnVersion, ConfigSHA256: configHash(&cfg),
+		ModelVersion: version, Model: modelInfo(opt.Model), ReasonsMethod: method, Tiers: tiers, TierRules: cfg.Tiers,
+		ActiveRule: string(p.lc.Mode), Alerts: res.Alerts, AlertsByRule: res.AlertsByRule, AlertsSkippedControl: skipped.alerts,
+		Experiment: exp, RankBy: rankBy, Uplift: p.up,
+		Input:    InputInfo{Dataset: ds.Dir, Fingerprint: p.fingerprint, Customers: stats.Customers, Rows: tableRows(ds)},
+		ScoredAt: scoredAt.Format(time.RFC3339Nano), ChurnVersion: p.churnVersion, ConfigSHA256: configHash(cfg),
 	}
 	if prev != nil {
 		man.Previous = &PreviousInfo{AsOf: prev.asOf.String(), Rows: int64(len(prev.ids)), Matched: matched}
@@ -532,7 +642,7 @@ func Stage(ctx context.Context, opt Options, txn *data.Txn) (*Staged, error) {
 	res.AlertsDir = dir
 	log.Info("alerts staged", "dir", dir, "alerts", res.Alerts)
 	res.Top = run.top(opt.Top)
-	return &Staged{Result: res, hook: hook, cfg: cfg.Webhook, payloads: payloads, counts: counts, log: log}, nil
+	return &Staged{Result: res, hook: p.hook, cfg: cfg.Webhook, payloads: payloads, counts: counts, log: log}, nil
 }
 
 // reasonsMethod resolves the configured method for a dataset of customers
