@@ -89,18 +89,8 @@ func BenchmarkNewDMatrix(b *testing.B) {
 // each time) and a warm one (the same Explainer, as between predict's
 // batches). BenchmarkPredict/contribs is XGBoost's own TreeSHAP.
 func BenchmarkExplain(b *testing.B) {
-	const n, p, rounds = 20_000, 70, 300
-	X, y := synth(100, 50_000, p, 0.05)
-	params := append(append([]param{}, benchParams...), param{"max_depth", "4"}, param{"eta", "0.05"})
-	bst := trainModel(b, params, X, y, p, rounds)
-	raw, err := bst.SaveJSON()
-	if err != nil {
-		b.Fatal(err)
-	}
-	trees, err := xgbtree.Parse(raw, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
+	const n, p = 20_000, 70
+	_, trees := nightlyModel(b, 50_000, p)
 	Xs, _ := synth(101, n, p, 0.05)
 	codes, err := trees.Encode(Xs, n)
 	if err != nil {
@@ -157,18 +147,8 @@ func BenchmarkExplain(b *testing.B) {
 // it) against xgbtree's Margins in Go on one goroutine and split between
 // two. Compare ns/row; the margins are the same bits (TestMarginsMatchXGBoost).
 func BenchmarkMargins(b *testing.B) {
-	const n, p, rounds = 100_000, 100, 300
-	X, y := synth(100, 20_000, p, 0.05)
-	params := append(append([]param{}, benchParams...), param{"max_depth", "4"}, param{"eta", "0.05"})
-	bst := trainModel(b, params, X, y, p, rounds)
-	raw, err := bst.SaveJSON()
-	if err != nil {
-		b.Fatal(err)
-	}
-	trees, err := xgbtree.Parse(raw, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
+	const n, p = 100_000, 100
+	bst, trees := nightlyModel(b, 20_000, p)
 	Xs, _ := synth(101, n, p, 0.05)
 	out := make([]float32, n)
 	perRow := func(b *testing.B) { b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/row") }
@@ -209,4 +189,21 @@ func BenchmarkMargins(b *testing.B) {
 		}
 		perRow(b)
 	})
+}
+
+// nightlyModel trains a model of the nightly's shape (300 rounds of depth
+// 4) on rows synthetic rows of p columns and returns it and its trees.
+func nightlyModel(b *testing.B, rows, p int) (*Booster, *xgbtree.Trees) {
+	X, y := synth(100, rows, p, 0.05)
+	params := append(append([]param{}, benchParams...), param{"max_depth", "4"}, param{"eta", "0.05"})
+	bst := trainModel(b, params, X, y, p, 300)
+	raw, err := bst.SaveJSON()
+	if err != nil {
+		b.Fatal(err)
+	}
+	trees, err := xgbtree.Parse(raw, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return bst, trees
 }
