@@ -151,7 +151,7 @@ type ContribMethod int
 
 // Contribution methods. For logistic regression both exact and approx give
 // the exact linear contributions (coefficient × standardised value). For
-// trees both are computed in Go from the booster's trees (xgb.Explainer)
+// trees both are computed in Go from the booster's trees (xgbtree.Explainer)
 // and equal XGBoost's own pred_contribs and approx_contribs bit for bit.
 const (
 	// ContribNone computes no contributions.

@@ -1,7 +1,7 @@
 // Command predictbench times model scoring alone on a feature table, with
 // the feature computation and the writing left out: train.Model.ScoreWith
 // without contributions, with approximate (Saabas) and exact (TreeSHAP)
-// contributions (computed in Go by xgb.Explainer), against XGBoost's own
+// contributions (computed in Go by xgbtree.Explainer), against XGBoost's own
 // prediction and contributions on the same matrix (internal/xgb:
 // Booster.Predict, with and without building the DMatrix; XGBoost's
 // TreeSHAP on a sample of -exact-rows rows, it is slow), and checks that
@@ -71,7 +71,7 @@ func run(featPath, modelDir, outDir string, exactRows int) error {
 	}
 
 	var sc *train.Scores
-	if err := timeIt("train.Model.ScoreWith, no contributions (encode + DMatrix + predict + calibrate)", n, func() (err error) {
+	if err := timeIt("train.Model.ScoreWith, no contributions (encode + Go margins + calibrate)", n, func() (err error) {
 		sc, err = m.ScoreWith(ctx, tab, nil, train.ScoreOptions{})
 		return err
 	}); err != nil {
