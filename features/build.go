@@ -472,12 +472,10 @@ func Build(ctx context.Context, ds *data.Dataset, opt BuildOptions, w io.Writer)
 	if err != nil {
 		return nil, Stats{}, err
 	}
-	enc, err := spec.encode()
+	wo, err := spec.WriterOptions(opt.Writer)
 	if err != nil {
 		return nil, Stats{}, err
 	}
-	wo := opt.Writer
-	wo.Metadata = map[string]string{MetadataKey: enc}
 	keep := opt.Keep
 	if sh := opt.Shard; sh.Count > 0 {
 		if sh.Index < 0 || sh.Index >= sh.Count {
@@ -487,7 +485,6 @@ func Build(ctx context.Context, ds *data.Dataset, opt BuildOptions, w io.Writer)
 		wo.Metadata[shardCustomersKey] = strconv.FormatInt(ds.Table(data.Customers).NumRows(), 10)
 		keep = func(id string) bool { return sh.Keeps(id) && (opt.Keep == nil || opt.Keep(id)) }
 	}
-	wo.SortedBy = []string{ColCustomerID, ColAsOf}
 	pw, err := data.NewWriter(w, spec.Columns(), wo)
 	if err != nil {
 		return nil, Stats{}, err
@@ -563,4 +560,35 @@ func BuildFile(ctx context.Context, ds *data.Dataset, opt BuildOptions, path str
 		return nil, st, err
 	}
 	return spec, st, f.Commit()
+}
+
+// NewBuild prepares a build of ds with opt as Build does — the spec, with
+// the lifetime fits at opt.AsOf, and its Builder — without computing any
+// row: a distributed pipeline (churn-beam) computes the rows per customer
+// with Builder.Row and writes them with Spec.WriterOptions. opt.Keep and
+// opt.Shard are not used.
+func NewBuild(ctx context.Context, ds *data.Dataset, opt BuildOptions) (*Spec, *Builder, error) {
+	return newBuild(ctx, ds, &opt)
+}
+
+// Label returns the builder's label config: the one NewSpec resolved (mode
+// and data end known), which NewBuilder takes.
+func (b *Builder) Label() LabelConfig { return b.label }
+
+// WriterOptions returns wo completed for a feature table under s, as Build
+// writes it: the spec in the footer (MetadataKey) and the sort order
+// (customer_id, as_of). wo's Metadata is not modified.
+func (s *Spec) WriterOptions(wo data.WriterOptions) (data.WriterOptions, error) {
+	enc, err := s.encode()
+	if err != nil {
+		return wo, err
+	}
+	meta := maps.Clone(wo.Metadata)
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	meta[MetadataKey] = enc
+	wo.Metadata = meta
+	wo.SortedBy = []string{ColCustomerID, ColAsOf}
+	return wo, nil
 }
