@@ -47,10 +47,15 @@ type FeaturesOptions struct {
 	// folder) for churn features merge.
 	Shard string
 	IO    IO
+	// engine, when set, computes the table (churn-beam): see Engine.
+	engine *Engine
 }
 
-func newFeaturesCmd(stdio IO) *cobra.Command {
-	o := &FeaturesOptions{IO: stdio}
+func newFeaturesCmd(stdio IO) *cobra.Command { return featuresCmd(stdio, nil) }
+
+// featuresCmd builds churn features, run by e when it is set.
+func featuresCmd(stdio IO, e *Engine) *cobra.Command {
+	o := &FeaturesOptions{IO: stdio, engine: e}
 	c := &cobra.Command{
 		Use:   "features --data DIR (--as-of DATE | --snapshots FROM:TO:STEP) --out FILE.parquet",
 		Short: "Build point-in-time features and labels from customer histories",
@@ -252,7 +257,11 @@ func featureConfig(windows string, groups []string, horizon, gap, mode, dataEnd 
 
 func runFeatures(ctx context.Context, o *FeaturesOptions) error {
 	var shard data.Shard
-	if o.Shard != "" {
+	if o.engine != nil {
+		if err := engineFeaturesChecks(o); err != nil {
+			return err
+		}
+	} else if o.Shard != "" {
 		var err error
 		if shard, err = data.ParseShard(o.Shard); err != nil {
 			return usageErrorf("--shard: %v", err)
@@ -294,6 +303,9 @@ func runFeatures(ctx context.Context, o *FeaturesOptions) error {
 	}
 	defer ds.Close()
 	opt := features.BuildOptions{AsOf: dates, Config: cfg, Label: lc, Workers: o.Workers, Writer: data.WriterOptions{ChurnVersion: Version()}, Keep: keep, Shard: shard}
+	if o.engine != nil {
+		return runFeaturesEngine(ctx, ds, opt, o, start)
+	}
 	if o.Shard != "" {
 		path := filepath.Join(o.Out, shard.FileName())
 		spec, st, err := features.BuildFile(ctx, ds, opt, path)

@@ -70,26 +70,30 @@ func Main() int {
 // Run runs churn with the given arguments and streams and returns the exit
 // code. It never panics: a panic is reported as an internal error.
 func Run(args []string, stdio IO) (code int) {
+	return run(NewRootCmd(stdio), "churn", args, stdio)
+}
+
+// run runs the command tree root as the binary name.
+func run(root *cobra.Command, name string, args []string, stdio IO) (code int) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	defer func() {
 		if p := recover(); p != nil {
-			fmt.Fprintf(stdio.ErrOut, "churn: internal error: %v\n%s", p, debug.Stack())
+			fmt.Fprintf(stdio.ErrOut, "%s: internal error: %v\n%s", name, p, debug.Stack())
 			code = ExitFailure
 		}
 	}()
-	root := NewRootCmd(stdio)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	code = ExitCode(ctx, err)
 	switch code {
 	case ExitOK:
 	case ExitInterrupted:
-		fmt.Fprintln(stdio.ErrOut, "churn: interrupted; outputs being written were discarded (anything already published is complete)")
+		fmt.Fprintf(stdio.ErrOut, "%s: interrupted; outputs being written were discarded (anything already published is complete)\n", name)
 	case ExitUsage:
-		fmt.Fprintf(stdio.ErrOut, "churn: %v\nRun '%s --help' for usage.\n", err, commandPath(root, args))
+		fmt.Fprintf(stdio.ErrOut, "%s: %v\nRun '%s --help' for usage.\n", name, err, commandPath(root, args))
 	default:
-		fmt.Fprintf(stdio.ErrOut, "churn: %v\n", err)
+		fmt.Fprintf(stdio.ErrOut, "%s: %v\n", name, err)
 	}
 	return code
 }
@@ -166,6 +170,15 @@ type logOptions struct {
 
 // NewRootCmd builds the command tree.
 func NewRootCmd(stdio IO) *cobra.Command {
+	cmds := make([]*cobra.Command, len(subcommands))
+	for i, add := range subcommands {
+		cmds[i] = add(stdio)
+	}
+	return newRoot(stdio, cmds)
+}
+
+// newRoot builds churn's root command over the given subcommands.
+func newRoot(stdio IO, cmds []*cobra.Command) *cobra.Command {
 	lo := &logOptions{}
 	root := &cobra.Command{
 		Use:   "churn",
@@ -197,9 +210,7 @@ reasons and next steps for BI tools.`,
 	root.PersistentFlags().StringVar(&lo.Level, "log-level", envOr("CHURN_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env CHURN_LOG_LEVEL)")
 	root.PersistentFlags().StringVar(&lo.Format, "log-format", envOr("CHURN_LOG_FORMAT", "text"), "log format: text or json (env CHURN_LOG_FORMAT)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &UsageError{Err: err} })
-	for _, add := range subcommands {
-		root.AddCommand(add(stdio))
-	}
+	root.AddCommand(cmds...)
 	typeUsageErrors(root)
 	return root
 }

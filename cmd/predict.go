@@ -46,6 +46,8 @@ type PredictOptions struct {
 	Shard string
 	// Shards are the shard files or folders churn predict merge reads.
 	Shards []string
+	// engine, when set, scores the customers (churn-beam): see Engine.
+	engine *Engine
 }
 
 func newPredictCmd(stdio IO) *cobra.Command {
@@ -170,6 +172,9 @@ func runPredict(ctx context.Context, stdio IO, o *PredictOptions) error {
 		return usageErrorf("--top must not be negative")
 	}
 	var shard data.Shard
+	if o.engine != nil && o.Shard != "" {
+		return usageErrorf("--shard: %s shards by itself; --shard is churn's, for runs without an engine", o.engine.Name)
+	}
 	if o.Shard != "" {
 		var err error
 		if shard, err = data.ParseShard(o.Shard); err != nil {
@@ -231,9 +236,12 @@ func runPredict(ctx context.Context, stdio IO, o *PredictOptions) error {
 		return err
 	}
 	var res *predict.Result
-	if o.Shards != nil {
+	switch {
+	case o.engine != nil:
+		res, err = o.engine.Predict(ctx, popt)
+	case o.Shards != nil:
 		res, err = predict.Merge(ctx, popt, o.Shards)
-	} else {
+	default:
 		res, err = predict.Run(ctx, popt)
 	}
 	if res != nil {
