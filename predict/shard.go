@@ -364,7 +364,9 @@ func (p *plan) writeShard(ctx context.Context, f *data.AtomicFile, sc *scoring, 
 		specs[i] = data.ColumnSpec{Name: c.Name, Type: c.Type, Optional: !c.Required, Dict: c.Type == data.TypeString && c.Name != "customer_id"}
 	}
 	meta := p.shardMeta()
-	meta[shardKey] = shard.String()
+	if shard.Count > 0 {
+		meta[shardKey] = shard.String()
+	}
 	st, err := json.Marshal(stats)
 	if err != nil {
 		return err
@@ -449,8 +451,17 @@ func Merge(ctx context.Context, opt Options, paths []string) (*Result, error) {
 // readShards reads and checks the shard files and returns their records
 // in customer order, and the run's feature statistics.
 func (p *plan) readShards(ctx context.Context, files []string) (*scoring, features.Stats, error) {
+	return p.readRecordFiles(ctx, files, false)
+}
+
+// readRecordFiles reads record files — a complete set of shard files, or
+// with parts the part files of PartWriter (each of its own customers, no
+// set to check) — checks that they come from this plan's model, as-of date,
+// dataset and config, and returns their records in customer order and the
+// run's feature statistics.
+func (p *plan) readRecordFiles(ctx context.Context, files []string, parts bool) (*scoring, features.Stats, error) {
 	var stats features.Stats
-	if len(files) == 0 {
+	if len(files) == 0 && !parts {
 		return nil, stats, data.CheckShardSet(nil, nil)
 	}
 	want := p.shardMeta()
@@ -465,16 +476,18 @@ func (p *plan) readShards(ctx context.Context, files []string) (*scoring, featur
 	for _, path := range files {
 		f, err := data.OpenFile(path, table, nil)
 		if err != nil {
-			return nil, stats, &data.ShardSetError{File: path, Msg: fmt.Sprintf("not a shard file of this model and config: %v", err)}
+			return nil, stats, &data.ShardSetError{File: path, Msg: fmt.Sprintf("not a record file of this model and config: %v", err)}
 		}
-		s, ok := f.Metadata(shardKey)
 		sf := shardFile{path: path}
-		if ok {
-			sf.shard, err = data.ParseShard(s)
-		}
-		if !ok || err != nil {
-			f.Close()
-			return nil, stats, &data.ShardSetError{File: path, Msg: "not a shard file (no valid churn.shard in its footer)"}
+		if !parts {
+			s, ok := f.Metadata(shardKey)
+			if ok {
+				sf.shard, err = data.ParseShard(s)
+			}
+			if !ok || err != nil {
+				f.Close()
+				return nil, stats, &data.ShardSetError{File: path, Msg: "not a shard file (no valid churn.shard in its footer)"}
+			}
 		}
 		for _, key := range slices.Sorted(maps.Keys(want)) {
 			if got, _ := f.Metadata(key); got != want[key] {
@@ -490,12 +503,14 @@ func (p *plan) readShards(ctx context.Context, files []string) (*scoring, featur
 		}
 		set = append(set, sf)
 	}
-	shards, paths := make([]data.Shard, len(set)), make([]string, len(set))
-	for i, sf := range set {
-		shards[i], paths[i] = sf.shard, sf.path
-	}
-	if err := data.CheckShardSet(shards, paths); err != nil {
-		return nil, stats, err
+	if !parts {
+		shards, paths := make([]data.Shard, len(set)), make([]string, len(set))
+		for i, sf := range set {
+			shards[i], paths[i] = sf.shard, sf.path
+		}
+		if err := data.CheckShardSet(shards, paths); err != nil {
+			return nil, stats, err
+		}
 	}
 
 	var recs []Record
@@ -505,14 +520,20 @@ func (p *plan) readShards(ctx context.Context, files []string) (*scoring, featur
 		if recs, err = readShardRecords(ctx, sf.path, table, p, recs); err != nil {
 			return nil, stats, err
 		}
-		for i := n0; i < len(recs); i++ {
-			if !sf.shard.Keeps(recs[i].CustomerID) {
-				return nil, stats, &data.ShardSetError{File: sf.path, Msg: fmt.Sprintf("customer %s does not belong to shard %v", recs[i].CustomerID, sf.shard)}
+		if !parts {
+			for i := n0; i < len(recs); i++ {
+				if !sf.shard.Keeps(recs[i].CustomerID) {
+					return nil, stats, &data.ShardSetError{File: sf.path, Msg: fmt.Sprintf("customer %s does not belong to shard %v", recs[i].CustomerID, sf.shard)}
+				}
 			}
+			// Every shard scans every customer and row: the scan counts
+			// are the dataset's; the rows computed add up.
+			stats.Customers, stats.Scan = sf.stats.Customers, sf.stats.Scan
+		} else {
+			// Parts hold different customers: everything adds up.
+			stats.Customers += sf.stats.Customers
+			stats.Scan.Merge(sf.stats.Scan)
 		}
-		// Every shard scans every customer and row: the scan counts are the
-		// dataset's; the rows computed add up.
-		stats.Customers, stats.Scan = sf.stats.Customers, sf.stats.Scan
 		stats.Rows += sf.stats.Rows
 		stats.Labelled += sf.stats.Labelled
 		stats.Positives += sf.stats.Positives
@@ -574,4 +595,56 @@ func readShardRecords(ctx context.Context, path string, table *data.Table, p *pl
 		}
 	}
 	return recs, nil
+}
+
+// WriteRecords writes recs — Records of this Scorer's customers, sorted by
+// customer_id, from one worker's part of the customers — and stats, the
+// features.Stats of those customers, to path atomically as a part file for
+// PublishParts: the shard file format (see WriteShard) without a
+// churn.shard key. churn-beam's predict pipeline writes one per part.
+func (s *Scorer) WriteRecords(ctx context.Context, path string, recs []Record, stats features.Stats) error {
+	p := s.p
+	if p.fingerprint == "" {
+		// The publisher checks that the parts read its dataset.
+		fp, err := p.opt.Dataset.Fingerprint()
+		if err != nil {
+			return fmt.Errorf("fingerprint the dataset: %w", err)
+		}
+		p.fingerprint = fp
+	}
+	sc := p.newScoring(int64(len(recs)))
+	idx := featIndexOf(p.spec)
+	for i := range recs {
+		if i > 0 && recs[i].CustomerID <= recs[i-1].CustomerID {
+			return fmt.Errorf("predict: records are not sorted by customer_id (%s after %s)", recs[i].CustomerID, recs[i-1].CustomerID)
+		}
+		if err := sc.appendRecord(&recs[i], idx); err != nil {
+			return err
+		}
+	}
+	f, err := data.CreateAtomic(path)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if err := p.writeShard(ctx, f, sc, data.Shard{}, stats); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Commit()
+}
+
+// PublishParts reads the part files Scorer.WriteRecords wrote (paths:
+// files, or folders of them), checks that they come from the model, as-of
+// date, dataset and config of opt, and publishes the predictions and alerts
+// partitions exactly as Run with opt would (the global work on all the
+// records: see Publish). The parts' stats add up to Result.Features. On
+// error nothing is published.
+func PublishParts(ctx context.Context, opt Options, paths []string) (*Result, error) {
+	files, err := data.ShardFiles(paths)
+	if err != nil {
+		return nil, err
+	}
+	return runWith(ctx, opt, func(p *plan, ctx context.Context) (*scoring, features.Stats, error) {
+		return p.readRecordFiles(ctx, files, true)
+	})
 }
