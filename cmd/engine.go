@@ -32,10 +32,10 @@ type Engine struct {
 	// --customers and --exclude-customers) into the folder o.Out,
 	// published atomically. It returns the spec and the counts.
 	Features func(ctx context.Context, ds *data.Dataset, opt features.BuildOptions, o *FeaturesOptions) (*features.Spec, features.Stats, error)
-	// Predict scores the customers as churn predict with opt would and
-	// publishes the same partitions (predict.Publish does the global
-	// work).
-	Predict func(ctx context.Context, opt predict.Options) (*predict.Result, error)
+	// Predict scores the customers as churn predict with opt (opened from
+	// o by OpenPredict) would and publishes the same partitions
+	// (predict.PublishParts does the global work).
+	Predict func(ctx context.Context, opt predict.Options, o *PredictOptions) (*predict.Result, error)
 	// Flags are added to every command (Beam's runner flags).
 	Flags *pflag.FlagSet
 }

@@ -31,7 +31,7 @@ func TestEngineCommands(t *testing.T) {
 			spec, _, err := features.NewBuild(ctx, ds, opt)
 			return spec, features.Stats{Customers: 40}, err
 		},
-		Predict: func(ctx context.Context, opt predict.Options) (*predict.Result, error) {
+		Predict: func(ctx context.Context, opt predict.Options, o *PredictOptions) (*predict.Result, error) {
 			t.Fatal("predict called")
 			return nil, nil
 		},

@@ -152,81 +152,18 @@ set fails (exit 1) and writes nothing.`,
 }
 
 func runPredict(ctx context.Context, stdio IO, o *PredictOptions) error {
-	now := clockOr(o.Now)
-	var asOf data.Date
-	if o.AsOf == "today" {
-		asOf = data.DateOf(now())
-	} else {
-		d, err := data.ParseDate(o.AsOf)
-		if err != nil {
-			return usageErrorf("--as-of: %v", err)
-		}
-		asOf = d
+	popt, done, err := OpenPredict(o)
+	if err != nil {
+		return err
 	}
-	switch o.Reasons {
-	case "", predict.ReasonsAuto, predict.ReasonsExact, predict.ReasonsApprox, predict.ReasonsNone:
-	default:
-		return usageErrorf("--reasons %q: want auto, exact, approx or none", o.Reasons)
-	}
-	if o.Top < 0 {
-		return usageErrorf("--top must not be negative")
-	}
+	defer done()
 	var shard data.Shard
-	if o.engine != nil && o.Shard != "" {
-		return usageErrorf("--shard: %s shards by itself; --shard is churn's, for runs without an engine", o.engine.Name)
-	}
 	if o.Shard != "" {
-		var err error
 		if shard, err = data.ParseShard(o.Shard); err != nil {
 			return usageErrorf("--shard: %v", err)
 		}
 	}
-	var share *float64
-	if o.ControlShare != "" {
-		v, err := strconv.ParseFloat(strings.TrimSpace(o.ControlShare), 64)
-		if err != nil || !(v >= 0 && v <= 1) {
-			return usageErrorf("--control-share %q: want a number from 0 to 1 (0 turns control groups off)", o.ControlShare)
-		}
-		share = &v
-	}
-	cfg := &predict.Config{}
-	if o.ConfigFile != "" {
-		var err error
-		if cfg, err = predict.LoadConfig(o.ConfigFile); err != nil {
-			return err
-		}
-	}
-	if o.Reasons != "" {
-		cfg.Reasons.Method = o.Reasons
-	}
-	if share != nil {
-		cfg.Control.Share = share
-	}
-	model, err := train.Load(o.Model)
-	if err != nil {
-		return err
-	}
-	defer model.Close()
-	// The model directory's uplift model, when churn train --uplift made
-	// one: predict uses it when it is trusted.
-	uplift, err := train.LoadUplift(filepath.Join(o.Model, train.UpliftDir))
-	switch {
-	case errors.Is(err, train.ErrNoUplift):
-	case err != nil:
-		return err
-	default:
-		defer uplift.Close()
-	}
-	ds, err := data.Open(o.Data)
-	if err != nil {
-		return err
-	}
-	defer ds.Close()
 	start := time.Now()
-	popt := predict.Options{
-		Dataset: ds, Model: model, Uplift: uplift, ModelVersion: o.ModelVersion, AsOf: asOf, Out: o.Out, Config: *cfg,
-		Now: now, Workers: o.Workers, Logger: slog.Default(), Top: max(o.Top, 1), ChurnVersion: Version(),
-	}
 	if o.Shard != "" {
 		sr, err := predict.WriteShard(ctx, popt, shard, filepath.Join(o.Out, shard.FileName()))
 		if err != nil {
@@ -238,7 +175,7 @@ func runPredict(ctx context.Context, stdio IO, o *PredictOptions) error {
 	var res *predict.Result
 	switch {
 	case o.engine != nil:
-		res, err = o.engine.Predict(ctx, popt)
+		res, err = o.engine.Predict(ctx, popt, o)
 	case o.Shards != nil:
 		res, err = predict.Merge(ctx, popt, o.Shards)
 	default:
@@ -380,4 +317,95 @@ func clip(s string, n int) string {
 	}
 	r := []rune(s)
 	return strings.TrimSpace(string(r[:n-1])) + "…"
+}
+
+// OpenPredict checks churn predict's options and opens what they name —
+// the model (and its uplift model), the config with the overrides, the
+// dataset — into the predict.Options churn predict runs with; done closes
+// them. churn-beam's workers call it with the launcher's options (the
+// as-of date resolved) to score exactly as churn predict does.
+func OpenPredict(o *PredictOptions) (_ predict.Options, done func(), err error) {
+	var closers []func()
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
+	now := clockOr(o.Now)
+	var asOf data.Date
+	if o.AsOf == "today" {
+		asOf = data.DateOf(now())
+	} else {
+		d, err := data.ParseDate(o.AsOf)
+		if err != nil {
+			return predict.Options{}, nil, usageErrorf("--as-of: %v", err)
+		}
+		asOf = d
+	}
+	switch o.Reasons {
+	case "", predict.ReasonsAuto, predict.ReasonsExact, predict.ReasonsApprox, predict.ReasonsNone:
+	default:
+		return predict.Options{}, nil, usageErrorf("--reasons %q: want auto, exact, approx or none", o.Reasons)
+	}
+	if o.Top < 0 {
+		return predict.Options{}, nil, usageErrorf("--top must not be negative")
+	}
+	if o.engine != nil && o.Shard != "" {
+		return predict.Options{}, nil, usageErrorf("--shard: %s shards by itself; --shard is churn's, for runs without an engine", o.engine.Name)
+	}
+	if o.Shard != "" {
+		if _, err := data.ParseShard(o.Shard); err != nil {
+			return predict.Options{}, nil, usageErrorf("--shard: %v", err)
+		}
+	}
+	var share *float64
+	if o.ControlShare != "" {
+		v, err := strconv.ParseFloat(strings.TrimSpace(o.ControlShare), 64)
+		if err != nil || !(v >= 0 && v <= 1) {
+			return predict.Options{}, nil, usageErrorf("--control-share %q: want a number from 0 to 1 (0 turns control groups off)", o.ControlShare)
+		}
+		share = &v
+	}
+	cfg := &predict.Config{}
+	if o.ConfigFile != "" {
+		var err error
+		if cfg, err = predict.LoadConfig(o.ConfigFile); err != nil {
+			return predict.Options{}, nil, err
+		}
+	}
+	if o.Reasons != "" {
+		cfg.Reasons.Method = o.Reasons
+	}
+	if share != nil {
+		cfg.Control.Share = share
+	}
+	model, err := train.Load(o.Model)
+	if err != nil {
+		return predict.Options{}, nil, err
+	}
+	closers = append(closers, model.Close)
+	// The model directory's uplift model, when churn train --uplift made
+	// one: predict uses it when it is trusted.
+	uplift, err := train.LoadUplift(filepath.Join(o.Model, train.UpliftDir))
+	switch {
+	case errors.Is(err, train.ErrNoUplift):
+	case err != nil:
+		return predict.Options{}, nil, err
+	default:
+		closers = append(closers, uplift.Close)
+	}
+	ds, err := data.Open(o.Data)
+	if err != nil {
+		return predict.Options{}, nil, err
+	}
+	closers = append(closers, func() { ds.Close() })
+	return predict.Options{
+		Dataset: ds, Model: model, Uplift: uplift, ModelVersion: o.ModelVersion, AsOf: asOf, Out: o.Out, Config: *cfg,
+		Now: now, Workers: o.Workers, Logger: slog.Default(), Top: max(o.Top, 1), ChurnVersion: Version(),
+	}, closeAll, nil
 }
