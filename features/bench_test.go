@@ -69,3 +69,56 @@ func BenchmarkFitLifetimeDir(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSampleDir measures churn features --sample over the dataset in
+// $CHURN_BENCH_DATA at 12 monthly as-of dates (2023-09-01 … 2024-08-01):
+// the label pass alone (labels), the whole sample of 20,000 customers
+// (sample: labels, then the features of the kept customers), and the
+// whole table (full) for comparison.
+func BenchmarkSampleDir(b *testing.B) {
+	dir := os.Getenv("CHURN_BENCH_DATA")
+	if dir == "" {
+		b.Skip("set CHURN_BENCH_DATA to a dataset directory")
+	}
+	ds, err := data.Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ds.Close()
+	var dates []data.Date
+	for m := 0; m < 12; m++ {
+		dates = append(dates, data.MakeDate(2023, time.Month(9+m), 1))
+	}
+	opt := BuildOptions{AsOf: dates, Label: LabelConfig{Mode: LabelAuto, Horizon: 90}}
+	so := SampleOptions{Size: 20000, Seed: 1}
+	ctx := context.Background()
+	b.Run("labels", func(b *testing.B) {
+		o := opt
+		_, bld, err := newBuild(ctx, ds, &o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := planStrata(ctx, ds, bld, o, so); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("sample", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, _, _, err := BuildSample(ctx, ds, opt, so, io.Discard); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("full", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, _, err := Build(ctx, ds, opt, io.Discard); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
