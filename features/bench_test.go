@@ -17,15 +17,7 @@ import (
 // feature groups (comma-separated). bench/features.sh compares it
 // with DuckDB on the same files.
 func BenchmarkBuildDir(b *testing.B) {
-	dir := os.Getenv("CHURN_BENCH_DATA")
-	if dir == "" {
-		b.Skip("set CHURN_BENCH_DATA to a dataset directory")
-	}
-	ds, err := data.Open(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ds.Close()
+	ds := benchDataset(b, "a dataset directory")
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		var groups []string
@@ -45,15 +37,7 @@ func BenchmarkBuildDir(b *testing.B) {
 // dataset in $CHURN_BENCH_DATA, which needs an orders table (churn generate
 // --business ecommerce): the pre-pass Build adds for order-based data.
 func BenchmarkFitLifetimeDir(b *testing.B) {
-	dir := os.Getenv("CHURN_BENCH_DATA")
-	if dir == "" {
-		b.Skip("set CHURN_BENCH_DATA to a dataset directory with orders")
-	}
-	ds, err := data.Open(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ds.Close()
+	ds := benchDataset(b, "a dataset directory with orders")
 	var dates []data.Date
 	for m := 0; m < 12; m++ {
 		dates = append(dates, data.MakeDate(2023, time.Month(11+m), 1))
@@ -76,15 +60,7 @@ func BenchmarkFitLifetimeDir(b *testing.B) {
 // (sample: labels, then the features of the kept customers), and the
 // whole table (full) for comparison.
 func BenchmarkSampleDir(b *testing.B) {
-	dir := os.Getenv("CHURN_BENCH_DATA")
-	if dir == "" {
-		b.Skip("set CHURN_BENCH_DATA to a dataset directory")
-	}
-	ds, err := data.Open(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ds.Close()
+	ds := benchDataset(b, "a dataset directory")
 	var dates []data.Date
 	for m := 0; m < 12; m++ {
 		dates = append(dates, data.MakeDate(2023, time.Month(9+m), 1))
@@ -121,4 +97,20 @@ func BenchmarkSampleDir(b *testing.B) {
 			}
 		}
 	})
+}
+
+// benchDataset opens the dataset in $CHURN_BENCH_DATA (closed when b ends),
+// or skips b when the variable is unset; what says what the dataset must be.
+func benchDataset(b *testing.B, what string) *data.Dataset {
+	b.Helper()
+	dir := os.Getenv("CHURN_BENCH_DATA")
+	if dir == "" {
+		b.Skip("set CHURN_BENCH_DATA to " + what)
+	}
+	ds, err := data.Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ds.Close() })
+	return ds
 }
