@@ -46,7 +46,13 @@ type FeaturesOptions struct {
 	// (data.ShardOf) into Out/shard-IIIII-of-NNNNN.parquet (Out is then a
 	// folder) for churn features merge.
 	Shard string
-	IO    IO
+	// Sample (--sample N), when not 0, writes to Out a stratified sample
+	// of at most Sample customers instead of the whole table (see
+	// features.BuildSample), chosen by a hash of customer_id seeded with
+	// SampleSeed. It must be at least 2.
+	Sample     int
+	SampleSeed uint64
+	IO         IO
 	// engine, when set, computes the table (churn-beam): see Engine.
 	engine *Engine
 }
@@ -76,14 +82,29 @@ hash of customer_id and --holdout-seed: the same seed gives the same split.
 FILE leaves them out (one id a line; a customer_id header, blank lines and
 # comments are skipped). Every table keeps the spec, so churn train, eval
 and score-table take it. Evaluate a model trained on --out with churn eval
-on --holdout-out.`,
+on --holdout-out.
+
+To train on one machine from more customers than fit, --sample N writes a
+stratified sample of at most N customers, each with all its snapshots:
+customers with a churned row are all kept while they fit in half of N (else
+N/2 of them), customers whose labelled rows are all 0 fill the rest, and
+customers with no labelled row are left out; within each stratum the
+customers with the smallest hash of customer_id and --sample-seed are kept.
+Every row carries a sample_weight column (customers in the stratum ÷ kept),
+which churn train, eval and score-table use for calibration and metrics so
+that they speak for the population. --sample cannot be combined with
+--shard or --holdout.`,
 		Example: `  churn features --data demo/data --as-of 2024-10-01 --out features.parquet
   churn features --data demo/data --snapshots 2024-01-01:2024-09-01:1m --horizon 90d --out train.parquet
   churn features --data telco --out telco-features.parquet   # snapshot data: no dates needed
   churn features --data demo/data --snapshots 2024-01-01:2024-09-01:1m --out train.parquet --holdout 0.2 --holdout-seed 7 --holdout-out test.parquet
-  churn features --data demo/data --as-of 2024-10-01 --out f.parquet --exclude-customers pilots.txt`,
+  churn features --data demo/data --as-of 2024-10-01 --out f.parquet --exclude-customers pilots.txt
+  churn features --data big --snapshots 2024-01-01:2024-09-01:1m --out sample.parquet --sample 200000 --sample-seed 7`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("sample") && o.Sample == 0 {
+				return usageErrorf("--sample 0: the sample size must be at least 2 customers")
+			}
 			return runFeatures(cmd.Context(), o)
 		},
 	}
@@ -106,6 +127,8 @@ on --holdout-out.`,
 	f.StringVar(&o.Customers, "customers", "", "file of customer ids (one a line): only these customers")
 	f.StringVar(&o.ExcludeCustomers, "exclude-customers", "", "file of customer ids (one a line) to leave out")
 	f.StringVar(&o.Shard, "shard", "", "build only shard i of n (i/n, e.g. 0/4) of the customers, by a hash of customer_id; --out is then a folder that gets shard-IIIII-of-NNNNN.parquet; join the shards with churn features merge (docs/scaling.md)")
+	f.IntVar(&o.Sample, "sample", 0, "write a stratified sample of at most N customers (all their snapshots, churned ones first up to half, weighted by a sample_weight column) instead of the whole table")
+	f.Uint64Var(&o.SampleSeed, "sample-seed", 0, "seed of the customer hash that picks the sampled customers (with --sample)")
 	c.MarkFlagRequired("data")
 	c.MarkFlagRequired("out")
 	c.MarkFlagsMutuallyExclusive("as-of", "snapshots")
@@ -256,6 +279,9 @@ func featureConfig(windows string, groups []string, horizon, gap, mode, dataEnd 
 }
 
 func runFeatures(ctx context.Context, o *FeaturesOptions) error {
+	if err := checkSampleFlags(o); err != nil {
+		return err
+	}
 	var shard data.Shard
 	if o.engine != nil {
 		if err := engineFeaturesChecks(o); err != nil {
@@ -315,6 +341,9 @@ func runFeatures(ctx context.Context, o *FeaturesOptions) error {
 		slog.Info("feature shard built", "shard", shard.String(), "out", path, "rows", st.Rows, "seconds", time.Since(start).Seconds())
 		return printFeatureSummary(o.IO, path, spec, st)
 	}
+	if o.Sample != 0 {
+		return runFeaturesSample(ctx, o, ds, opt, start)
+	}
 	var test *builtTable
 	if heldOut != nil {
 		// Both tables are written, then both published: a failure leaves
@@ -341,14 +370,8 @@ func runFeatures(ctx context.Context, o *FeaturesOptions) error {
 		}
 	}
 	spec, st := out.spec, out.stats
-	if o.SpecOut != "" {
-		b, err := json.MarshalIndent(spec, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := data.WriteFileAtomic(o.SpecOut, append(b, '\n')); err != nil {
-			return err
-		}
+	if err := writeSpecOut(o.SpecOut, spec); err != nil {
+		return err
 	}
 	slog.Info("features built", "out", o.Out, "rows", st.Rows, "features", len(spec.Features), "seconds", time.Since(start).Seconds())
 	if err := printFeatureSummary(o.IO, o.Out, spec, st); err != nil {
@@ -359,6 +382,64 @@ func runFeatures(ctx context.Context, o *FeaturesOptions) error {
 		return printFeatureSummary(o.IO, o.HoldoutOut, test.spec, test.stats)
 	}
 	return nil
+}
+
+// checkSampleFlags reports --sample settings that cannot work together.
+func checkSampleFlags(o *FeaturesOptions) error {
+	switch {
+	case o.Sample == 0 && o.SampleSeed != 0:
+		return usageErrorf("--sample-seed needs --sample, the sample size in customers")
+	case o.Sample == 0:
+		return nil
+	case o.Sample < 2:
+		return usageErrorf("--sample %d: the sample size must be at least 2 customers", o.Sample)
+	case o.Shard != "":
+		return usageErrorf("--sample cannot be combined with --shard: a sample is planned over every customer (docs/scaling.md)")
+	case o.Holdout != 0 || o.HoldoutOut != "":
+		return usageErrorf("--sample cannot be combined with --holdout: hold out with --exclude-customers, or evaluate on a table built without --sample")
+	}
+	return nil
+}
+
+// runFeaturesSample writes the stratified sample (--sample) to o.Out.
+func runFeaturesSample(ctx context.Context, o *FeaturesOptions, ds *data.Dataset, opt features.BuildOptions, start time.Time) error {
+	spec, plan, st, err := features.BuildSampleFile(ctx, ds, opt, features.SampleOptions{Size: o.Sample, Seed: o.SampleSeed}, o.Out)
+	if err != nil {
+		return err
+	}
+	if err := writeSpecOut(o.SpecOut, spec); err != nil {
+		return err
+	}
+	slog.Info("feature sample built", "out", o.Out, "rows", st.Rows, "features", len(spec.Features), "seconds", time.Since(start).Seconds())
+	if err := printFeatureSummary(o.IO, o.Out, spec, st); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(o.IO.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "sample\tat most %d customers, seed %d, weights in %s\n", plan.Size, plan.Seed, features.SampleWeightColumn)
+	for _, s := range plan.Strata {
+		switch {
+		case s.Name == features.StratumUnlabelled:
+			fmt.Fprintf(tw, "  %s\t%d customers left out (no labelled row)\n", s.Name, s.Customers)
+		case s.Kept == s.Customers:
+			fmt.Fprintf(tw, "  %s\tall %d customers kept, weight 1\n", s.Name, s.Customers)
+		default:
+			fmt.Fprintf(tw, "  %s\t%d of %d customers kept, weight %.6g\n", s.Name, s.Kept, s.Customers, s.Weight)
+		}
+	}
+	return tw.Flush()
+}
+
+// writeSpecOut writes spec as JSON to path (--spec-out), unless path is
+// empty.
+func writeSpecOut(path string, spec *features.Spec) error {
+	if path == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(spec, "", "  ")
+	if err != nil {
+		return err
+	}
+	return data.WriteFileAtomic(path, append(b, '\n'))
 }
 
 // customerFilter turns the customer selection flags into the customers to

@@ -66,11 +66,12 @@ func driftStatus(psi float64, cfg DriftConfig) string {
 	return "stable"
 }
 
-func driftItem(ref *train.Distribution, counts []float64, n int, cfg DriftConfig) DriftItem {
+// driftItem compares counts (weighted, summing to total) with ref.
+func driftItem(ref *train.Distribution, counts []float64, total float64, cfg DriftConfig) DriftItem {
 	act := make([]float64, len(counts))
 	it := DriftItem{Feature: ref.Name, Bins: len(ref.Shares)}
 	for b := range counts {
-		act[b] = counts[b] / float64(n)
+		act[b] = counts[b] / total
 		it.Expected = append(it.Expected, Num(ref.Shares[b]))
 		it.Actual = append(it.Actual, Num(act[b]))
 	}
@@ -86,9 +87,10 @@ func driftItem(ref *train.Distribution, counts []float64, n int, cfg DriftConfig
 type DriftCounter struct {
 	refs   []*train.Distribution // per spec feature; nil without a reference
 	score  *train.Distribution
-	counts [][]float64 // per spec feature
+	counts [][]float64 // per spec feature, weighted
 	scores []float64
-	n      int
+	n      int     // rows counted
+	total  float64 // their weight
 	notes  []string
 	cfg    DriftConfig
 }
@@ -123,7 +125,8 @@ func NewDriftCounter(mf *train.Manifest, spec *features.Spec, cfg DriftConfig) *
 }
 
 // Add counts rows of t (nil: all) and their probabilities (prob[k] for the
-// k-th counted row).
+// k-th counted row), each row by its weight (Table.Weight: a sample's rows
+// count for the customers they stand for, as in the training reference).
 func (c *DriftCounter) Add(t *features.Table, rows []int, prob []float64) {
 	n := t.Len()
 	if rows != nil {
@@ -142,18 +145,21 @@ func (c *DriftCounter) Add(t *features.Table, rows []int, prob []float64) {
 		cnt := c.counts[f]
 		if t.Cat[f] != nil {
 			for k := 0; k < n; k++ {
-				cnt[ref.Level(t.Cat[f][row(k)])]++
+				cnt[ref.Level(t.Cat[f][row(k)])] += t.RowWeight(row(k))
 			}
 		} else {
 			for k := 0; k < n; k++ {
-				cnt[ref.Bin(t.Num[f][row(k)])]++
+				cnt[ref.Bin(t.Num[f][row(k)])] += t.RowWeight(row(k))
 			}
 		}
 	}
 	if c.score != nil {
 		for k := 0; k < n; k++ {
-			c.scores[c.score.Bin(prob[k])]++
+			c.scores[c.score.Bin(prob[k])] += t.RowWeight(row(k))
 		}
+	}
+	for k := 0; k < n; k++ {
+		c.total += t.RowWeight(row(k))
 	}
 	c.n += n
 }
@@ -164,17 +170,17 @@ func (c *DriftCounter) Add(t *features.Table, rows []int, prob []float64) {
 func (c *DriftCounter) Drift(population string) Drift {
 	d := Drift{Population: population, Threshold: Num(c.cfg.Threshold), Moderate: Num(c.cfg.Moderate), Rows: c.n,
 		Features: []DriftItem{}, Drifting: []string{}, Notes: append([]string{}, c.notes...)}
-	if c.n == 0 {
+	if c.n == 0 || c.total <= 0 {
 		return d
 	}
 	for f, ref := range c.refs {
 		if ref != nil {
-			d.Features = append(d.Features, driftItem(ref, c.counts[f], c.n, c.cfg))
+			d.Features = append(d.Features, driftItem(ref, c.counts[f], c.total, c.cfg))
 		}
 	}
 	d.Score = DriftItem{Feature: train.ScoreName, PSI: nan(), Status: "unknown"}
 	if c.score != nil {
-		d.Score = driftItem(c.score, c.scores, c.n, c.cfg)
+		d.Score = driftItem(c.score, c.scores, c.total, c.cfg)
 	}
 	type named struct {
 		name string

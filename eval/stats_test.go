@@ -169,7 +169,7 @@ func TestPSI(t *testing.T) {
 	for _, v := range vals {
 		counts[ref.Bin(v)]++
 	}
-	it := driftItem(ref, counts, len(vals), DriftConfig{Threshold: 0.2, Moderate: 0.1})
+	it := driftItem(ref, counts, float64(len(vals)), DriftConfig{Threshold: 0.2, Moderate: 0.1})
 	if want := []Num{0.125, 0.125, 0.625, 0.125}; !slices.Equal(it.Actual, want) {
 		t.Errorf("actual shares %v, want %v", it.Actual, want)
 	}
@@ -386,5 +386,43 @@ func TestDriftCounterStreams(t *testing.T) {
 	}
 	if whole.Rows != 6 || len(whole.Features) != 2 {
 		t.Errorf("drift = %+v", whole)
+	}
+}
+
+// TestDriftCounterWeights: a sample's rows count by their weights, as the
+// training reference counts them: a table with integer weights drifts as
+// the table with each row repeated that many times.
+func TestDriftCounterWeights(t *testing.T) {
+	spec := &features.Spec{Features: []features.Def{{Name: "x", Kind: features.Numeric}, {Name: "plan", Kind: features.Categorical}}}
+	mf := &train.Manifest{Reference: []train.Distribution{
+		{Name: "x", Edges: []float64{1, 2}, Shares: []float64{0.3, 0.3, 0.3, 0.1}},
+		{Name: "plan", Levels: []string{"a", features.OtherLevel}, Shares: []float64{0.5, 0.4, 0.1}},
+		{Name: train.ScoreName, Edges: []float64{0.5}, Shares: []float64{0.8, 0.2, 0}},
+	}}
+	xs, plans, prob, ws := []float64{0, 1.5, 2.5, math.NaN()}, []string{"a", "b", "", "a"}, []float64{0.1, 0.7, 0.2, 0.9}, []float64{3, 1, 2, 1}
+	weighted := &features.Table{Spec: spec, IDs: make([]string, 4), Num: [][]float64{xs, nil}, Cat: [][]string{nil, plans}, Weight: ws}
+	rep := &features.Table{Spec: spec, Num: [][]float64{nil, nil}, Cat: [][]string{nil, nil}}
+	var repProb []float64
+	for i, w := range ws {
+		for k := 0; k < int(w); k++ {
+			rep.IDs = append(rep.IDs, "")
+			rep.Num[0] = append(rep.Num[0], xs[i])
+			rep.Cat[1] = append(rep.Cat[1], plans[i])
+			repProb = append(repProb, prob[i])
+		}
+	}
+	a, err := DriftOf(mf, &Population{Table: weighted, Prob: prob, Label: "p"}, DriftConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := DriftOf(mf, &Population{Table: rep, Prob: repProb, Label: "p"}, DriftConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Rows, b.Rows = 0, 0 // rows counted differ; shares do not
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if string(ja) != string(jb) {
+		t.Errorf("weighted drift differs from repeated rows':\n%s\n%s", ja, jb)
 	}
 }

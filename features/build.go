@@ -472,26 +472,48 @@ func Build(ctx context.Context, ds *data.Dataset, opt BuildOptions, w io.Writer)
 	if err != nil {
 		return nil, Stats{}, err
 	}
+	st, err := writeTable(ctx, ds, spec, b, opt, nil, w)
+	if err != nil {
+		return nil, st, err
+	}
+	return spec, st, nil
+}
+
+// writeTable computes the rows of b and writes them as Parquet to w, with
+// spec in the footer. With a sample plan it writes only the plan's
+// customers, with their weights (SampleColumns) and the plan in the footer.
+func writeTable(ctx context.Context, ds *data.Dataset, spec *Spec, b *Builder, opt BuildOptions, sample *sampleWeights, w io.Writer) (Stats, error) {
 	wo, err := spec.WriterOptions(opt.Writer)
 	if err != nil {
-		return nil, Stats{}, err
+		return Stats{}, err
 	}
 	keep := opt.Keep
 	if sh := opt.Shard; sh.Count > 0 {
 		if sh.Index < 0 || sh.Index >= sh.Count {
-			return nil, Stats{}, fmt.Errorf("features: %w %v", data.ErrBadShard, sh)
+			return Stats{}, fmt.Errorf("features: %w %v", data.ErrBadShard, sh)
 		}
 		wo.Metadata[shardKey] = sh.String()
 		wo.Metadata[shardCustomersKey] = strconv.FormatInt(ds.Table(data.Customers).NumRows(), 10)
 		keep = func(id string) bool { return sh.Keeps(id) && (opt.Keep == nil || opt.Keep(id)) }
 	}
-	pw, err := data.NewWriter(w, spec.Columns(), wo)
+	cols := spec.Columns()
+	if sample != nil {
+		if wo.Metadata[SampleMetadataKey], err = sample.plan.Encode(); err != nil {
+			return Stats{}, err
+		}
+		cols = SampleColumns(spec)
+		keep = sample.keeps
+	}
+	pw, err := data.NewWriter(w, cols, wo)
 	if err != nil {
-		return nil, Stats{}, err
+		return Stats{}, err
 	}
 	// Each shard's batch becomes one row group, encoded and compressed on
 	// the worker that computed it and committed in customer order.
 	encode := func(bt *Batch) error {
+		if sample != nil {
+			bt.Cols = append(bt.Cols, sample.column(bt))
+		}
 		rg := pw.BeginRowGroup()
 		if err := rg.Write(bt.N, bt.Cols); err != nil {
 			return err
@@ -504,12 +526,9 @@ func Build(ctx context.Context, ds *data.Dataset, opt BuildOptions, w io.Writer)
 		return bt.encoded.Commit()
 	})
 	if err != nil {
-		return nil, st, err
+		return st, err
 	}
-	if err := pw.Close(); err != nil {
-		return nil, st, err
-	}
-	return spec, st, nil
+	return st, pw.Close()
 }
 
 // newBuild makes a fresh spec for a build of ds at opt.AsOf and its

@@ -105,7 +105,7 @@ func NewSpec(ds *data.Dataset, cfg Config, lc LabelConfig) (*Spec, LabelConfig, 
 		spec.Features = append(spec.Features, d)
 	}
 	if m.has(gAttributes) {
-		taken := map[string]bool{ColCustomerID: true, ColAsOf: true, ColLabel: true}
+		taken := map[string]bool{ColCustomerID: true, ColAsOf: true, ColLabel: true, SampleWeightColumn: true}
 		for _, d := range spec.Features {
 			taken[d.Name] = true
 		}

@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -112,8 +115,19 @@ func (t *Table) RowWeight(i int) float64 {
 // Len returns the number of rows.
 func (t *Table) Len() int { return len(t.IDs) }
 
-// ReadSpec reads the Spec stored in a feature table's footer.
+// ReadSpec reads the Spec stored in a feature table's footer; for a folder
+// of parts (see ReadTable), the first part's.
 func ReadSpec(path string) (*Spec, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		files, err := TableFiles(path)
+		if err != nil {
+			return nil, err
+		}
+		if len(files) == 0 {
+			return nil, &data.InputError{File: path, Err: errNoParts}
+		}
+		path = files[0]
+	}
 	f, err := data.OpenFile(path, &data.Table{Name: "features", Columns: []data.Column{{Name: ColCustomerID, Type: data.TypeString, Required: true}}}, nil)
 	if err != nil {
 		return nil, err
@@ -134,46 +148,153 @@ func specOf(f *data.File) (*Spec, error) {
 	return s, nil
 }
 
-// ReadTable reads a feature table written by Build.
+// ReadTable reads a feature table written by Build or BuildSample: a
+// Parquet file, or a folder of them. A folder stands for every *.parquet
+// file under it, recursively (Hive folders such as
+// as_of=2024-01-01/part-00000.parquet included; names starting with _ or .
+// are skipped), read in path order; the parts must carry the same spec
+// (their footers' specs equal byte for byte) and all have, or all lack, a
+// SampleWeightColumn. Their rows are concatenated and sorted by
+// (customer_id, as_of), as one file's are.
+//
+// A SampleWeightColumn fills Table.Weight; each weight must be finite and
+// positive.
 func ReadTable(ctx context.Context, path string) (*Table, error) {
-	spec, err := ReadSpec(path)
+	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
-	f, err := data.OpenFile(path, spec.table(), nil)
+	if !fi.IsDir() {
+		var r tableReader
+		if err := r.read(ctx, path); err != nil {
+			return nil, err
+		}
+		return r.t, nil
+	}
+	files, err := TableFiles(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	n := int(f.NumRows)
-	t := &Table{Spec: spec, IDs: make([]string, 0, n), AsOf: make([]data.Date, 0, n), Label: make([]float64, 0, n),
-		Num: make([][]float64, len(spec.Features)), Cat: make([][]string, len(spec.Features))}
-	for i, d := range spec.Features {
-		if d.Kind == Categorical {
-			t.Cat[i] = make([]string, 0, n)
-		} else {
-			t.Num[i] = make([]float64, 0, n)
+	if len(files) == 0 {
+		return nil, &data.InputError{File: path, Err: errNoParts}
+	}
+	var r tableReader
+	for _, f := range files {
+		if err := r.read(ctx, f); err != nil {
+			return nil, err
 		}
 	}
+	r.t.sortRows()
+	return r.t, nil
+}
+
+var errNoParts = errors.New("no .parquet file in this folder (a feature table folder holds the parts of one table)")
+
+// TableFiles lists the Parquet files of a feature table folder: every
+// *.parquet file under dir, recursively, skipping files and folders whose
+// names start with _ or . (such as _SUCCESS or .staging); sorted by path.
+func TableFiles(dir string) ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if p != dir && (strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".")) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.IsDir() && strings.HasSuffix(name, ".parquet") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(files)
+	return files, nil
+}
+
+// tableReader appends the feature table files it reads to one Table.
+type tableReader struct {
+	t        *Table
+	first    string // the first file read
+	rawSpec  string // its footer's spec
+	weighted bool   // it has a SampleWeightColumn
+}
+
+// read appends the rows of the feature table file at path.
+func (r *tableReader) read(ctx context.Context, path string) error {
+	spec, err := ReadSpec(path)
+	if err != nil {
+		return err
+	}
+	table := spec.table()
+	table.Columns = append(table.Columns, data.Column{Name: SampleWeightColumn, Type: data.TypeFloat64})
+	f, err := data.OpenFile(path, table, nil)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	raw, _ := f.Metadata(MetadataKey)
+	weighted := f.HasColumn(SampleWeightColumn)
+	n := int(f.NumRows)
+	if r.t == nil {
+		r.first, r.rawSpec, r.weighted = path, raw, weighted
+		r.t = &Table{Spec: spec, IDs: make([]string, 0, n), AsOf: make([]data.Date, 0, n), Label: make([]float64, 0, n),
+			Num: make([][]float64, len(spec.Features)), Cat: make([][]string, len(spec.Features))}
+		for i, d := range spec.Features {
+			if d.Kind == Categorical {
+				r.t.Cat[i] = make([]string, 0, n)
+			} else {
+				r.t.Num[i] = make([]float64, 0, n)
+			}
+		}
+		if weighted {
+			r.t.Weight = make([]float64, 0, n)
+		}
+	} else {
+		if raw != r.rawSpec {
+			return &data.InputError{File: path, Err: fmt.Errorf("its feature spec differs from %s's: the parts of a table must be built from the same data with the same settings", r.first)}
+		}
+		if weighted != r.weighted {
+			return &data.InputError{File: path, Err: fmt.Errorf("it has a %s column and %s has not, or the reverse: a folder holds the parts of one table, a sample or not", SampleWeightColumn, r.first)}
+		}
+	}
+	t := r.t
+	label := len(spec.Features) + 2
 	var b data.Batch
 	for rg := 0; rg < f.NumRowGroups(); rg++ {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		if err := f.ReadRowGroup(rg, nil, false, &b); err != nil {
-			return nil, err
+			return err
 		}
 		for r := 0; r < b.N; r++ {
 			t.IDs = append(t.IDs, b.Cols[0].Str(r))
 			t.AsOf = append(t.AsOf, b.Cols[1].Date(r))
 			lab := math.NaN()
-			if x := b.Cols[len(b.Cols)-1].Int(r); x != data.NullInt {
+			if x := b.Cols[label].Int(r); x != data.NullInt {
 				if x != 0 && x != 1 {
-					return nil, &data.InputError{File: path, Row: b.FirstRow + int64(r), Column: ColLabel, Value: fmt.Sprint(x), Err: errors.New("label must be 0, 1 or null")}
+					return &data.InputError{File: path, Row: b.FirstRow + int64(r), Column: ColLabel, Value: fmt.Sprint(x), Err: errors.New("label must be 0, 1 or null")}
 				}
 				lab = float64(x)
 			}
 			t.Label = append(t.Label, lab)
+		}
+		if weighted {
+			v := &b.Cols[label+1]
+			for r := 0; r < b.N; r++ {
+				w := v.Float(r)
+				if !(w > 0 && !math.IsInf(w, 0)) {
+					return &data.InputError{File: path, Row: b.FirstRow + int64(r), Column: SampleWeightColumn, Value: fmt.Sprint(w), Err: errors.New("a sample weight must be a positive number")}
+				}
+				t.Weight = append(t.Weight, w)
+			}
 		}
 		for i := range spec.Features {
 			v := &b.Cols[2+i]
@@ -188,7 +309,7 @@ func ReadTable(ctx context.Context, path string) (*Table, error) {
 			}
 		}
 	}
-	return t, nil
+	return nil
 }
 
 // Table converts a batch built under spec into a Table (copying values).
