@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"strings"
 	"time"
@@ -31,13 +30,22 @@ type Engine struct {
 	// computed from ds with opt (spec fits and all; opt.Keep is set from
 	// --customers and --exclude-customers) into the folder o.Out,
 	// published atomically. It returns the spec and the counts.
-	Features func(ctx context.Context, ds *data.Dataset, opt features.BuildOptions, o *FeaturesOptions) (*features.Spec, features.Stats, error)
+	// With --sample (o.Sample) the table is the stratified sample of
+	// features.BuildSample, and the plan is returned.
+	Features func(ctx context.Context, ds *data.Dataset, opt features.BuildOptions, o *FeaturesOptions) (*EngineTable, error)
 	// Predict scores the customers as churn predict with opt (opened from
 	// o by OpenPredict) would and publishes the same partitions
 	// (predict.PublishParts does the global work).
 	Predict func(ctx context.Context, opt predict.Options, o *PredictOptions) (*predict.Result, error)
 	// Flags are added to every command (Beam's runner flags).
 	Flags *pflag.FlagSet
+}
+
+// EngineTable is the feature table an engine wrote.
+type EngineTable struct {
+	Spec   *features.Spec
+	Stats  features.Stats
+	Sample *features.SamplePlan // with --sample
 }
 
 // RunEngine runs an engine's binary (features and predict) with the given
@@ -85,19 +93,20 @@ func engineFeaturesChecks(o *FeaturesOptions) error {
 
 // runFeaturesEngine is runFeatures' end with an engine.
 func runFeaturesEngine(ctx context.Context, ds *data.Dataset, opt features.BuildOptions, o *FeaturesOptions, start time.Time) error {
-	spec, st, err := o.engine.Features(ctx, ds, opt, o)
+	t, err := o.engine.Features(ctx, ds, opt, o)
 	if err != nil {
 		return err
 	}
-	if o.SpecOut != "" {
-		b, err := json.MarshalIndent(spec, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := data.WriteFileAtomic(o.SpecOut, append(b, '\n')); err != nil {
-			return err
-		}
+	spec, st := t.Spec, t.Stats
+	if err := writeSpecOut(o.SpecOut, spec); err != nil {
+		return err
 	}
 	slog.Info("features built", "engine", o.engine.Name, "out", o.Out, "rows", st.Rows, "features", len(spec.Features), "seconds", time.Since(start).Seconds())
-	return printFeatureSummary(o.IO, o.Out, spec, st)
+	if err := printFeatureSummary(o.IO, o.Out, spec, st); err != nil {
+		return err
+	}
+	if t.Sample != nil {
+		return printSampleSummary(o.IO, t.Sample)
+	}
+	return nil
 }

@@ -26,10 +26,10 @@ func TestEngineCommands(t *testing.T) {
 	var gotOut string
 	e := &Engine{
 		Name: "churn-test",
-		Features: func(ctx context.Context, ds *data.Dataset, opt features.BuildOptions, o *FeaturesOptions) (*features.Spec, features.Stats, error) {
+		Features: func(ctx context.Context, ds *data.Dataset, opt features.BuildOptions, o *FeaturesOptions) (*EngineTable, error) {
 			gotOpt, gotOut = opt, o.Out
 			spec, _, err := features.NewBuild(ctx, ds, opt)
-			return spec, features.Stats{Customers: 40}, err
+			return &EngineTable{Spec: spec, Stats: features.Stats{Customers: 40}}, err
 		},
 		Predict: func(ctx context.Context, opt predict.Options, o *PredictOptions) (*predict.Result, error) {
 			t.Fatal("predict called")

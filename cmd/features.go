@@ -414,7 +414,12 @@ func runFeaturesSample(ctx context.Context, o *FeaturesOptions, ds *data.Dataset
 	if err := printFeatureSummary(o.IO, o.Out, spec, st); err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(o.IO.Out, 0, 0, 2, ' ', 0)
+	return printSampleSummary(o.IO, plan)
+}
+
+// printSampleSummary describes a sample plan under the feature summary.
+func printSampleSummary(stdio IO, plan *features.SamplePlan) error {
+	tw := tabwriter.NewWriter(stdio.Out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "sample\tat most %d customers, seed %d, weights in %s\n", plan.Size, plan.Seed, features.SampleWeightColumn)
 	for _, s := range plan.Strata {
 		switch {
@@ -462,19 +467,29 @@ func customerFilter(o *FeaturesOptions) (keep, heldOut func(string) bool, err er
 		}
 		heldOut = h.HeldOut
 	}
-	var only, drop map[string]bool
-	if o.Customers != "" {
-		if only, err = features.ReadCustomerList(o.Customers); err != nil {
-			return nil, nil, fmt.Errorf("--customers: %w", err)
-		}
+	if keep, err = CustomerKeep(o.Customers, o.ExcludeCustomers); err != nil {
+		return nil, nil, err
 	}
-	if o.ExcludeCustomers != "" {
-		if drop, err = features.ReadCustomerList(o.ExcludeCustomers); err != nil {
-			return nil, nil, fmt.Errorf("--exclude-customers: %w", err)
-		}
-	}
-	keep = func(id string) bool { return (only == nil || only[id]) && !drop[id] }
 	return keep, heldOut, nil
+}
+
+// CustomerKeep reads the files of --customers (only) and
+// --exclude-customers (exclude), either "" for none, and returns the
+// customers they keep. Engines' workers call it with the same flags.
+func CustomerKeep(only, exclude string) (func(string) bool, error) {
+	var in, out map[string]bool
+	var err error
+	if only != "" {
+		if in, err = features.ReadCustomerList(only); err != nil {
+			return nil, fmt.Errorf("--customers: %w", err)
+		}
+	}
+	if exclude != "" {
+		if out, err = features.ReadCustomerList(exclude); err != nil {
+			return nil, fmt.Errorf("--exclude-customers: %w", err)
+		}
+	}
+	return func(id string) bool { return (in == nil || in[id]) && !out[id] }, nil
 }
 
 // builtTable is a feature table written to a staging file, not yet

@@ -39,7 +39,7 @@ type PredictOptions struct {
 	Top          int
 	// Now is the clock for scored_at and "today" (--now); nil means
 	// time.Now.
-	Now func() time.Time
+	Now func() time.Time `json:"-"`
 	// Shard ("i/n", --shard) scores only shard i of n of the customers
 	// (data.ShardOf) and writes their per-customer records to
 	// Out/shard-IIIII-of-NNNNN.parquet for churn predict merge.

@@ -590,6 +590,16 @@ func NewBuild(ctx context.Context, ds *data.Dataset, opt BuildOptions) (*Spec, *
 	return newBuild(ctx, ds, &opt)
 }
 
+// RowDates returns the dates a table built at dates has rows at, and
+// whether its as_of column holds them: dates themselves, or for a dateless
+// snapshot table (no dates, label mode snapshot) the one date its rows are
+// computed at, the day after the data end, with a null as_of. Row takes
+// each date and the flag.
+func (b *Builder) RowDates(dates []data.Date) ([]data.Date, bool, error) {
+	at, err := snapshotDates(dates, &b.label)
+	return at, len(dates) > 0, err
+}
+
 // Label returns the builder's label config: the one NewSpec resolved (mode
 // and data end known), which NewBuilder takes.
 func (b *Builder) Label() LabelConfig { return b.label }
