@@ -10,7 +10,7 @@ PLAYWRIGHT := $(NODE_DIR)/node_modules/playwright-core/package.json
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export CGO_ENABLED := 1
 
-.PHONY: all deps build test unit lint demo demo-ecommerce bench e2e fuzz duckdb browser clean
+.PHONY: all deps build test unit lint demo demo-ecommerce bench e2e fuzz duckdb browser clean beam test-beam bench-beam
 
 all: build
 
@@ -23,6 +23,19 @@ deps:
 
 build: deps
 	$(GO) build -o $(BIN) ./cmd/churn
+
+# churn-beam, the Apache Beam module (beam/, its own go.mod): churn
+# features and churn predict as Beam pipelines. Its first build fetches and
+# compiles the Beam Go SDK (~500 modules), hence its own targets.
+BEAM_BIN := bin/churn-beam
+beam: deps
+	cd beam && $(GO) build -o ../$(BEAM_BIN) ./cmd/churn-beam
+
+# The Beam module's tests: churn-beam features and predict on the prism
+# runner (loopback workers in the test process) against churn's own output
+# on 20,000 generated customers. Run by .ci/run after make test.
+test-beam: deps
+	cd beam && $(GO) vet ./... && $(GO) test -count=1 -timeout 40m ./...
 
 # DuckDB for the end-to-end checks that other engines read our Parquet.
 duckdb: $(DUCKDB)
@@ -82,6 +95,10 @@ e2e: build duckdb
 bench: build duckdb
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
 	./bench/run.sh
+
+# churn-beam on prism against churn on one machine (bench/beam.sh).
+bench-beam: build beam
+	./bench/beam.sh
 
 # A short run of every fuzz target.
 FUZZTIME ?= 20s

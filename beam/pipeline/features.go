@@ -24,7 +24,7 @@ func init() {
 	register.DoFn6x1[context.Context, string, func(*[]byte) bool, func(string, []byte), func([]byte), func(string, float64), error](&featuresFn{})
 	register.DoFn4x1[context.Context, string, func(*[]byte) bool, func(*[]byte) bool, error](&writeFeaturesFn{})
 	register.DoFn3x1[[]byte, func(*string, *smallest) bool, func([]byte), error](&planFn{})
-	register.DoFn4x1[string, []byte, func(*[]byte) bool, func(string, []byte), error](&sampleFn{})
+	register.DoFn5x1[string, []byte, func(*[]byte) bool, func(string, []byte), func([]byte), error](&sampleFn{})
 	register.DoFn1x1[[]byte, error](&writeFileFn{})
 	register.Emitter1[[]byte]()
 	register.Emitter2[string, float64]()
@@ -99,15 +99,17 @@ func FeaturesPipeline(s beam.Scope, ds *data.Dataset, job *FeaturesJob, scan dat
 	pieces := beam.ParDo(s.Scope("read"), &readFn{Dir: job.Dir, Scan: specOf(scan), Only: job.Only, Exclude: job.Exclude}, files)
 	byCustomer := beam.GroupByKey(s.Scope("group"), pieces)
 	rows, tallies, strata := beam.ParDo3(s.Scope("features"), &featuresFn{Job: enc}, byCustomer)
-	tally := beam.Combine(s.Scope("tally"), mergeTallies, tallies)
-	beam.ParDo0(s.Scope("write tally"), &writeFileFn{Path: filepath.Join(job.Staging, statsFile)}, tally)
 	plan := beam.Create(s.Scope("no sample"), []byte{})
 	if job.SampleSize != 0 {
 		counts := beam.CombinePerKey(s.Scope("strata"), &smallestFn{K: job.SampleSize}, strata)
 		plan = beam.ParDo(s.Scope("plan"), &planFn{Size: job.SampleSize, Seed: job.SampleSeed}, beam.Impulse(s), beam.SideInput{Input: counts})
 		beam.ParDo0(s.Scope("write plan"), &writeFileFn{Path: filepath.Join(job.Staging, sampleFile)}, plan)
-		rows = beam.ParDo(s.Scope("sample"), &sampleFn{}, rows, beam.SideInput{Input: plan})
+		var kept beam.PCollection
+		rows, kept = beam.ParDo2(s.Scope("sample"), &sampleFn{}, rows, beam.SideInput{Input: plan})
+		tallies = beam.Flatten(s.Scope("tallies"), tallies, kept)
 	}
+	tally := beam.Combine(s.Scope("tally"), mergeTallies, tallies)
+	beam.ParDo0(s.Scope("write tally"), &writeFileFn{Path: filepath.Join(job.Staging, statsFile)}, tally)
 	parts := beam.GroupByKey(s.Scope("parts"), rows)
 	beam.ParDo0(s.Scope("write"), &writeFeaturesFn{Job: enc}, parts, beam.SideInput{Input: plan})
 }
@@ -187,19 +189,29 @@ func (fn *featuresFn) ProcessElement(ctx context.Context, id string, values func
 			emitStratum(name, features.SampleHash(id, fn.job.SampleSeed))
 		}
 		for r := 0; r < bt.N; r++ {
+			label := byte(labelUnknown)
 			if x := lv.Int(r); x != data.NullInt {
-				t.Labelled++
-				t.Positives += x
+				label = byte(x)
 			}
-			fn.buf = appendRow(append(fn.buf[:0], stratum), bt.Cols, r)
+			fn.buf = appendRow(append(fn.buf[:0], stratum, label), bt.Cols, r)
 			key := partKey(id, bt.Cols[1].Date(r), fn.job.AsOf, fn.job.Parts)
 			emitRow(key, slices.Clone(fn.buf))
 		}
-		t.Rows += int64(bt.N)
+		if fn.job.SampleSize == 0 { // else sampleFn counts the rows it keeps
+			t.countRows(lv, bt.N)
+		}
 	}
 	emitTally(wire.Append(nil, &t))
 	return nil
 }
+
+// A row's element is its stratum (an index in sampleStrata), its label
+// (0, 1 or labelUnknown) and the row (appendRow); sampleFn appends the
+// weight.
+const (
+	rowPrefix    = 2
+	labelUnknown = 2
+)
 
 // sampleStrata are the strata in features' plan order.
 var sampleStrata = []string{features.StratumChurned, features.StratumRetained, features.StratumUnlabelled}
@@ -272,7 +284,7 @@ type sampleFn struct {
 	plan *features.SamplePlan
 }
 
-func (fn *sampleFn) ProcessElement(key string, row []byte, plan func(*[]byte) bool, emit func(string, []byte)) error {
+func (fn *sampleFn) ProcessElement(key string, row []byte, plan func(*[]byte) bool, emit func(string, []byte), emitTally func([]byte)) error {
 	if fn.plan == nil {
 		var b []byte
 		if !plan(&b) {
@@ -287,10 +299,15 @@ func (fn *sampleFn) ProcessElement(key string, row []byte, plan func(*[]byte) bo
 	if int(row[0]) >= len(sampleStrata) {
 		return fmt.Errorf("pipeline: a sampled row has no stratum")
 	}
-	w, ok := fn.plan.Keep(rowID(row[1:]), sampleStrata[row[0]])
+	w, ok := fn.plan.Keep(rowID(row[rowPrefix:]), sampleStrata[row[0]])
 	if !ok {
 		return nil
 	}
+	t := tally{Rows: 1}
+	if row[1] != labelUnknown {
+		t.Labelled, t.Positives = 1, int64(row[1])
+	}
+	emitTally(wire.Append(nil, &t))
 	emit(key, binary.LittleEndian.AppendUint64(slices.Clip(row), math.Float64bits(w)))
 	return nil
 }
@@ -321,7 +338,7 @@ func (fn *writeFeaturesFn) ProcessElement(ctx context.Context, key string, value
 	var rows [][]byte
 	var b []byte
 	for values(&b) {
-		rows = append(rows, b[1:]) // drop the stratum
+		rows = append(rows, b[rowPrefix:])
 	}
 	slices.SortFunc(rows, func(a, b []byte) int { return strings.Compare(rowID(a), rowID(b)) })
 	wo, err := fn.spec.WriterOptions(data.WriterOptions{ChurnVersion: fn.job.ChurnVersion, RowGroupRows: features.DefaultBatchRows})

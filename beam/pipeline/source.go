@@ -274,6 +274,17 @@ func (t *tally) add(o *tally) {
 	}
 }
 
+// countRows counts the n rows of a batch with label column lv.
+func (t *tally) countRows(lv *data.Vec, n int) {
+	t.Rows += int64(n)
+	for r := 0; r < n; r++ {
+		if x := lv.Int(r); x != data.NullInt {
+			t.Labelled++
+			t.Positives += x
+		}
+	}
+}
+
 // stats returns t as features.Stats, with the per-table counts of the
 // tables read (as Scan reports them: every table of the scan, zeros
 // included).
