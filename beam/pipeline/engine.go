@@ -14,8 +14,10 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
@@ -98,8 +100,8 @@ func (e *engine) features(ctx context.Context, ds *data.Dataset, opt features.Bu
 	p, s := beam.NewPipelineWithRoot()
 	scan := b.ScanOptions(false)
 	FeaturesPipeline(s, ds, job, scan)
-	if err := beamx.Run(ctx, p); err != nil {
-		return nil, fmt.Errorf("churn-beam features: %w", err)
+	if err := runPipeline(ctx, p); err != nil {
+		return nil, err
 	}
 	t := &cmd.EngineTable{Spec: spec}
 	var tl tally
@@ -168,11 +170,49 @@ func (e *engine) predict(ctx context.Context, opt predict.Options, o *cmd.Predic
 	job := &PredictJob{Options: po, Tables: specOf(scan).tables(opt.Dataset), Parts: e.partsFor(opt.Dataset), Staging: abs(dir)}
 	p, s := beam.NewPipelineWithRoot()
 	PredictPipeline(s, opt.Dataset, job, scan)
-	if err := beamx.Run(ctx, p); err != nil {
-		return nil, fmt.Errorf("churn-beam predict: %w", err)
+	if err := runPipeline(ctx, p); err != nil {
+		return nil, err
 	}
 	return predict.PublishParts(ctx, opt, []string{dir})
 }
+
+// runPipeline runs p on the runner of --runner. A failed job's error is
+// the runner's report of the failing stage (logged at debug level) cut
+// to the error of churn's code that failed it, such as an *InputError
+// naming the file.
+func runPipeline(ctx context.Context, p *beam.Pipeline) error {
+	// The runner's own logs (job states, a failed bundle's plan) are
+	// debug-level detail for churn-beam's user.
+	prev := slog.Default()
+	slog.SetDefault(slog.New(demoted{prev.Handler()}))
+	err := beamx.Run(ctx, p)
+	slog.SetDefault(prev)
+	if err == nil {
+		return nil
+	}
+	slog.Debug("the Beam job failed", "error", err.Error())
+	msg := err.Error()
+	const marker = "] failed:\n"
+	if i := strings.LastIndex(msg, marker); i >= 0 {
+		msg = strings.TrimSpace(msg[i+len(marker):])
+	}
+	return fmt.Errorf("the Beam job failed: %s", msg)
+}
+
+// demoted logs every record at debug level.
+type demoted struct{ h slog.Handler }
+
+func (d demoted) Enabled(ctx context.Context, _ slog.Level) bool {
+	return d.h.Enabled(ctx, slog.LevelDebug)
+}
+
+func (d demoted) Handle(ctx context.Context, r slog.Record) error {
+	r.Level = slog.LevelDebug
+	return d.h.Handle(ctx, r)
+}
+
+func (d demoted) WithAttrs(as []slog.Attr) slog.Handler { return demoted{d.h.WithAttrs(as)} }
+func (d demoted) WithGroup(name string) slog.Handler    { return demoted{d.h.WithGroup(name)} }
 
 // abs makes a path absolute for workers in other folders ("" stays "").
 func abs(p string) string {

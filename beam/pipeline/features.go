@@ -145,7 +145,7 @@ func (fn *featuresFn) Setup() error {
 		return err
 	}
 	fn.job = job
-	fn.asm.present = fn.ds.Present(fn.b.ScanOptions(false))
+	fn.asm = newAssembler(fn.ds, fn.b.ScanOptions(false))
 	fn.bt = fn.b.NewBatch(len(job.Dates))
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -202,6 +203,8 @@ func TestFeaturesMatchChurn(t *testing.T) {
 			}
 			compareTables(t, readTable(t, whole), readTable(t, beamOut))
 			if slices.Contains(tc.args, "--sample") {
+				// churn train takes the sample's folder as its table.
+				run(t, nil, 0, "train", "--features", beamOut, "--model", filepath.Join(tmp, "model"), "--rounds", "10", "--search-budget", "0")
 				return // churn refuses --sample with --shard: a sample is planned whole
 			}
 			shards := filepath.Join(tmp, "shards")
@@ -405,4 +408,41 @@ func treeSums(t *testing.T, root string) map[string][32]byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestBadInputFails: a customer twice in the customers table is one error
+// naming the file and column, exit 1, and no output folder, as with churn.
+func TestBadInputFails(t *testing.T) {
+	src := dataset(t)
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	cust := filepath.Join(dir, "customers.parquet")
+	b, err := os.ReadFile(cust)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"p=1", "p=2"} {
+		path := filepath.Join(dir, "customers", p, "part.parquet")
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Remove(cust); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "features")
+	run(t, nil, 1, "features", "--data", dir, "--as-of", "2024-09-01", "--out", out+".parquet")
+	msg := run(t, Engine(), 1, "features", "--data", dir, "--as-of", "2024-09-01", "--out", out)
+	last := lastLines(msg, 1)
+	if !strings.HasPrefix(last, "churn-beam: the Beam job failed: "+filepath.Join(dir, "customers", "p=")) || !strings.Contains(last, "column customer_id: value \"C") || !strings.HasSuffix(last, "duplicate customer_id") {
+		t.Errorf("error %q does not name the file, column and value", last)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s exists after a failed run (%v)", out, err)
+	}
 }

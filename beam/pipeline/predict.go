@@ -105,7 +105,7 @@ func (fn *scoreFn) Setup() error {
 		return err
 	}
 	defer ds.Close()
-	fn.asm.present = ds.Present(fn.sc.ScanOptions())
+	fn.asm = newAssembler(ds, fn.sc.ScanOptions())
 	fn.hs = []*data.History{&fn.h}
 	return nil
 }

@@ -207,6 +207,17 @@ func historyRows(h *data.History) int64 {
 type assembler struct {
 	present data.TableSet
 	pieces  []piece
+	// files names the customers table's files, for errors.
+	files []string
+}
+
+// newAssembler prepares assembling histories read from ds with scan.
+func newAssembler(ds *data.Dataset, scan data.ScanOptions) assembler {
+	a := assembler{present: ds.Present(scan)}
+	for _, f := range ds.Table(data.Customers).Files {
+		a.files = append(a.files, f.Path)
+	}
+	return a
 }
 
 // assemble decodes the pieces of customer id into h. It reports whether
@@ -228,7 +239,11 @@ func (a *assembler) assemble(id string, values func(*[]byte) bool, h *data.Histo
 	customers := tableIndex(data.Customers)
 	found := len(a.pieces) > 0 && a.pieces[0].Table == customers
 	if len(a.pieces) > 1 && a.pieces[1].Table == customers {
-		return false, &data.InputError{File: data.Customers, Column: data.KeyColumn, Value: id, Err: data.ErrDuplicateKey}
+		file := data.Customers
+		if p := a.pieces[1]; p.File < len(a.files) {
+			file = fmt.Sprintf("%s (row group %d)", a.files[p.File], p.RowGroup)
+		}
+		return false, &data.InputError{File: file, Column: data.KeyColumn, Value: id, Err: data.ErrDuplicateKey}
 	}
 	for _, p := range a.pieces {
 		if p.Table == customers {
