@@ -27,9 +27,11 @@ build: deps
 # churn-beam, the Apache Beam module (beam/, its own go.mod): churn
 # features and churn predict as Beam pipelines. Its first build fetches and
 # compiles the Beam Go SDK (~500 modules), hence its own targets.
+# It is built without cgo (a static binary: scoring is pure Go, D13), so it
+# is also the worker binary runners ship (--worker_binary).
 BEAM_BIN := bin/churn-beam
-beam: deps
-	cd beam && $(GO) build -o ../$(BEAM_BIN) ./cmd/churn-beam
+beam:
+	cd beam && CGO_ENABLED=0 $(GO) build -o ../$(BEAM_BIN) ./cmd/churn-beam
 
 # The Beam module's tests: churn-beam features and predict on the prism
 # runner (loopback workers in the test process) against churn's own output

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -444,5 +445,22 @@ func TestBadInputFails(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("%s exists after a failed run (%v)", out, err)
+	}
+}
+
+// TestBuildsWithoutCgo: churn-beam needs neither cgo nor libxgboost (it
+// scores in Go), so runners' own worker builds, which disable cgo, work,
+// and the binary is static.
+func TestBuildsWithoutCgo(t *testing.T) {
+	c := exec.Command("go", "list", "-deps", "github.com/churnlab/churn/beam/cmd/churn-beam")
+	c.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := c.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list with CGO_ENABLED=0: %v\n%s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if pkg == "github.com/churnlab/churn/internal/xgb" {
+			t.Errorf("churn-beam depends on %s, XGBoost's C API", pkg)
+		}
 	}
 }
