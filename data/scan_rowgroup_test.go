@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -137,60 +136,11 @@ func TestScanRowGroupErrors(t *testing.T) {
 }
 
 // splitTable replaces dir/table.parquet by a Hive-style folder of n files
-// (table/chunk=K/part.parquet) of small row groups, rows dealt out in runs
-// of 97 so that a customer's rows span files and row groups.
+// of small row groups (synth.SplitTable), rows dealt out in runs of 97 so
+// that a customer's rows span files and row groups.
 func splitTable(t *testing.T, dir, table string, n int) {
 	t.Helper()
-	src := filepath.Join(dir, table+".parquet")
-	tab, _ := data.LookupTable(table)
-	f, err := data.OpenFile(src, tab, nil)
-	if err != nil {
+	if err := synth.SplitTable(dir, table, n, 97, 200); err != nil {
 		t.Fatal(err)
-	}
-	specs := data.Specs(tab)
-	outs := make([][]data.Vec, n)
-	for k := range outs {
-		for _, c := range specs {
-			outs[k] = append(outs[k], data.NewVec(c.Type))
-		}
-	}
-	var b data.Batch
-	row := 0
-	for rg := 0; rg < f.NumRowGroups(); rg++ {
-		if err := f.ReadRowGroup(rg, nil, false, &b); err != nil {
-			t.Fatal(err)
-		}
-		for i := 0; i < b.N; i++ {
-			k := (row / 97) % n
-			for c := range outs[k] {
-				outs[k][c].AppendFrom(&b.Cols[c], i)
-			}
-			row++
-		}
-	}
-	f.Close()
-	if err := os.Remove(src); err != nil {
-		t.Fatal(err)
-	}
-	for k, cols := range outs {
-		path := filepath.Join(dir, table, fmt.Sprintf("chunk=%d", k), "part.parquet")
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		w, err := os.Create(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pw, err := data.NewWriter(w, specs, data.WriterOptions{RowGroupRows: 200})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := pw.Write(cols[0].Len(), cols); err != nil {
-			t.Fatal(err)
-		}
-		if err := pw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		w.Close()
 	}
 }

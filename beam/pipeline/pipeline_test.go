@@ -66,7 +66,7 @@ func dataset(t *testing.T) string {
 			return
 		}
 		for _, table := range []string{data.UsageTable, data.Payments} {
-			if err := splitTable(datasetDir, table, 3, 4000); err != nil {
+			if err := synth.SplitTable(datasetDir, table, 3, 997, 4000); err != nil {
 				datasetErr = err
 				return
 			}
@@ -78,66 +78,6 @@ func dataset(t *testing.T) string {
 	return datasetDir
 }
 
-// splitTable rewrites dir/table.parquet as dir/table/chunk=K/part.parquet,
-// K < n, each file sorted by customer_id and written in row groups of
-// rgRows rows.
-func splitTable(dir, table string, n, rgRows int) error {
-	src := filepath.Join(dir, table+".parquet")
-	tab, _ := data.LookupTable(table)
-	f, err := data.OpenFile(src, tab, nil)
-	if err != nil {
-		return err
-	}
-	specs := data.Specs(tab)
-	outs := make([][]data.Vec, n)
-	for k := range outs {
-		for _, c := range specs {
-			outs[k] = append(outs[k], data.NewVec(c.Type))
-		}
-	}
-	var b data.Batch
-	row := 0
-	for rg := 0; rg < f.NumRowGroups(); rg++ {
-		if err := f.ReadRowGroup(rg, nil, false, &b); err != nil {
-			return err
-		}
-		for i := 0; i < b.N; i++ {
-			k := (row / 997) % n
-			for c := range outs[k] {
-				outs[k][c].AppendFrom(&b.Cols[c], i)
-			}
-			row++
-		}
-	}
-	f.Close()
-	if err := os.Remove(src); err != nil {
-		return err
-	}
-	for k, cols := range outs {
-		path := filepath.Join(dir, table, fmt.Sprintf("chunk=%d", k), "part.parquet")
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return err
-		}
-		w, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		pw, err := data.NewWriter(w, specs, data.WriterOptions{RowGroupRows: rgRows})
-		if err != nil {
-			return err
-		}
-		if err := pw.Write(cols[0].Len(), cols); err != nil {
-			return err
-		}
-		if err := pw.Close(); err != nil {
-			return err
-		}
-		if err := w.Close(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // run runs churn (engine nil) or churn-beam with args and returns stdout;
 // a code other than want fails the test.
