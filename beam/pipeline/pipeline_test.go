@@ -78,7 +78,6 @@ func dataset(t *testing.T) string {
 	return datasetDir
 }
 
-
 // run runs churn (engine nil) or churn-beam with args and returns stdout;
 // a code other than want fails the test.
 func run(t *testing.T, e *cmd.Engine, want int, args ...string) string {
