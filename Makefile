@@ -10,7 +10,7 @@ PLAYWRIGHT := $(NODE_DIR)/node_modules/playwright-core/package.json
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export CGO_ENABLED := 1
 
-.PHONY: all deps build test unit lint demo demo-ecommerce bench e2e fuzz duckdb browser clean beam test-beam bench-beam
+.PHONY: all deps build test unit lint demo demo-ecommerce bench e2e fuzz duckdb browser clean beam test-beam bench-beam image
 
 all: build
 
@@ -32,6 +32,21 @@ build: deps
 BEAM_BIN := bin/churn-beam
 beam:
 	cd beam && CGO_ENABLED=0 $(GO) build -o ../$(BEAM_BIN) ./cmd/churn-beam
+
+# The churn container image (Dockerfile: churn on Debian bookworm slim with
+# libxgboost0, uid 10001, churn as the entrypoint; docs/scheduling.md),
+# built with docker, else podman; skipped with a message where neither
+# engine runs. Prints the image size.
+IMAGE ?= churn:dev
+IMAGE_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+image:
+	@if docker info >/dev/null 2>&1; then engine=docker; \
+	elif podman info >/dev/null 2>&1; then engine=podman; \
+	else echo "make image: no container engine (docker or podman) is running here; skipped"; exit 0; fi; \
+	echo "$$engine build -t $(IMAGE) --build-arg VERSION=$(IMAGE_VERSION) ."; \
+	$$engine build -t $(IMAGE) --build-arg VERSION=$(IMAGE_VERSION) . || exit 1; \
+	size=$$($$engine image inspect -f '{{.Size}}' $(IMAGE)) || exit 1; \
+	echo "$(IMAGE): $$size bytes ($$((size / 1000000)) MB uncompressed)"
 
 # The Beam module's tests: churn-beam features and predict on the prism
 # runner (loopback workers in the test process) against churn's own output
