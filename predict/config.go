@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -46,6 +47,90 @@ type Config struct {
 	RankBy  string        `yaml:"rank_by"`
 	Webhook WebhookConfig `yaml:"webhook"`
 	Output  OutputConfig  `yaml:"output"`
+	// Sinks are databases that get the rows of every published partition
+	// after the Parquet files (the system of record) are in place:
+	// PostgreSQL (predict/pgsink, docs/bi.md).
+	Sinks []SinkConfig `yaml:"sinks"`
+}
+
+// SinkConfig is one database the predictions, alerts and run manifest are
+// loaded into after the partition is published (docs/bi.md).
+type SinkConfig struct {
+	// URL is a PostgreSQL connection URL without a password, e.g.
+	// postgres://churn@db.internal:5432/analytics?sslmode=require. The
+	// password comes from PasswordEnv, else PGPASSWORD, else PGPASSFILE
+	// (~/.pgpass): never from the URL, which ends up in logs and configs.
+	URL string `yaml:"url"`
+	// Schema holds the tables predictions, alerts and runs and the view
+	// latest_predictions (default churn).
+	Schema string `yaml:"schema"`
+	// PasswordEnv names an environment variable holding the password
+	// (default: PGPASSWORD or PGPASSFILE, as libpq reads them).
+	PasswordEnv string `yaml:"password_env"`
+}
+
+// ValidateSinks reports the sinks' settings that cannot work.
+func (c *Config) ValidateSinks() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	for i, sk := range c.Sinks {
+		if err := CheckSinkURL(sk.URL); err != nil {
+			bad("sinks[%d].url: %v", i, err)
+		}
+		if sk.Schema != "" && !sqlName.MatchString(sk.Schema) {
+			bad("sinks[%d].schema %q: want a lower-case name of letters, digits and _", i, sk.Schema)
+		}
+		if sk.PasswordEnv != "" && !envName.MatchString(sk.PasswordEnv) {
+			bad("sinks[%d].password_env %q: want the name of an environment variable", i, sk.PasswordEnv)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// DefaultSinkSchema is the schema of a sink without one.
+const DefaultSinkSchema = "churn"
+
+// sqlName is what a sink's schema name may be: a plain lower-case
+// PostgreSQL identifier, so it never needs quoting.
+var sqlName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// CheckSinkURL reports what is wrong with a sink URL: not postgres:// or
+// postgresql://, no host, or a password in it.
+func CheckSinkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("not a URL: %v", err)
+	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return fmt.Errorf("%s: want a postgres:// URL, e.g. postgres://churn@db:5432/analytics", Redact(raw))
+	}
+	if _, set := u.User.Password(); set {
+		return fmt.Errorf("%s: the password must not be in the URL (URLs end up in logs, shell history and manifests): set PGPASSWORD, a PGPASSFILE, or sinks[].password_env", Redact(raw))
+	}
+	if strings.Contains(strings.ToLower(u.RawQuery), "password=") {
+		return fmt.Errorf("%s: the password must not be in the URL: set PGPASSWORD, a PGPASSFILE, or sinks[].password_env", Redact(raw))
+	}
+	return nil
+}
+
+// Redact returns a sink URL fit for logs: any password and query
+// parameter values that could hold secrets are masked.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	if _, set := u.User.Password(); set {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	q := u.Query()
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "password") {
+			q.Set(k, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.Redacted()
 }
 
 // Rankings: what rank_by accepts.
@@ -254,6 +339,11 @@ func (c *Config) EnsureDefaults() {
 	if c.Reasons.Method == "" {
 		c.Reasons.Method = ReasonsAuto
 	}
+	for i := range c.Sinks {
+		if c.Sinks[i].Schema == "" {
+			c.Sinks[i].Schema = DefaultSinkSchema
+		}
+	}
 	if c.Playbook == nil {
 		c.Playbook = DefaultPlaybook()
 	}
@@ -368,6 +458,9 @@ func (c *Config) Validate() error {
 	case "snappy", "zstd", "none":
 	default:
 		bad("output.compression %q: want snappy, zstd or none", o.Compression)
+	}
+	if err := c.ValidateSinks(); err != nil {
+		errs = append(errs, err)
 	}
 	if w := c.Webhook; w.URL != "" {
 		if err := checkWebhookURL(w.URL); err != nil {
