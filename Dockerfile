@@ -35,21 +35,22 @@ RUN CGO_ENABLED=1 go build -trimpath \
 # Runtime stage: the shared libraries the binary needs, CA certificates
 # (webhooks, TLS to PostgreSQL), time zones (`churn import` mappings with
 # a timezone), nothing else.
-FROM docker.io/library/debian:12.11-slim
+FROM docker.io/library/debian:12.15-slim
 ARG VERSION=
 LABEL org.opencontainers.image.title="churn" \
       org.opencontainers.image.description="Nightly churn prediction: features, XGBoost training, scoring, alerts and reports as Parquet" \
       org.opencontainers.image.source="https://github.com/churnlab/churn" \
       org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.base.name="docker.io/library/debian:12.11-slim"
+      org.opencontainers.image.base.name="docker.io/library/debian:12.15-slim"
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         libxgboost0 libdmlc0 libgomp1 libstdc++6 libgcc-s1 ca-certificates tzdata \
+ && apt-get clean \
  && rm -rf /var/lib/apt/lists/*
 # A fixed uid/gid so volume permissions and Kubernetes' runAsUser/fsGroup
 # can name it: 10001, no login shell, home /work.
-RUN groupadd --system --gid 10001 churn \
- && useradd --system --uid 10001 --gid 10001 --home-dir /work --create-home --shell /usr/sbin/nologin churn
+RUN groupadd --gid 10001 churn \
+ && useradd --uid 10001 --gid 10001 --no-log-init --home-dir /work --create-home --shell /usr/sbin/nologin churn
 COPY --from=build /churn /usr/local/bin/churn
 USER 10001:10001
 WORKDIR /work
