@@ -10,7 +10,7 @@ PLAYWRIGHT := $(NODE_DIR)/node_modules/playwright-core/package.json
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export CGO_ENABLED := 1
 
-.PHONY: all deps build test unit lint demo demo-ecommerce bench e2e fuzz duckdb browser clean beam test-beam bench-beam image
+.PHONY: postgres all deps build test unit lint demo demo-ecommerce bench e2e fuzz duckdb browser clean beam test-beam bench-beam image
 
 all: build
 
@@ -54,6 +54,16 @@ image:
 test-beam: deps
 	cd beam && $(GO) vet ./... && $(GO) test -count=1 -timeout 40m ./...
 
+# PostgreSQL's server (Debian's postgresql package) for the tests of the
+# database sink (predict/pgsink, cmd/testdata/postgres): each test package
+# starts a throwaway cluster of its own (internal/pgtest). Installed only
+# when missing.
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "installing postgresql (the database sink's tests start their own server)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
 # DuckDB for the end-to-end checks that other engines read our Parquet.
 duckdb: $(DUCKDB)
 $(DUCKDB):
@@ -78,8 +88,8 @@ lint:
 	$(GO) vet ./...
 
 # Unit, golden, fuzz-seed and end-to-end CLI tests; -race where goroutines run.
-test: deps duckdb browser lint
-	CHURN_DUCKDB_DIR=$(CURDIR)/$(NODE_DIR) $(GO) test -race -count=1 -timeout 20m ./...
+test: deps duckdb browser postgres lint
+	CHURN_DUCKDB_DIR=$(CURDIR)/$(NODE_DIR) CHURN_REQUIRE_POSTGRES=1 $(GO) test -race -count=1 -timeout 20m ./...
 
 # The nightly job on built-in demo data: generate two years of histories
 # for 3,000 customers with a simulated retention loop (plays, control groups

@@ -228,6 +228,12 @@ func envOr(key, def string) string {
 	return def
 }
 
+// envList returns the whitespace-separated values of an environment
+// variable (nil when unset or blank): a default for repeatable flags.
+func envList(key string) []string {
+	return strings.Fields(os.Getenv(key))
+}
+
 func newLogger(w io.Writer, o *logOptions) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.Level)); err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/churnlab/churn/data"
 	"github.com/churnlab/churn/predict"
+	"github.com/churnlab/churn/predict/pgsink"
 	"github.com/churnlab/churn/train"
 )
 
@@ -46,6 +47,9 @@ type PredictOptions struct {
 	Shard string
 	// Shards are the shard files or folders churn predict merge reads.
 	Shards []string
+	// Sinks (--sink) are database URLs that replace the config's sinks:
+	// the published partition is loaded into each (predict/pgsink).
+	Sinks []string
 	// engine, when set, scores the customers (churn-beam): see Engine.
 	engine *Engine
 }
@@ -116,6 +120,7 @@ func bindPredictFlags(c *cobra.Command, o *PredictOptions) {
 	f.StringVar(&o.ModelVersion, "model-version", "", "model version written in every row (default: sha256 of the model's model.json)")
 	f.IntVar(&o.Workers, "workers", 0, "parallel workers (default: number of CPUs)")
 	f.IntVar(&o.Top, "top", 10, "riskiest customers to list on stdout")
+	f.StringArrayVar(&o.Sinks, "sink", envList("CHURN_PREDICT_SINK"), "after publishing, load the partition into this PostgreSQL database, postgres://USER@HOST:PORT/DB (repeatable; replaces the config's sinks; password from PGPASSWORD or PGPASSFILE, never in the URL; env CHURN_PREDICT_SINK; docs/bi.md)")
 	addNowFlag(f, &o.Now)
 	c.MarkFlagRequired("data")
 	c.MarkFlagRequired("model")
@@ -189,9 +194,44 @@ func runPredict(ctx context.Context, stdio IO, o *PredictOptions) error {
 	}
 	var we *predict.WebhookError
 	if errors.As(err, &we) {
-		return fmt.Errorf("%w (the predictions and alerts are written; set webhook.required: false to let the run succeed anyway)", err)
+		err = fmt.Errorf("%w (the predictions and alerts are written; set webhook.required: false to let the run succeed anyway)", err)
+	}
+	// The sinks get the published partition, also when the webhook
+	// failed: the database follows the files, whatever the notification.
+	if res != nil && (err == nil || we != nil) && len(popt.Config.Sinks) > 0 {
+		results, serr := pgsink.AfterRun(ctx, popt.Config.Sinks, popt.Out, popt.AsOf, nil, slog.Default())
+		printSinkResults(stdio.Out, results)
+		err = errors.Join(err, serr)
 	}
 	return err
+}
+
+// sinkFlags turns --sink URLs into sink configs, checked: a bad URL is a
+// usage mistake.
+func sinkFlags(urls []string) ([]predict.SinkConfig, error) {
+	c := &predict.Config{}
+	for _, u := range urls {
+		c.Sinks = append(c.Sinks, predict.SinkConfig{URL: u, Schema: predict.DefaultSinkSchema})
+	}
+	if err := c.ValidateSinks(); err != nil {
+		return nil, usageErrorf("--sink: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return c.Sinks, nil
+}
+
+// printSinkResults writes a line per sink and date loaded.
+func printSinkResults(w io.Writer, results []*pgsink.Result) {
+	for _, r := range results {
+		if r == nil {
+			continue
+		}
+		if len(r.Loads) == 0 {
+			fmt.Fprintf(w, "postgres  %s: nothing to load\n", r.Sink)
+		}
+		for _, l := range r.Loads {
+			fmt.Fprintf(w, "postgres  %s: as_of=%s loaded (%d predictions, %d alerts, %.1f s)\n", r.Sink, l.AsOf, l.Rows, l.Alerts, l.Seconds)
+		}
+	}
 }
 
 func printPredictSummary(w io.Writer, res *predict.Result, top int) error {
@@ -380,6 +420,13 @@ func OpenPredict(o *PredictOptions) (_ predict.Options, done func(), err error) 
 	}
 	if o.Reasons != "" {
 		cfg.Reasons.Method = o.Reasons
+	}
+	if len(o.Sinks) > 0 {
+		sinks, err := sinkFlags(o.Sinks)
+		if err != nil {
+			return predict.Options{}, nil, err
+		}
+		cfg.Sinks = sinks
 	}
 	if share != nil {
 		cfg.Control.Share = share

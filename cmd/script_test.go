@@ -2,20 +2,29 @@ package cmd
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/churnlab/churn/internal/pgtest"
 )
 
-// TestMain lets testscript run the real entry point as the "churn" command.
+// TestMain lets testscript run the real entry point as the "churn" command,
+// and stops the PostgreSQL server of TestPostgresScripts.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(pgMain{m}, map[string]func(){
 		"churn": func() { os.Exit(Main()) },
 	})
 }
+
+type pgMain struct{ m *testing.M }
+
+func (p pgMain) Run() int { return pgtest.Main(p.m) }
 
 // TestScripts runs the end-to-end CLI scripts in testdata/script.
 //
@@ -40,6 +49,26 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds:                map[string]func(ts *testscript.TestScript, neg bool, args []string){"exits": cmdExits},
 		RequireExplicitExec: false,
+	})
+}
+
+// TestPostgresScripts runs the scripts in testdata/postgres against a
+// PostgreSQL server of their own (internal/pgtest): each script gets a
+// fresh database, $PGURL (no password; PGPASSWORD is set), $PGDOWN (a
+// closed port) and psql to look at the tables.
+func TestPostgresScripts(t *testing.T) {
+	pgtest.New(t) // skips, or fails under make test, without PostgreSQL
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/postgres",
+		Setup: func(env *testscript.Env) error {
+			db := pgtest.New(env.T().(testing.TB))
+			env.Setenv("PGURL", db.URL)
+			env.Setenv("PGDOWN", strings.Replace(db.URL, fmt.Sprintf(":%d/", db.Server.Port), ":1/", 1))
+			env.Setenv("PGPASSWORD", pgtest.Password)
+			env.Setenv("PGTZ", "UTC")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"exits": cmdExits},
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -86,7 +87,7 @@ func TestRunNoChampionDoNotTrust(t *testing.T) {
 			t.Errorf("the error does not say %q: %v", want, err)
 		}
 	}
-	if mf == nil || mf.Outcome != "failed" || mf.Verdict != eval.LevelDoNotTrust || mf.Champion != "" || mf.Promoted || mf.Outputs != (RunOutputs{}) {
+	if mf == nil || mf.Outcome != "failed" || mf.Verdict != eval.LevelDoNotTrust || mf.Champion != "" || mf.Promoted || !reflect.DeepEqual(mf.Outputs, RunOutputs{}) {
 		t.Fatalf("manifest = %+v", mf)
 	}
 	var onDisk Manifest

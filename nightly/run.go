@@ -21,6 +21,7 @@ import (
 	"github.com/churnlab/churn/features"
 	"github.com/churnlab/churn/internal/metrics"
 	"github.com/churnlab/churn/predict"
+	"github.com/churnlab/churn/predict/pgsink"
 	"github.com/churnlab/churn/train"
 )
 
@@ -120,6 +121,15 @@ type RunOutputs struct {
 	// Evaluated is the model version the report evaluates: the challenger
 	// (its inputs.model), compared with Previous.
 	Evaluated string `json:"evaluated,omitempty"`
+	// Sinks are the databases the predictions were loaded into
+	// (predict.sinks): the URL without password and the dates loaded.
+	Sinks []SinkOutput `json:"sinks,omitempty"`
+}
+
+// SinkOutput is one sink's load in the run manifest.
+type SinkOutput struct {
+	Sink   string `json:"sink"`
+	Loaded int    `json:"dates_loaded"`
 }
 
 // ReviewInfo is the periodic review of a run (churn review,
@@ -587,13 +597,41 @@ func (j *job) run(ctx context.Context) error {
 		return err
 	}
 
-	// 10. Notify: the webhook, after everything is published. A required
+	// 10. Sinks: the published partition into the databases BI tools
+	// read (predict.sinks), with the dates a sink missed since its newest.
+	// A failed sink fails the run after everything is published; the
+	// webhook still goes out.
+	var sinkErr error
+	if sinks := c.Predict.Sinks; len(sinks) > 0 {
+		sinkErr = j.step("sinks", func() (string, error) {
+			results, err := pgsink.AfterRun(ctx, sinks, c.Out, asOf, j.getenv, j.log)
+			var done []string
+			for _, r := range results {
+				if r == nil {
+					continue
+				}
+				for _, l := range r.Loads {
+					done = append(done, fmt.Sprintf("%s as_of=%s (%d rows)", r.Sink, l.AsOf, l.Rows))
+				}
+				j.mf.Outputs.Sinks = append(j.mf.Outputs.Sinks, SinkOutput{Sink: r.Sink, Loaded: len(r.Loads)})
+			}
+			if err != nil {
+				return "", err
+			}
+			return "loaded " + strings.Join(done, ", "), nil
+		})
+		if sinkErr != nil {
+			j.mf.Warnings = append(j.mf.Warnings, sinkErr.Error())
+		}
+	}
+
+	// 11. Notify: the webhook, after everything is published. A required
 	// webhook that failed fails the run; the outputs stay published.
 	if err := staged.Deliver(ctx); err != nil {
 		j.mf.Warnings = append(j.mf.Warnings, err.Error())
-		return fmt.Errorf("%w (the predictions, alerts and report are published)", err)
+		return errors.Join(sinkErr, fmt.Errorf("%w (the predictions, alerts and report are published)", err))
 	}
-	return nil
+	return sinkErr
 }
 
 // review runs the periodic review over the published predictions and

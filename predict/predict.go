@@ -313,8 +313,24 @@ func Check(cfg Config, spec *features.Spec, asOf data.Date, getenv func(string) 
 	if _, err := compileRules(cfg.Alerts, spec, asOf); err != nil {
 		return err
 	}
-	_, err := webhookAuth(cfg.Webhook, getenv)
-	return err
+	if _, err := webhookAuth(cfg.Webhook, getenv); err != nil {
+		return err
+	}
+	return checkSinkAuth(cfg.Sinks, getenv)
+}
+
+// checkSinkAuth reports a sink whose password variable is not set: checked
+// before the hours of work, not after them.
+func checkSinkAuth(sinks []SinkConfig, getenv func(string) string) error {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	for i, sk := range sinks {
+		if sk.PasswordEnv != "" && getenv(sk.PasswordEnv) == "" {
+			return fmt.Errorf("sinks[%d] (%s): the environment variable %s (password_env) is not set", i, Redact(sk.URL), sk.PasswordEnv)
+		}
+	}
+	return nil
 }
 
 // webhookAuth returns the value of the webhook's auth variable ("" when
@@ -449,6 +465,9 @@ func newPlan(ctx context.Context, opt Options, mode planMode) (*plan, error) {
 		return nil, err
 	}
 	if mode == planStage {
+		if err := checkSinkAuth(cfg.Sinks, opt.Getenv); err != nil {
+			return nil, err
+		}
 		for _, s := range p.rules.skipped {
 			log.Info("default alert rule skipped", "rule", s)
 		}

@@ -370,3 +370,24 @@ func columnNames(cols []predict.Column) []string {
 	}
 	return out
 }
+
+// AfterRun loads a published run into every sink: its as-of date, and the
+// dates a sink missed since the newest one it holds (PendingNewer). A
+// failing sink does not stop the others. The error says that the Parquet
+// partition stays published and how to catch up.
+func AfterRun(ctx context.Context, sinks []predict.SinkConfig, out string, asOf data.Date, getenv func(string) string, log *slog.Logger) ([]*Result, error) {
+	var results []*Result
+	var errs []error
+	for _, sk := range sinks {
+		res, err := Publish(ctx, Options{Sink: sk, Out: out, Dates: []data.Date{asOf}, Pending: PendingNewer, Getenv: getenv, Logger: log})
+		results = append(results, res)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return results, fmt.Errorf("%w (the Parquet partitions of as_of=%s are published and stay the system of record; the next run catches up, or run churn publish --out %s --as-of %s --sink URL)",
+			errors.Join(errs...), asOf, out, asOf)
+	}
+	return results, nil
+}
