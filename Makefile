@@ -119,7 +119,7 @@ e2e: build duckdb
 	CHURN_DUCKDB_DIR=$(CURDIR)/$(NODE_DIR) CHURN_E2E=1 $(GO) test -count=1 -timeout 60m -run 'E2E' ./...
 
 # Benchmarks against peers measured in the same run (see bench/README.md).
-bench: build duckdb
+bench: build duckdb postgres
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
 	./bench/run.sh
 
