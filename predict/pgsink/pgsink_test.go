@@ -528,3 +528,40 @@ AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO churn.runs%'`, db.Name)
 		t.Fatalf("the load after the kill left scored_at %v, want the 07:30 run's", ts)
 	}
 }
+
+// TestLoaderWithoutCreate: a database user that may only read and write
+// the tables a DBA (here: a first load as the superuser) created loads
+// without the CREATE privilege.
+func TestLoaderWithoutCreate(t *testing.T) {
+	f := getFixture(t)
+	db := pgtest.New(t)
+	publish(t, opts(db, f.out, asOfA))
+	c := db.Conn(t)
+	ctx := context.Background()
+	role := "loader_" + db.Name
+	for _, q := range []string{
+		"CREATE ROLE " + role + " LOGIN PASSWORD 'loader-pw'",
+		"REVOKE CREATE ON DATABASE " + db.Name + " FROM PUBLIC",
+		"GRANT USAGE ON SCHEMA churn TO " + role,
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA churn TO " + role,
+	} {
+		if _, err := c.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	o := opts(db, f.out, asOfB)
+	o.Sink.URL = strings.Replace(db.URL, "churn@", role+"@", 1)
+	o.Getenv = func(string) string { return "loader-pw" }
+	res := publish(t, o)
+	if len(res.Loads) != 1 || res.Loads[0].Rows == 0 {
+		t.Fatalf("loads %+v", res.Loads)
+	}
+	// Without the tables' privileges the error says which.
+	if _, err := c.Exec(ctx, "REVOKE DELETE ON churn.predictions FROM "+role); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Publish(ctx, o)
+	if err == nil || !strings.Contains(err.Error(), "permission denied for table predictions") {
+		t.Fatalf("error %v, want permission denied for table predictions", err)
+	}
+}

@@ -105,8 +105,17 @@ func (t *tableSet) ensure(ctx context.Context, conn *pgx.Conn) error {
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", t.lockKey); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+t.schema); err != nil {
-		return fmt.Errorf("create schema %s: %w", t.schema, err)
+	// CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege on the
+	// database even when the schema exists: a loader whose DBA made the
+	// schema and tables must not need it.
+	var haveSchema bool
+	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", t.schema).Scan(&haveSchema); err != nil {
+		return err
+	}
+	if !haveSchema {
+		if _, err := tx.Exec(ctx, "CREATE SCHEMA "+t.schema); err != nil {
+			return fmt.Errorf("create schema %s: %w", t.schema, err)
+		}
 	}
 	for _, d := range t.defs() {
 		have, err := existingColumns(ctx, tx, t.schema, strings.TrimPrefix(d.name, t.schema+"."))
