@@ -6,6 +6,7 @@
 #
 #   make bench-beam                       # sizes 20k 50k 100k
 #   BEAM_SIZES="20000 1000000" RUNS=1 bench/beam.sh
+#   BEAM_SIZES=1000000 BEAM_MONTHS=12 BEAM_SNAPSHOTS=2024-04-01:2024-07-01:3m RUNS=1 bench/beam.sh
 #
 # Prism keeps every shuffled element in memory (~50 KB a customer with all
 # tables): 1M customers do not fit in 24 GB, so the default sizes stop at
@@ -14,16 +15,20 @@ source "$(dirname "$0")/lib.sh"
 need_time
 BEAM=$ROOT/bin/churn-beam
 SIZES=${BEAM_SIZES:-20000 50000 100000}
+# Months of history generated (ending 2024-12-31) and the training snapshots.
+MONTHS=${BEAM_MONTHS:-24}
+SNAPSHOTS=${BEAM_SNAPSHOTS:-2024-01-01:2024-07-01:3m}
 AS_OF=2024-10-01
 : >"$OUT/times.txt"
 for n in $SIZES; do
 	d=$OUT/beam$n
+	[ "$MONTHS" = 24 ] || d=$OUT/beam${n}m$MONTHS
 	if [ ! -f "$d/data/customers.parquet" ]; then
 		rm -rf "$d"
-		"$CHURN" generate --customers "$n" --months 24 --seed 1 --out "$d/data" >/dev/null
+		"$CHURN" generate --customers "$n" --months "$MONTHS" --seed 1 --out "$d/data" >/dev/null
 	fi
 	if [ ! -d "$d/model" ]; then
-		"$CHURN" features --data "$d/data" --snapshots 2024-01-01:2024-07-01:3m --out "$d/train.parquet" >/dev/null 2>&1
+		"$CHURN" features --data "$d/data" --snapshots "$SNAPSHOTS" --out "$d/train.parquet" >/dev/null 2>&1
 		"$CHURN" train --features "$d/train.parquet" --model "$d/model" --rounds 100 --search-budget 0 >/dev/null 2>&1
 	fi
 	for r in $(seq "$RUNS"); do
