@@ -206,12 +206,12 @@ func runPredict(ctx context.Context, stdio IO, o *PredictOptions) error {
 	return err
 }
 
-// sinkFlags turns --sink URLs into sink configs, checked: a bad URL is a
-// usage mistake.
-func sinkFlags(urls []string) ([]predict.SinkConfig, error) {
+// sinkFlags turns --sink URLs into sink configs in schema, checked: a bad
+// URL or schema is a usage mistake.
+func sinkFlags(urls []string, schema string) ([]predict.SinkConfig, error) {
 	c := &predict.Config{}
 	for _, u := range urls {
-		c.Sinks = append(c.Sinks, predict.SinkConfig{URL: u, Schema: predict.DefaultSinkSchema})
+		c.Sinks = append(c.Sinks, predict.SinkConfig{URL: u, Schema: schema})
 	}
 	if err := c.ValidateSinks(); err != nil {
 		return nil, usageErrorf("--sink: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
@@ -422,7 +422,7 @@ func OpenPredict(o *PredictOptions) (_ predict.Options, done func(), err error) 
 		cfg.Reasons.Method = o.Reasons
 	}
 	if len(o.Sinks) > 0 {
-		sinks, err := sinkFlags(o.Sinks)
+		sinks, err := sinkFlags(o.Sinks, predict.DefaultSinkSchema)
 		if err != nil {
 			return predict.Options{}, nil, err
 		}

@@ -96,20 +96,14 @@ func runPublish(ctx context.Context, stdio IO, o *PublishOptions) error {
 		}
 	}
 	if len(o.Sinks) > 0 {
-		s, err := sinkFlags(o.Sinks)
+		s, err := sinkFlags(o.Sinks, o.Schema)
 		if err != nil {
 			return err
-		}
-		for i := range s {
-			s[i].Schema = o.Schema
 		}
 		sinks = s
 	}
 	if len(sinks) == 0 {
 		return usageErrorf("no sink: give --sink postgres://USER@HOST:PORT/DB, or a --config with sinks")
-	}
-	if err := (&predict.Config{Sinks: sinks}).ValidateSinks(); err != nil {
-		return usageErrorf("%v", err)
 	}
 	if out == "" {
 		return usageErrorf("give --out DIR (the folder holding predictions/ and alerts/)")

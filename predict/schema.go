@@ -98,7 +98,8 @@ var AlertColumns = append(append([]Column{
 	Column{"scored_at", data.TypeTimestamp, false, "when the run scored (UTC)"},
 )
 
-func specs(cols []Column) []data.ColumnSpec {
+// ColumnSpecs returns the Parquet column specs churn writes cols with.
+func ColumnSpecs(cols []Column) []data.ColumnSpec {
 	out := make([]data.ColumnSpec, len(cols))
 	for i, c := range cols {
 		out[i] = c.spec()

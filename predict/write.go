@@ -191,7 +191,7 @@ func (o *output) parquetFile(ctx context.Context, path string, cols []Column, ex
 	meta["churn.predictions.schema_version"] = strconv.Itoa(SchemaVersion)
 	meta["churn.predictions.as_of"] = o.asOf.String()
 	meta["churn.predictions.model_version"] = o.version
-	w, err := data.NewWriter(hw, specs(cols), data.WriterOptions{
+	w, err := data.NewWriter(hw, ColumnSpecs(cols), data.WriterOptions{
 		RowGroupRows: oc.RowGroupRows, Compression: oc.Compression, SortedBy: []string{"rank"}, ChurnVersion: o.churnVersion,
 		Metadata: meta,
 	})

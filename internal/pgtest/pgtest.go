@@ -26,7 +26,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -311,10 +310,4 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// SocketURL returns a URL that connects to database db over the Unix
-// socket (the host is the socket folder).
-func (s *Server) SocketURL(db string) string {
-	return fmt.Sprintf("postgres://%s@/%s?host=%s&port=%d", User, db, url.QueryEscape(s.Dir), s.Port)
 }

@@ -44,11 +44,7 @@ func writeFakePartition(tb testing.TB, out string, asOf data.Date, n int) {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		specs := make([]data.ColumnSpec, len(cols))
-		for i, c := range cols {
-			specs[i] = data.ColumnSpec{Name: c.Name, Type: c.Type, Optional: c.Nullable, Dict: c.Type == data.TypeString && c.Name != "customer_id"}
-		}
-		w, err := data.NewWriter(f, specs, data.WriterOptions{RowGroupRows: 100_000})
+		w, err := data.NewWriter(f, predict.ColumnSpecs(cols), data.WriterOptions{RowGroupRows: 100_000})
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -163,7 +163,7 @@ func checkPartition(out string, d data.Date) error {
 func connect(ctx context.Context, sk predict.SinkConfig, getenv func(string) string) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig(sk.URL)
 	if err != nil {
-		return nil, fmt.Errorf("bad URL: %v", scrub(err))
+		return nil, fmt.Errorf("bad URL: %v", err)
 	}
 	if sk.PasswordEnv != "" {
 		if getenv == nil {
@@ -202,7 +202,7 @@ func connectError(err error, hadPassword bool) string {
 		}
 		return pe.Message
 	}
-	msg := scrub(err).Error()
+	msg := err.Error()
 	if i := strings.LastIndex(msg, "dial error: "); i >= 0 {
 		msg = msg[i+len("dial error: "):]
 	}
@@ -212,31 +212,22 @@ func connectError(err error, hadPassword bool) string {
 	return msg
 }
 
-// scrub removes anything that looks like a password from an error.
-func scrub(err error) error {
-	msg := err.Error()
-	if i := strings.Index(msg, "password="); i >= 0 {
-		j := strings.IndexAny(msg[i:], " &")
-		if j < 0 {
-			j = len(msg) - i
-		}
-		msg = msg[:i] + "password=xxxxx" + msg[i+j:]
-	}
-	return errors.New(msg)
-}
-
-// fingerprint identifies the files of a published date: the SHA-256 of
-// its predictions and alerts manifests, which list every file's SHA-256.
-func fingerprint(out string, d data.Date) (string, error) {
+// manifests reads a published date's predictions manifest and returns it
+// with the date's fingerprint: the SHA-256 of its predictions and alerts
+// manifests, which list every file's SHA-256.
+func manifests(out string, d data.Date) (pred []byte, fp string, err error) {
 	h := sha256.New()
 	for _, kind := range []string{predict.PredictionsDir, predict.AlertsDir} {
 		b, err := os.ReadFile(filepath.Join(predict.PartitionDir(out, kind, d), predict.ManifestFile))
 		if err != nil {
-			return "", err
+			return nil, "", err
+		}
+		if kind == predict.PredictionsDir {
+			pred = b
 		}
 		h.Write(b)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return pred, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // plan returns the dates to load, oldest first, and how many pending
@@ -280,7 +271,7 @@ func (t *tableSet) plan(ctx context.Context, conn *pgx.Conn, opt Options, have [
 				if checkPartition(opt.Out, d) != nil {
 					continue
 				}
-				now, err := fingerprint(opt.Out, d)
+				_, now, err := manifests(opt.Out, d)
 				if err != nil {
 					return nil, 0, err
 				}
@@ -304,7 +295,7 @@ func (t *tableSet) plan(ctx context.Context, conn *pgx.Conn, opt Options, have [
 func (t *tableSet) load(ctx context.Context, conn *pgx.Conn, out string, d data.Date) (Load, error) {
 	l := Load{AsOf: d}
 	predDir := predict.PartitionDir(out, predict.PredictionsDir, d)
-	mfBytes, err := os.ReadFile(filepath.Join(predDir, predict.ManifestFile))
+	mfBytes, fp, err := manifests(out, d)
 	if err != nil {
 		return l, err
 	}
@@ -315,10 +306,6 @@ func (t *tableSet) load(ctx context.Context, conn *pgx.Conn, out string, d data.
 	scoredAt, err := time.Parse(time.RFC3339Nano, mf.ScoredAt)
 	if err != nil {
 		return l, fmt.Errorf("%s: scored_at %q: %v", filepath.Join(predDir, predict.ManifestFile), mf.ScoredAt, err)
-	}
-	fp, err := fingerprint(out, d)
-	if err != nil {
-		return l, err
 	}
 	tx, err := conn.Begin(ctx)
 	if err != nil {
@@ -334,18 +321,18 @@ func (t *tableSet) load(ctx context.Context, conn *pgx.Conn, out string, d data.
 		kind  string
 		cols  []predict.Column
 		n     *int64
-	}{{t.predictions, predict.PredictionsDir, predict.PredictionColumns, &l.Rows}, {t.alerts, predict.AlertsDir, predict.AlertColumns, &l.Alerts}} {
-		if _, err := tx.Exec(ctx, "DELETE FROM "+part.table+" WHERE as_of = $1", asOf); err != nil {
+	}{{predictionsTable, predict.PredictionsDir, predict.PredictionColumns, &l.Rows}, {alertsTable, predict.AlertsDir, predict.AlertColumns, &l.Alerts}} {
+		if _, err := tx.Exec(ctx, "DELETE FROM "+t.schema+"."+part.table+" WHERE as_of = $1", asOf); err != nil {
 			return l, err
 		}
 		src, err := newSource(ctx, predict.PartitionDir(out, part.kind, d), part.kind, part.cols)
 		if err != nil {
 			return l, err
 		}
-		n, err := tx.CopyFrom(ctx, pgx.Identifier{t.schema, strings.TrimPrefix(part.table, t.schema+".")}, columnNames(part.cols), src)
+		n, err := tx.CopyFrom(ctx, pgx.Identifier{t.schema, part.table}, columnNames(part.cols), src)
 		src.close()
 		if err != nil {
-			return l, fmt.Errorf("copy into %s: %w", part.table, err)
+			return l, fmt.Errorf("copy into %s.%s: %w", t.schema, part.table, err)
 		}
 		*part.n = n
 	}

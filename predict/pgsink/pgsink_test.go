@@ -144,7 +144,7 @@ func TestRoundTrip(t *testing.T) {
 	if err := c.QueryRow(ctx, "SELECT rows, alerts, model_version, files_sha256, scored_at FROM churn.runs WHERE as_of = $1", asOfB.Time()).Scan(&rowsN, &alertsN, &mv, &fp, &scored); err != nil {
 		t.Fatal(err)
 	}
-	wantFP, _ := fingerprint(f.out, asOfB)
+	_, wantFP, _ := manifests(f.out, asOfB)
 	if rowsN != res.Loads[1].Rows || alertsN != res.Loads[1].Alerts || !strings.HasPrefix(mv, "sha256:") || fp != wantFP || !scored.Equal(clock(6)().Truncate(time.Microsecond)) {
 		t.Errorf("runs row %d %d %s %s %v; want %d %d sha256:… %s %v", rowsN, alertsN, mv, fp, scored, res.Loads[1].Rows, res.Loads[1].Alerts, wantFP, clock(6)())
 	}

@@ -16,6 +16,10 @@ import (
 // memory stays at one row group whatever the partition's size. pgx
 // encodes each row before asking for the next, so the strings of the
 // reused batch are never read after it changes.
+//
+// It walks the files as predict.EachBatch does, but pulled by COPY rather
+// than pushing batches to a callback: bridging EachBatch to pgx's pull
+// interface would need a goroutine and a handshake per batch.
 type source struct {
 	ctx   context.Context
 	files []string

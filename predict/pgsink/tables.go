@@ -13,7 +13,15 @@ import (
 	"github.com/churnlab/churn/predict"
 )
 
-// tableSet names a sink's tables (schema-qualified; the schema is a plain
+// The sink's tables and view, in its schema.
+const (
+	predictionsTable = "predictions"
+	alertsTable      = "alerts"
+	runsTable        = "runs"
+	latestView       = "latest_predictions"
+)
+
+// tableSet names a sink's tables, schema-qualified (the schema is a plain
 // lower-case identifier, checked by predict.Config.ValidateSinks).
 type tableSet struct {
 	schema, predictions, alerts, runs, latest string
@@ -25,8 +33,9 @@ type tableSet struct {
 func tables(schema string) *tableSet {
 	h := fnv.New64a()
 	h.Write([]byte("churn.pgsink." + schema))
-	return &tableSet{schema: schema, predictions: schema + ".predictions", alerts: schema + ".alerts", runs: schema + ".runs",
-		latest: schema + ".latest_predictions", lockKey: int64(h.Sum64())}
+	q := func(name string) string { return schema + "." + name }
+	return &tableSet{schema: schema, predictions: q(predictionsTable), alerts: q(alertsTable), runs: q(runsTable),
+		latest: q(latestView), lockKey: int64(h.Sum64())}
 }
 
 // pgType is the PostgreSQL type of a column of data type t, as
@@ -77,18 +86,21 @@ var runColumns = []sqlColumn{
 }
 
 type tableDef struct {
-	name string
-	cols []sqlColumn
-	key  []string
+	schema, table string
+	cols          []sqlColumn
+	key           []string
 	// index is an extra index's columns (nil: none).
 	index []string
 }
 
+// name is the table's qualified name.
+func (d tableDef) name() string { return d.schema + "." + d.table }
+
 func (t *tableSet) defs() []tableDef {
 	return []tableDef{
-		{t.predictions, sqlColumns(predict.PredictionColumns), []string{"as_of", "customer_id"}, []string{"as_of", "rank"}},
-		{t.alerts, sqlColumns(predict.AlertColumns), []string{"as_of", "rule", "customer_id"}, nil},
-		{t.runs, runColumns, []string{"as_of"}, nil},
+		{t.schema, predictionsTable, sqlColumns(predict.PredictionColumns), []string{"as_of", "customer_id"}, []string{"as_of", "rank"}},
+		{t.schema, alertsTable, sqlColumns(predict.AlertColumns), []string{"as_of", "rule", "customer_id"}, nil},
+		{t.schema, runsTable, runColumns, []string{"as_of"}, nil},
 	}
 }
 
@@ -118,13 +130,13 @@ func (t *tableSet) ensure(ctx context.Context, conn *pgx.Conn) error {
 		}
 	}
 	for _, d := range t.defs() {
-		have, err := existingColumns(ctx, tx, t.schema, strings.TrimPrefix(d.name, t.schema+"."))
+		have, err := existingColumns(ctx, tx, d.schema, d.table)
 		if err != nil {
 			return err
 		}
 		if have == nil {
 			if err := create(ctx, tx, d); err != nil {
-				return fmt.Errorf("create table %s: %w", d.name, err)
+				return fmt.Errorf("create table %s: %w", d.name(), err)
 			}
 			continue
 		}
@@ -178,7 +190,7 @@ WHERE table_schema = $1 AND table_name = $2`, schema, table)
 
 func create(ctx context.Context, tx pgx.Tx, d tableDef) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "CREATE TABLE %s (\n", d.name)
+	fmt.Fprintf(&b, "CREATE TABLE %s (\n", d.name())
 	for _, c := range d.cols {
 		fmt.Fprintf(&b, "  %s %s", c.name, c.typ)
 		if c.notNull {
@@ -192,8 +204,8 @@ func create(ctx context.Context, tx pgx.Tx, d tableDef) error {
 	}
 	if d.index != nil {
 		// An index lives in its table's schema: its name is unqualified.
-		name := d.name[strings.IndexByte(d.name, '.')+1:] + "_" + strings.Join(d.index, "_")
-		idx := fmt.Sprintf("CREATE INDEX %s ON %s (%s)", name, d.name, strings.Join(d.index, ", "))
+		name := d.table + "_" + strings.Join(d.index, "_")
+		idx := fmt.Sprintf("CREATE INDEX %s ON %s (%s)", name, d.name(), strings.Join(d.index, ", "))
 		if _, err := tx.Exec(ctx, idx); err != nil {
 			return err
 		}
@@ -201,7 +213,7 @@ func create(ctx context.Context, tx pgx.Tx, d tableDef) error {
 	// Column comments: Metabase, Superset and Grafana show them as
 	// descriptions.
 	for _, c := range d.cols {
-		if _, err := tx.Exec(ctx, fmt.Sprintf("COMMENT ON COLUMN %s.%s IS %s", d.name, c.name, quote(c.doc))); err != nil {
+		if _, err := tx.Exec(ctx, fmt.Sprintf("COMMENT ON COLUMN %s.%s IS %s", d.name(), c.name, quote(c.doc))); err != nil {
 			return err
 		}
 	}
@@ -220,7 +232,7 @@ func compare(d tableDef, have map[string]haveColumn) error {
 		switch {
 		case !ok:
 			diffs = append(diffs, fmt.Sprintf("column %s is missing", c.name))
-			fixes = append(fixes, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s;", d.name, c.name, c.typ))
+			fixes = append(fixes, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s;", d.name(), c.name, c.typ))
 		case h.typ != c.typ:
 			diffs = append(diffs, fmt.Sprintf("column %s is %s, churn writes %s", c.name, h.typ, c.typ))
 		case h.notNull && !c.notNull:
@@ -241,7 +253,7 @@ func compare(d tableDef, have map[string]haveColumn) error {
 		return nil
 	}
 	msg := fmt.Sprintf("table %s exists with columns that disagree with churn's (schema version %d): %s; churn changes no existing table: fix it, or give the sink another schema",
-		d.name, predict.SchemaVersion, strings.Join(diffs, "; "))
+		d.name(), predict.SchemaVersion, strings.Join(diffs, "; "))
 	if len(fixes) == len(diffs) {
 		msg += " (the missing columns are new in this churn version: " + strings.Join(fixes, " ") + ")"
 	}
