@@ -55,7 +55,7 @@ The password never goes in the URL: set PGPASSWORD, use a PGPASSFILE
 --config takes a churn run config (its out folder and predict.sinks) or a
 churn predict config (its sinks). See docs/bi.md.`,
 		Example: `  PGPASSWORD=… churn publish --out demo/scores --as-of 2024-12-01 --sink postgres://churn@db:5432/analytics
-  churn publish --config examples/demo.yaml --all`,
+  PGPASSWORD=… churn publish --config churn.yaml --all      # a churn run config with predict.sinks`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPublish(cmd.Context(), stdio, o)
